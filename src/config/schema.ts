@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+/**
+ * The one schema of `sentinel.config.yaml`. Every key has a default (from the guides, see
+ * `defaults.ts`), so the file only holds what differs. Unknown keys are errors: a typo such as
+ * `ports.redsi` must not be ignored silently.
+ */
+
+const port = z.number().int().min(1).max(65535);
+const positiveInt = z.number().int().positive();
+/** Sizes are strings in the servers' own units (`128mb`, `1GB`) so they pass through unchanged. */
+const byteSize = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb|tb|k|m|g|t|kib|mib|gib|tib)?$/i, 'expected a size such as 128mb or 1GB');
+
+export const profiles = ['dev', 'staging', 'prod'] as const;
+export type Profile = (typeof profiles)[number];
+
+export const serviceNames = ['postgres', 'rabbitmq', 'redis', 'worker', 'api'] as const;
+export type ServiceName = (typeof serviceNames)[number];
+
+export const portsSchema = z.strictObject({
+  postgres: port,
+  rabbitmq: port,
+  rabbitmqManagement: port,
+  rabbitmqPrometheus: port,
+  rabbitmqDist: port,
+  epmd: port,
+  redis: port,
+  api: port,
+  workerMetrics: port,
+});
+export type Ports = z.infer<typeof portsSchema>;
+
+const secret = z.string().min(1);
+
+export const configSchema = z.strictObject({
+  profile: z.enum(profiles),
+  stateDir: z.string().min(1),
+  portOffset: z.number().int().min(0).max(50_000),
+  ports: portsSchema,
+  credentials: z.strictObject({
+    postgres: z.strictObject({ user: z.string().min(1), password: secret, database: z.string().min(1) }),
+    rabbitmq: z.strictObject({ user: z.string().min(1), password: secret, vhost: z.string().min(1) }),
+    redis: z.strictObject({ password: secret }),
+  }),
+  postgres: z.strictObject({
+    maxConnections: z.number().int().min(5).max(10_000),
+    superuserReservedConnections: z.number().int().min(0).max(100),
+    sharedBuffers: byteSize,
+    /** The unprivileged account the server runs as when sentinel-ctl runs as root. */
+    runAsUser: z.string().min(1),
+    binDir: z.string().min(1),
+  }),
+  rabbitmq: z.strictObject({
+    vmMemoryHighWatermark: z.number().gt(0).max(1),
+    diskFreeLimit: byteSize,
+    consumerTimeoutMs: positiveInt,
+    channelMax: positiveInt,
+    deliveryLimit: positiveInt,
+  }),
+  redis: z.strictObject({
+    maxmemory: byteSize,
+    maxmemoryPolicy: z.enum([
+      'noeviction',
+      'allkeys-lru',
+      'allkeys-lfu',
+      'allkeys-random',
+      'volatile-lru',
+      'volatile-lfu',
+      'volatile-random',
+      'volatile-ttl',
+    ]),
+    appendonly: z.boolean(),
+  }),
+  api: z.strictObject({
+    replicas: positiveInt,
+    /** Requests per minute per client IP (API_RATE_LIMIT). */
+    rateLimit: positiveInt,
+    readTimeoutMs: positiveInt,
+    writeTimeoutMs: positiveInt,
+    ginMode: z.enum(['debug', 'release']),
+    poolMaxConns: positiveInt,
+    poolMinConns: z.number().int().min(0),
+  }),
+  worker: z.strictObject({
+    replicas: positiveInt,
+    poolSize: positiveInt,
+    prefetch: positiveInt,
+    defaultTimeLimitMs: z.number().int().min(1).max(10_000),
+    defaultMemoryLimitKb: z.number().int().min(1024),
+    sandbox: z.enum(['auto', 'nsjail', 'bwrap']),
+    nsjailPath: z.string().min(1),
+    nsjailConfigDir: z.string().min(1),
+    /** Replace the built-in worker with another Sentinel-compatible binary (argv form). */
+    command: z.array(z.string().min(1)).min(1).optional(),
+  }),
+  keda: z.strictObject({
+    pollingInterval: positiveInt,
+    cooldownPeriod: positiveInt,
+    minReplicaCount: z.number().int().min(0),
+    maxReplicaCount: positiveInt,
+    queueLength: positiveInt,
+  }),
+  /** Where an existing stack lives; when unset, the local stack's own addresses are used. */
+  urls: z.strictObject({
+    database: z.string().url().optional(),
+    rabbitmq: z.string().url().optional(),
+    rabbitmqManagement: z.string().url().optional(),
+    redis: z.string().url().optional(),
+    api: z.string().url().optional(),
+    workerMetrics: z.string().url().optional(),
+  }),
+});
+
+export type SentinelConfig = z.infer<typeof configSchema>;

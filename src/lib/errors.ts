@@ -1,0 +1,72 @@
+/**
+ * The three kinds of error a user can see (STYLE.md "Errors"), each with the exit code of DESIGN.md:
+ * 1 a check the user asked for failed, 2 bad usage or invalid input, 3 the environment lacks something.
+ * Anything else that escapes is a bug and is reported as such.
+ */
+export const ExitCode = {
+  ok: 0,
+  checkFailed: 1,
+  usage: 2,
+  environment: 3,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export interface ErrorDetails {
+  /** What to do next, printed as a hint line. */
+  suggestion?: string;
+  /** A machine-readable code for --json output and tests. */
+  code?: string;
+  cause?: unknown;
+}
+
+export class SentinelError extends Error {
+  readonly exitCode: ExitCodeValue;
+  readonly suggestion?: string;
+  readonly code: string;
+
+  constructor(message: string, exitCode: ExitCodeValue, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+    this.suggestion = details.suggestion;
+    this.code = details.code ?? 'ERROR';
+  }
+}
+
+/** Bad flags, arguments, config or input files: exit 2. */
+export class UserError extends SentinelError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, ExitCode.usage, { code: 'USAGE', ...details });
+  }
+}
+
+/** Something outside the tool is missing or failed: a binary, a port, a server. Exit 3. */
+export class EnvironmentError extends SentinelError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, ExitCode.environment, { code: 'ENVIRONMENT', ...details });
+  }
+}
+
+/** A check the user asked for did not pass (threshold, finding, escape). Exit 1. */
+export class CheckFailedError extends SentinelError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, ExitCode.checkFailed, { code: 'CHECK_FAILED', ...details });
+  }
+}
+
+export function isSentinelError(error: unknown): error is SentinelError {
+  return error instanceof SentinelError;
+}
+
+/** A short one-line description of any thrown value, for wrapping lower-level failures. */
+export function describeError(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return describeError(error.errors[0]);
+  }
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const msg = error.message || code || error.name;
+    return code && !msg.includes(code) ? `${msg} (${code})` : msg;
+  }
+  return String(error);
+}
