@@ -8,6 +8,8 @@ export const ExitCode = {
   checkFailed: 1,
   usage: 2,
   environment: 3,
+  /** Stopped by Ctrl-C (128 + SIGINT), as shells report it. */
+  interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -166,13 +166,18 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-/** Graceful stop: `signal`, then SIGKILL to the whole group after `graceMs`. */
+/**
+ * Graceful stop: `signal` to the leader only (servers shut their own children down in order),
+ * then SIGKILL to the whole group if anything of it is left after `graceMs`.
+ */
 export async function stopTree(
   pid: number,
   signal: NodeJS.Signals,
   graceMs: number,
 ): Promise<'graceful' | 'killed'> {
-  killTree(pid, signal);
+  try {
+    process.kill(pid, signal);
+  } catch {}
   if (await waitForExit(pid, graceMs)) return 'graceful';
   killTree(pid, 'SIGKILL');
   await waitForExit(pid, 5000);

@@ -1,0 +1,64 @@
+import { SentinelCommand } from '../lib/base-command.js';
+import { servicesFlag } from '../lib/service-flags.js';
+import { renderTable } from '../lib/table.js';
+import { type UpEntry, up } from '../services/stack.js';
+
+export interface UpResult {
+  stateDir: string;
+  services: UpEntry[];
+}
+
+export default class Up extends SentinelCommand<UpResult> {
+  static override summary = 'Start the local stack (PostgreSQL, RabbitMQ, Redis) as native processes.';
+  static override description =
+    `Each service runs from the state directory (data, config, logs, pid files), on the configured ports, started in parallel and gated on a real health check: a SQL query, a Redis PING, an AMQP channel. On first start PostgreSQL is initialised (database and role "sentinel", schema migrations) and RabbitMQ gets the execution_tasks quorum queue with its dead-letter exchange.
+
+Running services are reported and left alone, so a second \`up\` changes nothing. If a service fails its health check, its log tail is shown and everything this run started is stopped again. Ctrl-C does the same.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --services redis,postgres',
+    '<%= config.bin %> <%= command.id %> --port-offset 20000 --state-dir /tmp/stack2 --json',
+  ];
+  static override flags = { services: servicesFlag };
+
+  async run(): Promise<UpResult> {
+    const { flags } = await this.parse(Up);
+    const { config } = this.loadConfig(flags, { persistCredentials: true });
+    const controller = new AbortController();
+    const onSignal = () => {
+      this.note('\nInterrupted: stopping what this run started...');
+      controller.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const services = await up(config, {
+        services: flags.services,
+        signal: controller.signal,
+        progress: (m) => this.note(m),
+      });
+      if (!this.jsonEnabled()) {
+        this.log(
+          renderTable(
+            ['SERVICE', 'STATE', 'PID', 'PORTS', 'VERSION', 'TIME'],
+            services.map((s) => [
+              s.name,
+              s.action,
+              s.pid,
+              s.ports.map((p) => `${p.name}:${p.port}`).join(' '),
+              s.version,
+              s.action === 'started' ? `${s.seconds}s` : '-',
+            ]),
+          ),
+        );
+        this.note(
+          `State: ${config.stateDir}. Check with \`sentinel-ctl status\`; stop with \`sentinel-ctl down\`.`,
+        );
+      }
+      return { stateDir: config.stateDir, services };
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+}

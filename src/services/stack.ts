@@ -1,0 +1,234 @@
+import { existsSync } from 'node:fs';
+import type { SentinelConfig } from '../config/schema.js';
+import { describeError, EnvironmentError, ExitCode, SentinelError, UserError } from '../lib/errors.js';
+import { findPortHolder, isPortFree } from './ports.js';
+import { PostgresService } from './postgres/index.js';
+import { RabbitMQService } from './rabbitmq/index.js';
+import { RedisService } from './redis.js';
+import { removeRecord } from './state.js';
+import type { ServiceController, ServiceName, ServiceStatus } from './types.js';
+
+/** Every service `up` knows, in start order. */
+export function createControllers(config: SentinelConfig): ServiceController[] {
+  return [new PostgresService(config), new RabbitMQService(config), new RedisService(config)];
+}
+
+export const stackServiceNames = (config: SentinelConfig): ServiceName[] =>
+  createControllers(config).map((c) => c.name);
+
+/** The named services plus everything they depend on, in start order. */
+export function selectServices(all: ServiceController[], names?: string[]): ServiceController[] {
+  if (!names || names.length === 0) return all;
+  const known = new Map(all.map((c) => [c.name as string, c]));
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length) {
+    throw new UserError(`Unknown service ${unknown.map((u) => `"${u}"`).join(', ')}.`, {
+      suggestion: `Choose from ${[...known.keys()].join(', ')}.`,
+    });
+  }
+  const wanted = new Set<string>();
+  const add = (n: string) => {
+    if (wanted.has(n)) return;
+    wanted.add(n);
+    for (const d of known.get(n)!.dependsOn) add(d);
+  };
+  names.forEach(add);
+  return all.filter((c) => wanted.has(c.name));
+}
+
+export interface UpEntry {
+  name: ServiceName;
+  action: 'started' | 'already-running';
+  seconds: number;
+  pid: number | null;
+  ports: Array<{ name: string; port: number }>;
+  version: string | null;
+}
+
+export interface UpOptions {
+  services?: string[];
+  signal?: AbortSignal;
+  progress?: (message: string) => void;
+}
+
+/** Everything that would stop a start, found before anything starts: binaries and ports. */
+export async function preflight(toStart: ServiceController[]): Promise<void> {
+  const missing = toStart.flatMap((c) => c.requiredBinaries().filter((b) => !existsSync(b)));
+  if (missing.length) {
+    throw new EnvironmentError(`Missing ${missing.join(', ')}.`, {
+      code: 'BINARY_MISSING',
+      suggestion:
+        'Run `sentinel-ctl setup --yes` to install PostgreSQL, RabbitMQ, Redis and the sandbox tools.',
+    });
+  }
+  const seen = new Map<number, string>();
+  for (const c of toStart) {
+    for (const p of c.ports()) {
+      const other = seen.get(p.port);
+      if (other) {
+        throw new UserError(`Port ${p.port} is configured twice: ${other} and ${c.name} ${p.name}.`, {
+          suggestion: 'Give each port its own number in sentinel.config.yaml (ports.*).',
+        });
+      }
+      seen.set(p.port, `${c.name} ${p.name}`);
+    }
+  }
+  const checks = await Promise.all(
+    [...seen].map(async ([port, what]) => ({ port, what, free: await isPortFree(port) })),
+  );
+  const taken = checks.filter((c) => !c.free);
+  if (taken.length) {
+    const lines = taken.map(({ port, what }) => {
+      const holder = findPortHolder(port);
+      const by = holder ? `${holder.command} (pid ${holder.pid})` : 'another process';
+      return `Port ${port} (${what}) is taken by ${by}.`;
+    });
+    throw new EnvironmentError(lines.join('\n'), {
+      code: 'PORT_TAKEN',
+      suggestion: 'Stop that process, or run with --port-offset N (e.g. 20000) to shift every port.',
+    });
+  }
+}
+
+/**
+ * Starts the selected services: running ones are reported and left alone, stale pid files are
+ * cleared, the rest start in parallel (dependencies first) gated on their health checks. If any
+ * fails or the signal aborts, everything this call started is stopped again.
+ */
+export async function up(config: SentinelConfig, opts: UpOptions = {}): Promise<UpEntry[]> {
+  const progress = opts.progress ?? (() => {});
+  const signal = opts.signal ?? new AbortController().signal;
+  const selected = selectServices(createControllers(config), opts.services);
+  const statuses = new Map(
+    (await Promise.all(selected.map((c) => c.status()))).map((s) => [s.name, s] as const),
+  );
+  const result = new Map<ServiceName, UpEntry>();
+  const toStart: ServiceController[] = [];
+  for (const c of selected) {
+    const s = statuses.get(c.name)!;
+    if (s.state === 'running') {
+      result.set(c.name, {
+        name: c.name,
+        action: 'already-running',
+        seconds: 0,
+        pid: s.pid,
+        ports: s.ports,
+        version: s.version,
+      });
+      continue;
+    }
+    if (s.state === 'unhealthy') {
+      throw new EnvironmentError(`${c.name} is running (pid ${s.pid}) but not healthy: ${s.health}.`, {
+        code: 'UNHEALTHY',
+        suggestion: `Look at \`sentinel-ctl logs ${c.name}\`, or restart it: \`sentinel-ctl down --services ${c.name}\` then \`up\`.`,
+      });
+    }
+    if (s.state === 'stale') {
+      progress(`${c.name}: removing a stale pid file (pid ${s.pid} is not running)`);
+      removeRecord(config.stateDir, c.name);
+    }
+    toStart.push(c);
+  }
+  if (toStart.length === 0) return selected.map((c) => result.get(c.name)!);
+  await preflight(toStart);
+
+  const inner = new AbortController();
+  const onAbort = () => inner.abort();
+  signal.addEventListener('abort', onAbort);
+  const started: ServiceController[] = [];
+  const pending = new Map(toStart.map((c) => [c.name, c]));
+  const done = new Set<ServiceName>([...result.keys()]);
+  const errors: unknown[] = [];
+  try {
+    // Waves: everything whose dependencies are up starts together.
+    while (pending.size > 0 && errors.length === 0 && !inner.signal.aborted) {
+      const wave = [...pending.values()].filter((c) =>
+        c.dependsOn.every((d) => done.has(d) || !pending.has(d)),
+      );
+      if (wave.length === 0) throw new Error(`dependency cycle among ${[...pending.keys()].join(', ')}`);
+      await Promise.all(
+        wave.map(async (c) => {
+          pending.delete(c.name);
+          started.push(c);
+          const t0 = performance.now();
+          progress(`${c.name}: starting`);
+          try {
+            await c.start({ signal: inner.signal, progress });
+          } catch (error) {
+            errors.push(error);
+            inner.abort();
+            return;
+          }
+          const s = await c.status();
+          const seconds = Math.round((performance.now() - t0) / 100) / 10;
+          progress(
+            `${c.name}: healthy in ${seconds} s (pid ${s.pid}, ${s.ports.map((p) => `${p.name} ${p.port}`).join(', ')})`,
+          );
+          result.set(c.name, {
+            name: c.name,
+            action: 'started',
+            seconds,
+            pid: s.pid,
+            ports: s.ports,
+            version: s.version,
+          });
+          done.add(c.name);
+        }),
+      );
+    }
+    if (signal.aborted && errors.length === 0) {
+      errors.push(
+        new SentinelError(
+          'Interrupted: stopped what had started; nothing is left running.',
+          ExitCode.interrupted,
+          {
+            code: 'INTERRUPTED',
+          },
+        ),
+      );
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    if (errors.length > 0 || signal.aborted) {
+      progress(`stopping ${started.map((c) => c.name).join(', ')} again`);
+      await Promise.all(started.map((c) => c.stop().catch(() => 'not-running')));
+    }
+  }
+  if (errors.length > 0) {
+    const first = errors.find((e) => !(e instanceof SentinelError && e.code === 'ABORTED')) ?? errors[0];
+    if (first instanceof SentinelError) throw first;
+    throw new EnvironmentError(`Start failed: ${describeError(first)}`, { code: 'START_FAILED' });
+  }
+  return selected.map((c) => result.get(c.name)!);
+}
+
+export interface DownEntry {
+  name: ServiceName;
+  outcome: 'graceful' | 'killed' | 'not-running';
+}
+
+/** Stops what `up` started (dependents first), nothing else. */
+export async function down(config: SentinelConfig, services?: string[]): Promise<DownEntry[]> {
+  const all = createControllers(config);
+  // Only the named ones (not their dependencies): `down --services worker` leaves the databases up.
+  const selected = services?.length
+    ? selectServices(all, services).filter((c) => services.includes(c.name))
+    : all;
+  const out: DownEntry[] = [];
+  // Reverse dependency order: services nobody selected depends on go first.
+  const remaining = [...selected];
+  while (remaining.length) {
+    const wave = remaining.filter((c) => !remaining.some((o) => o !== c && o.dependsOn.includes(c.name)));
+    const batch = wave.length ? wave : remaining.slice();
+    const results = await Promise.all(batch.map(async (c) => ({ name: c.name, outcome: await c.stop() })));
+    out.push(...results);
+    for (const c of batch) remaining.splice(remaining.indexOf(c), 1);
+  }
+  return createControllers(config)
+    .map((c) => out.find((o) => o.name === c.name))
+    .filter((o): o is DownEntry => o !== undefined);
+}
+
+export async function status(config: SentinelConfig, services?: string[]): Promise<ServiceStatus[]> {
+  return Promise.all(selectServices(createControllers(config), services).map((c) => c.status()));
+}
