@@ -1,0 +1,350 @@
+import {
+  createHistogram,
+  decodeHistogram,
+  encodeHistogram,
+  type Histogram,
+  type LatencySummary,
+  percentileMs,
+  recordMs,
+  summarizeHistogram,
+} from './histogram.js';
+
+/** Why a request counted as failed (k6's http_req_failed, split the way Locust's failure table is). */
+export type FailureKind = 'status' | 'network' | 'check';
+
+/** The per-request-name figures; the entry named OVERALL aggregates every name. */
+export interface RequestStats {
+  method: string;
+  count: number;
+  failed: number;
+  failStatus: number;
+  failNetwork: number;
+  failCheck: number;
+  bytes: number;
+  duration: Histogram;
+}
+
+/** One second of the run, for the charts and the CSV history. */
+export interface SeriesBucket {
+  requests: number;
+  failures: number;
+  iterations: number;
+  dropped: number;
+  latency: Histogram;
+}
+
+export const OVERALL = '*';
+
+interface RateCell {
+  hits: number;
+  total: number;
+}
+
+/**
+ * Everything one phase of a run measured. Request figures go straight into per-name records (the
+ * hot path: two histogram records and a few increments per request); the rarer metrics of the
+ * scenarios (e2e_duration, checks, poll_timeouts, ...) live in keyed maps. A store is mergeable:
+ * worker threads send one every second and the main thread adds them up, and stores read back
+ * from JSON reports merge the same way (shards of one run, or a run and its re-run).
+ */
+export class MetricStore {
+  readonly requests = new Map<string, RequestStats>();
+  readonly trends = new Map<string, Histogram>();
+  readonly counters = new Map<string, number>();
+  readonly rates = new Map<string, RateCell>();
+  readonly series = new Map<number, SeriesBucket>();
+
+  /** Returns the record of one request name (creating it), for callers that record often. */
+  stats(name: string, method = ''): RequestStats {
+    let s = this.requests.get(name);
+    if (!s) {
+      s = {
+        method,
+        count: 0,
+        failed: 0,
+        failStatus: 0,
+        failNetwork: 0,
+        failCheck: 0,
+        bytes: 0,
+        duration: createHistogram(),
+      };
+      this.requests.set(name, s);
+    } else if (!s.method && method) s.method = method;
+    return s;
+  }
+
+  bucket(second: number): SeriesBucket {
+    let b = this.series.get(second);
+    if (!b) {
+      b = { requests: 0, failures: 0, iterations: 0, dropped: 0, latency: createHistogram(2) };
+      this.series.set(second, b);
+    }
+    return b;
+  }
+
+  /** One HTTP request: duration in ms, `failure` when it did not meet its expectation. */
+  recordRequest(
+    name: string,
+    method: string,
+    ms: number,
+    bytes: number,
+    failure: FailureKind | undefined,
+    second: number | undefined,
+  ): void {
+    for (const s of [this.stats(name, method), this.stats(OVERALL)]) {
+      s.count += 1;
+      s.bytes += bytes;
+      recordMs(s.duration, ms);
+      if (failure) {
+        s.failed += 1;
+        if (failure === 'status') s.failStatus += 1;
+        else if (failure === 'network') s.failNetwork += 1;
+        else s.failCheck += 1;
+      }
+    }
+    if (second !== undefined) {
+      const b = this.bucket(second);
+      b.requests += 1;
+      if (failure) b.failures += 1;
+      recordMs(b.latency, ms);
+    }
+  }
+
+  /** A value of a trend metric (ms), kept per name and overall. */
+  addTrend(metric: string, name: string, ms: number): void {
+    for (const key of [metricKey(metric, name), metricKey(metric, OVERALL)]) {
+      let h = this.trends.get(key);
+      if (!h) {
+        h = createHistogram();
+        this.trends.set(key, h);
+      }
+      recordMs(h, ms);
+    }
+  }
+
+  addCount(metric: string, name: string, n = 1): void {
+    for (const key of [metricKey(metric, name), metricKey(metric, OVERALL)]) {
+      this.counters.set(key, (this.counters.get(key) ?? 0) + n);
+    }
+  }
+
+  /** A sample of a rate metric: `hit` is the non-zero case k6 counts (a failure for *_failed/errors). */
+  addRate(metric: string, name: string, hit: boolean): void {
+    for (const key of [metricKey(metric, name), metricKey(metric, OVERALL)]) {
+      const cell = this.rates.get(key) ?? { hits: 0, total: 0 };
+      cell.total += 1;
+      if (hit) cell.hits += 1;
+      this.rates.set(key, cell);
+    }
+  }
+
+  counter(metric: string, name = OVERALL): number {
+    return this.counters.get(metricKey(metric, name)) ?? 0;
+  }
+
+  rate(metric: string, name = OVERALL): RateCell | undefined {
+    return this.rates.get(metricKey(metric, name));
+  }
+
+  trend(metric: string, name = OVERALL): Histogram | undefined {
+    return this.trends.get(metricKey(metric, name));
+  }
+
+  /** True when nothing has been recorded (a worker skips sending an empty delta). */
+  isEmpty(): boolean {
+    return (
+      this.requests.size === 0 &&
+      this.trends.size === 0 &&
+      this.counters.size === 0 &&
+      this.rates.size === 0 &&
+      this.series.size === 0
+    );
+  }
+
+  /** Adds another store into this one. */
+  merge(other: MetricStore): void {
+    for (const [name, o] of other.requests) {
+      const s = this.stats(name, o.method);
+      s.count += o.count;
+      s.failed += o.failed;
+      s.failStatus += o.failStatus;
+      s.failNetwork += o.failNetwork;
+      s.failCheck += o.failCheck;
+      s.bytes += o.bytes;
+      s.duration.add(o.duration);
+    }
+    for (const [key, h] of other.trends) {
+      const mine = this.trends.get(key);
+      if (mine) mine.add(h);
+      else {
+        const copy = createHistogram();
+        copy.add(h);
+        this.trends.set(key, copy);
+      }
+    }
+    for (const [key, n] of other.counters) this.counters.set(key, (this.counters.get(key) ?? 0) + n);
+    for (const [key, c] of other.rates) {
+      const mine = this.rates.get(key) ?? { hits: 0, total: 0 };
+      this.rates.set(key, { hits: mine.hits + c.hits, total: mine.total + c.total });
+    }
+    for (const [sec, o] of other.series) {
+      const b = this.bucket(sec);
+      b.requests += o.requests;
+      b.failures += o.failures;
+      b.iterations += o.iterations;
+      b.dropped += o.dropped;
+      b.latency.add(o.latency);
+    }
+  }
+
+  toJSON(): MetricStoreJson {
+    return {
+      requests: [...this.requests].map(([name, s]) => ({
+        name,
+        method: s.method,
+        count: s.count,
+        failed: s.failed,
+        failStatus: s.failStatus,
+        failNetwork: s.failNetwork,
+        failCheck: s.failCheck,
+        bytes: s.bytes,
+        duration: encodeHistogram(s.duration),
+      })),
+      trends: Object.fromEntries([...this.trends].map(([k, h]) => [k, encodeHistogram(h)])),
+      counters: Object.fromEntries(this.counters),
+      rates: Object.fromEntries(this.rates),
+      series: [...this.series]
+        .sort((a, b) => a[0] - b[0])
+        .map(([second, b]) => ({
+          second,
+          requests: b.requests,
+          failures: b.failures,
+          iterations: b.iterations,
+          dropped: b.dropped,
+          latency: encodeHistogram(b.latency),
+        })),
+    };
+  }
+
+  static fromJSON(json: MetricStoreJson): MetricStore {
+    const store = new MetricStore();
+    for (const r of json.requests) {
+      store.requests.set(r.name, {
+        method: r.method,
+        count: r.count,
+        failed: r.failed,
+        failStatus: r.failStatus,
+        failNetwork: r.failNetwork,
+        failCheck: r.failCheck,
+        bytes: r.bytes,
+        duration: decodeHistogram(r.duration),
+      });
+    }
+    for (const [k, v] of Object.entries(json.trends)) store.trends.set(k, decodeHistogram(v));
+    for (const [k, v] of Object.entries(json.counters)) store.counters.set(k, v);
+    for (const [k, v] of Object.entries(json.rates)) store.rates.set(k, { hits: v.hits, total: v.total });
+    for (const b of json.series) {
+      store.series.set(b.second, {
+        requests: b.requests,
+        failures: b.failures,
+        iterations: b.iterations,
+        dropped: b.dropped,
+        latency: decodeHistogram(b.latency),
+      });
+    }
+    return store;
+  }
+}
+
+/** The serialised store: histograms in HdrHistogram's compressed base64. */
+export interface MetricStoreJson {
+  requests: Array<Omit<RequestStats, 'duration'> & { name: string; duration: string }>;
+  trends: Record<string, string>;
+  counters: Record<string, number>;
+  rates: Record<string, RateCell>;
+  series: Array<{
+    second: number;
+    requests: number;
+    failures: number;
+    iterations: number;
+    dropped: number;
+    latency: string;
+  }>;
+}
+
+export function metricKey(metric: string, name: string): string {
+  return `${metric}{${name}}`;
+}
+
+/** Splits `metric{name}` keys back, for listing what a store holds. */
+export function parseMetricKey(key: string): { metric: string; name: string } {
+  const i = key.indexOf('{');
+  return { metric: key.slice(0, i), name: key.slice(i + 1, -1) };
+}
+
+/** One row of the per-name table (terminal, CSV, HTML, JSON). */
+export interface NameSummary {
+  name: string;
+  method: string;
+  requests: number;
+  rps: number;
+  failed: number;
+  failureRate: number;
+  failures: { status: number; network: number; check: number };
+  bytes: number;
+  latency: LatencySummary;
+}
+
+/** One second of the series as plotted: counts and latency percentiles (ms). */
+export interface SeriesPoint {
+  second: number;
+  requests: number;
+  failures: number;
+  iterations: number;
+  dropped: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export function summarizeName(name: string, s: RequestStats, durationMs: number): NameSummary {
+  const secs = durationMs / 1000;
+  return {
+    name,
+    method: s.method,
+    requests: s.count,
+    rps: secs > 0 ? Math.round((s.count / secs) * 100) / 100 : 0,
+    failed: s.failed,
+    failureRate: s.count > 0 ? s.failed / s.count : 0,
+    failures: { status: s.failStatus, network: s.failNetwork, check: s.failCheck },
+    bytes: s.bytes,
+    latency: summarizeHistogram(s.duration),
+  };
+}
+
+/** Per-name rows sorted by name, then the overall row last (as Locust prints "Aggregated"). */
+export function summarizeRequests(store: MetricStore, durationMs: number): NameSummary[] {
+  const names = [...store.requests.keys()].filter((n) => n !== OVERALL).sort();
+  const rows = names.map((n) => summarizeName(n, store.requests.get(n)!, durationMs));
+  rows.push(summarizeName(OVERALL, store.requests.get(OVERALL) ?? store.stats(OVERALL), durationMs));
+  return rows;
+}
+
+export function seriesPoints(store: MetricStore): SeriesPoint[] {
+  return [...store.series]
+    .sort((a, b) => a[0] - b[0])
+    .map(([second, b]) => ({
+      second,
+      requests: b.requests,
+      failures: b.failures,
+      iterations: b.iterations,
+      dropped: b.dropped,
+      p50: percentileMs(b.latency, 50),
+      p90: percentileMs(b.latency, 90),
+      p95: percentileMs(b.latency, 95),
+      p99: percentileMs(b.latency, 99),
+      max: percentileMs(b.latency, 100),
+    }));
+}
