@@ -1,4 +1,5 @@
 import { closeSync, openSync } from 'node:fs';
+import { constants } from 'node:os';
 import { type Options as ExecaOptions, execa } from 'execa';
 import { EnvironmentError } from './errors.js';
 import { debug } from './log.js';
@@ -182,4 +183,169 @@ export async function stopTree(
   killTree(pid, 'SIGKILL');
   await waitForExit(pid, 5000);
   return 'killed';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded runs: untrusted children (the sandbox) whose output must not grow without bound.
+
+export interface BoundedRunOptions {
+  /** The complete environment of the child (nothing is inherited). */
+  env: NodeJS.ProcessEnv;
+  /** Written to the child's stdin, which is then closed. */
+  input: string;
+  /**
+   * Descriptors 3, 4, ... of the child: bytes to read from it (an input pipe the child reads to EOF,
+   * e.g. a seccomp program for `bwrap --seccomp 3`), or 'pipe' to collect what the child writes.
+   */
+  extraFds?: Array<Uint8Array | 'pipe'>;
+  /** stdout and stderr are each kept up to this many bytes; one byte more counts as overflow. */
+  maxOutputBytes: number;
+  /** Wall-clock limit from the spawn. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /**
+   * Kills everything the child started (e.g. a cgroup) on timeout, overflow or abort; the child
+   * itself always gets SIGKILL too.
+   */
+  killAll?: () => Promise<void> | void;
+}
+
+export interface BoundedRunResult {
+  /** Exit code; a child killed by signal n reports 128+n. null when it did not start. */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  /** Text the child wrote to each 'pipe' in `extraFds` (index 0 = fd 3), capped at 64 KiB each. */
+  extraOutput: string[];
+  timedOut: boolean;
+  overflowed: boolean;
+  aborted: boolean;
+  wallMs: number;
+  /** Why the child could not be started (missing binary, EAGAIN, ...). */
+  spawnError?: string;
+}
+
+const EXTRA_OUTPUT_CAP = 64 * 1024;
+
+/**
+ * Runs an untrusted child to completion with a wall clock and an output cap: output beyond
+ * `maxOutputBytes` is not kept, and the child (with `killAll`) is killed at once, so a program
+ * printing 200 MB costs the caller 64 KiB and a few milliseconds. Never throws for the child's
+ * behaviour; a child that cannot start comes back with `spawnError`.
+ */
+export async function runBounded(
+  file: string,
+  args: string[],
+  opts: BoundedRunOptions,
+): Promise<BoundedRunResult> {
+  debug('proc', `bounded ${file} ${args.join(' ')}`);
+  const extra = opts.extraFds ?? [];
+  const started = performance.now();
+  const child = execa(file, args, {
+    env: opts.env,
+    extendEnv: false,
+    stdio: ['pipe', 'pipe', 'pipe', ...extra],
+    buffer: false,
+    reject: false,
+    stripFinalNewline: false,
+    cleanup: true,
+  });
+
+  let timedOut = false;
+  let overflowed = false;
+  let aborted = false;
+  let killing: Promise<void> | undefined;
+  const killEverything = (): Promise<void> => {
+    killing ??= (async () => {
+      try {
+        child.kill('SIGKILL');
+      } catch {}
+      try {
+        await opts.killAll?.();
+      } catch (error) {
+        debug('proc', `bounded killAll failed: ${String(error)}`);
+      }
+    })();
+    return killing;
+  };
+
+  const collect = (
+    stream: NodeJS.ReadableStream | null | undefined,
+    cap: number,
+    onOverflow?: () => void,
+  ) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let truncated = false;
+    stream?.on('data', (chunk: Buffer) => {
+      if (truncated) return;
+      const room = cap - size;
+      if (chunk.length > room) {
+        if (room > 0) chunks.push(chunk.subarray(0, room));
+        size = cap;
+        truncated = true;
+        onOverflow?.();
+        return;
+      }
+      chunks.push(chunk);
+      size += chunk.length;
+    });
+    stream?.on('error', () => {});
+    return () => ({ text: Buffer.concat(chunks).toString('utf8'), truncated });
+  };
+  const overflow = () => {
+    overflowed = true;
+    void killEverything();
+  };
+  const out = collect(child.stdout, opts.maxOutputBytes, overflow);
+  const err = collect(child.stderr, opts.maxOutputBytes, overflow);
+  const extraOut = extra.map((fd, i) =>
+    fd === 'pipe'
+      ? collect(child.stdio[i + 3] as NodeJS.ReadableStream | undefined, EXTRA_OUTPUT_CAP)
+      : undefined,
+  );
+
+  child.stdin?.on('error', () => {}); // EPIPE when the program exits without reading its input
+  child.stdin?.end(opts.input);
+
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void killEverything();
+  }, opts.timeoutMs);
+  const onAbort = () => {
+    aborted = true;
+    void killEverything();
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) onAbort();
+
+  try {
+    const result = await child;
+    const wallMs = performance.now() - started;
+    await killing;
+    const failedToStart = result.exitCode === undefined && result.signal === undefined;
+    const signal = result.signal
+      ? constants.signals[result.signal as keyof typeof constants.signals]
+      : undefined;
+    const stdout = out();
+    const stderr = err();
+    return {
+      exitCode: failedToStart ? null : (result.exitCode ?? 128 + (signal ?? 9)),
+      stdout: stdout.text,
+      stderr: stderr.text,
+      stdoutTruncated: stdout.truncated,
+      stderrTruncated: stderr.truncated,
+      extraOutput: extraOut.map((read) => read?.().text ?? ''),
+      timedOut,
+      overflowed,
+      aborted,
+      wallMs,
+      spawnError: failedToStart ? (result.shortMessage ?? `cannot start ${file}`) : undefined,
+    };
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
 }
