@@ -112,7 +112,7 @@ export class MetricStore {
 
   /** A value of a trend metric (ms), kept per name and overall. */
   addTrend(metric: string, name: string, ms: number): void {
-    for (const key of [metricKey(metric, name), metricKey(metric, OVERALL)]) {
+    for (const key of keysFor(metric, name)) {
       let h = this.trends.get(key);
       if (!h) {
         h = createHistogram();
@@ -123,14 +123,14 @@ export class MetricStore {
   }
 
   addCount(metric: string, name: string, n = 1): void {
-    for (const key of [metricKey(metric, name), metricKey(metric, OVERALL)]) {
+    for (const key of keysFor(metric, name)) {
       this.counters.set(key, (this.counters.get(key) ?? 0) + n);
     }
   }
 
   /** A sample of a rate metric: `hit` is the non-zero case k6 counts (a failure for *_failed/errors). */
   addRate(metric: string, name: string, hit: boolean): void {
-    for (const key of [metricKey(metric, name), metricKey(metric, OVERALL)]) {
+    for (const key of keysFor(metric, name)) {
       const cell = this.rates.get(key) ?? { hits: 0, total: 0 };
       cell.total += 1;
       if (hit) cell.hits += 1;
@@ -270,6 +270,13 @@ export interface MetricStoreJson {
     dropped: number;
     latency: string;
   }>;
+}
+
+/** A value recorded under a name also counts overall; one recorded overall counts once. */
+function keysFor(metric: string, name: string): string[] {
+  return name === OVERALL
+    ? [metricKey(metric, OVERALL)]
+    : [metricKey(metric, name), metricKey(metric, OVERALL)];
 }
 
 export function metricKey(metric: string, name: string): string {
