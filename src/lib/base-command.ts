@@ -100,18 +100,22 @@ export abstract class SentinelCommand<T> extends Command {
         this.logJson(this.toErrorJson(err));
         return;
       }
-      throw new Errors.CLIError(err.message, {
-        exit: err.exitCode,
-        suggestions: err.suggestion ? [err.suggestion] : undefined,
-      });
+      // Printed here rather than by oclif, which wraps lines at 80 columns and breaks the
+      // one-line messages (and the port or path inside them) in two.
+      process.stderr.write(`Error: ${err.message}\n${err.suggestion ? `Hint: ${err.suggestion}\n` : ''}`);
+      throw new Errors.ExitError(err.exitCode);
     }
     if ((err as { oclif?: unknown }).oclif) return super.catch(err);
     // Anything else is a bug in sentinel-ctl: say so in one line; DEBUG=* shows the stack.
     if (process.env.DEBUG) process.stderr.write(`${err.stack}\n`);
-    const bug = new Errors.CLIError(`unexpected error: ${describeError(err)}`, {
-      exit: ExitCode.checkFailed,
-      suggestions: ['This is a bug in sentinel-ctl. Re-run with DEBUG=* for the stack trace.'],
-    });
-    return super.catch(bug);
+    process.exitCode = ExitCode.checkFailed;
+    if (this.jsonEnabled()) {
+      this.logJson(this.toErrorJson(err));
+      return;
+    }
+    process.stderr.write(
+      `Error: unexpected error: ${describeError(err)}\nHint: this is a bug in sentinel-ctl; re-run with DEBUG=* for the stack trace.\n`,
+    );
+    throw new Errors.ExitError(ExitCode.checkFailed);
   }
 }

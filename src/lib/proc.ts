@@ -21,6 +21,8 @@ export interface RunOptions {
   gid?: number;
   /** Do not throw on a non-zero exit; the caller inspects `exitCode`. */
   reject?: boolean;
+  /** Show the child's output live on our stderr (long installs), instead of capturing it. */
+  echo?: boolean;
 }
 
 export interface RunResult {
@@ -41,6 +43,9 @@ function baseOptions(opts: RunOptions): ExecaOptions {
     gid: opts.gid,
     reject: false,
     stripFinalNewline: true,
+    // execa's own cleanup (signal-exit) re-raises SIGINT and kills us before our handlers can
+    // stop what was started; callers pass an abort signal instead.
+    cleanup: false,
   };
 }
 
@@ -51,6 +56,7 @@ export async function run(file: string, args: string[], opts: RunOptions = {}): 
     ...baseOptions(opts),
     input: opts.input,
     stdin: opts.input === undefined ? 'ignore' : undefined,
+    ...(opts.echo ? { stdout: process.stderr, stderr: process.stderr } : {}),
     encoding: 'utf8',
   });
   const stdout = String(result.stdout ?? '');
@@ -191,6 +197,8 @@ export async function stopTree(
 export interface BoundedRunOptions {
   /** The complete environment of the child (nothing is inherited). */
   env: NodeJS.ProcessEnv;
+  /** Working directory; default '/', so a shell's PWD does not reveal ours. */
+  cwd?: string;
   /** Written to the child's stdin, which is then closed. */
   input: string;
   /**
@@ -244,6 +252,7 @@ export async function runBounded(
   const extra = opts.extraFds ?? [];
   const started = performance.now();
   const child = execa(file, args, {
+    cwd: opts.cwd ?? '/',
     env: opts.env,
     extendEnv: false,
     stdio: ['pipe', 'pipe', 'pipe', ...extra],

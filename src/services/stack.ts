@@ -176,8 +176,8 @@ export async function up(config: SentinelConfig, opts: UpOptions = {}): Promise<
         }),
       );
     }
-    if (signal.aborted && errors.length === 0) {
-      errors.push(
+    if (signal.aborted) {
+      errors.unshift(
         new SentinelError(
           'Interrupted: stopped what had started; nothing is left running.',
           ExitCode.interrupted,

@@ -60,6 +60,8 @@ export class PostgresService extends NativeService {
         `postgres: ${this.runAs()?.name} cannot enter ${blockingAncestor(this.dir, account!)}; its data lives in ${root}`,
       );
     }
+    // The shared parent must be enterable by the server account; the cluster dir itself is 0700.
+    if (root !== this.dir) mkdirSync(path.dirname(root), { recursive: true, mode: 0o755 });
     for (const d of [root, this.socketDir]) {
       mkdirSync(d, { recursive: true, mode: 0o700 });
       if (account) chownSync(d, account.uid, account.gid);
