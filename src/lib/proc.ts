@@ -212,10 +212,11 @@ export interface BoundedRunOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   /**
-   * Kills everything the child started (e.g. a cgroup) on timeout, overflow or abort; the child
-   * itself always gets SIGKILL too.
+   * Kills everything the child started (e.g. a cgroup) on timeout, overflow or abort, given the
+   * child's pid so it can be spared until its descendants are gone (it then reaps them, and none is
+   * left a zombie for the host's init). The child gets SIGKILL afterwards.
    */
-  killAll?: () => Promise<void> | void;
+  killAll?: (childPid: number | undefined) => Promise<void> | void;
 }
 
 export interface BoundedRunResult {
@@ -259,7 +260,9 @@ export async function runBounded(
     buffer: false,
     reject: false,
     stripFinalNewline: false,
-    cleanup: true,
+    // Not execa's signal-exit cleanup: it would kill sandboxes on SIGTERM before a worker can finish
+    // them. A dying worker takes its sandboxes along anyway (bwrap --die-with-parent).
+    cleanup: false,
   });
 
   let timedOut = false;
@@ -269,13 +272,13 @@ export async function runBounded(
   const killEverything = (): Promise<void> => {
     killing ??= (async () => {
       try {
-        child.kill('SIGKILL');
-      } catch {}
-      try {
-        await opts.killAll?.();
+        await opts.killAll?.(child.pid);
       } catch (error) {
         debug('proc', `bounded killAll failed: ${String(error)}`);
       }
+      try {
+        child.kill('SIGKILL');
+      } catch {}
     })();
     return killing;
   };

@@ -110,8 +110,11 @@ export interface SlotCgroup {
   stats(): SlotStats;
   /** Pids in the slot (the pids controller's view, which every process of the step is in). */
   pids(): number[];
-  /** SIGKILLs everything in the slot until it is empty, or `timeoutMs` passes. True when empty. */
-  killAll(timeoutMs?: number): Promise<boolean>;
+  /**
+   * SIGKILLs everything in the slot until it is empty, or `timeoutMs` passes. True when empty.
+   * A `spare` pid (the launcher) is left alone so that it can reap what it started.
+   */
+  killAll(timeoutMs?: number, spare?: number): Promise<boolean>;
   /** Removes the slot's directories (after `killAll`). */
   remove(): void;
 }
@@ -230,13 +233,19 @@ function readPids(file: string): number[] {
     .map(Number);
 }
 
-async function killLoop(readProcs: () => number[], timeoutMs: number, kill?: () => void): Promise<boolean> {
+async function killLoop(
+  readProcs: () => number[],
+  timeoutMs: number,
+  kill?: () => void,
+  spare?: number,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
+  const others = () => readProcs().filter((pid) => pid !== spare);
   // Bounded: a fork bomb refills the slot only up to pids.max, and each round kills all it sees.
   for (let round = 0; round < 1000 && Date.now() < deadline; round++) {
-    const pids = readProcs();
+    const pids = others();
     if (pids.length === 0) return true;
-    kill?.();
+    if (spare === undefined) kill?.();
     for (const pid of pids) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -244,7 +253,7 @@ async function killLoop(readProcs: () => number[], timeoutMs: number, kill?: () 
     }
     await new Promise((r) => setTimeout(r, round < 10 ? 2 : 20));
   }
-  return readProcs().length === 0;
+  return others().length === 0;
 }
 
 class V1Slot implements SlotCgroup {
@@ -303,8 +312,8 @@ class V1Slot implements SlotCgroup {
     return readPids(path.join(this.dirs.pids, 'cgroup.procs'));
   }
 
-  killAll(timeoutMs = 5000): Promise<boolean> {
-    return killLoop(() => this.pids(), timeoutMs);
+  killAll(timeoutMs = 5000, spare?: number): Promise<boolean> {
+    return killLoop(() => this.pids(), timeoutMs, undefined, spare);
   }
 
   remove(): void {
@@ -371,10 +380,11 @@ class V2Slot implements SlotCgroup {
     );
   }
 
-  killAll(timeoutMs = 5000): Promise<boolean> {
+  killAll(timeoutMs = 5000, spare?: number): Promise<boolean> {
+    // cgroup.kill takes everyone, the launcher too: only without a pid to spare.
     const killFile = path.join(this.slotDir, 'cgroup.kill');
     const viaKernel = existsSync(killFile) ? () => write(killFile, '1') : undefined;
-    return killLoop(() => this.pids(), timeoutMs, viaKernel);
+    return killLoop(() => this.pids(), timeoutMs, viaKernel, spare);
   }
 
   remove(): void {

@@ -49,8 +49,8 @@ export interface SlotContext {
   /** Unprivileged host uid (and gid) of the slot; undefined when the worker is not root. */
   hostUid?: number;
   cgroup?: SlotCgroup;
-  /** Kills every process of the slot (its cgroup), for timeouts and output floods. */
-  killAll: () => Promise<void>;
+  /** Kills every process of the slot (its cgroup) but the launcher, for timeouts and output floods. */
+  killAll: (launcherPid?: number) => Promise<void>;
 }
 
 const SOURCE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -201,8 +201,8 @@ export class SlotRuntime {
         groupFile: path.join(this.slotDir(slot), 'group'),
         hostUid: this.hostUids[slot],
         cgroup,
-        killAll: async () => {
-          await cgroup?.killAll();
+        killAll: async (launcherPid) => {
+          await cgroup?.killAll(2000, launcherPid);
         },
       };
       const outcome = await fn(ctx);
