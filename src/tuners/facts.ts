@@ -59,8 +59,11 @@ export interface TuningFacts {
   };
   api?: {
     replicas?: Fact<number>;
-    /** pool_max_conns in DATABASE_URL; absent when the URL does not set it (pgx default applies). */
-    poolMaxConns?: Fact<number>;
+    /**
+     * pool_max_conns in DATABASE_URL; `null` when the URL was read and sets none (pgx's default
+     * max(4, NumCPU) applies), absent when the URL is unknown.
+     */
+    poolMaxConns?: Fact<number | null>;
     poolMinConns?: Fact<number>;
     /** CPUs the Go runtime sees in the API pod (runtime.NumCPU: the node's, unless pinned). */
     numCpu?: Fact<number>;

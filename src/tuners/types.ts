@@ -5,6 +5,7 @@
  * formula comes from (guide + section), so the CLI can print all three and a reviewer of a GitOps
  * diff can check the number against the guide. Warnings are data, never printed from here.
  */
+import type { Fact } from './facts.js';
 
 /** A guide (or upstream document) and the section a number or formula comes from. */
 export interface Source {
@@ -53,6 +54,8 @@ export interface Finding {
   /** What to change (ideally a sentinel-ctl command or the setting and its value). */
   fix: string;
   source: Source;
+  /** The facts the finding rests on, with where each came from. */
+  evidence?: Record<string, Fact<unknown>>;
 }
 
 const TUNING = 'sentinel-tuning-guide.md';
@@ -94,6 +97,7 @@ export const sources = {
   jackdawAsyncpg: { guide: JACKDAW, section: '6. Connection Pool Tuning > asyncpg (Postgres)' },
   jackdawRedis: { guide: JACKDAW, section: '6. Connection Pool Tuning > Redis' },
   designTuners: { guide: 'DESIGN.md', section: 'Tuners' },
+  designContract: { guide: 'DESIGN.md', section: 'The stack contract' },
 } as const satisfies Record<string, Source>;
 
 /** `sentinel-tuning-guide.md › Worker Service > Worker Pool Sizing`, for tables and messages. */
