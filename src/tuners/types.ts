@@ -97,7 +97,6 @@ export const sources = {
   jackdawAsyncpg: { guide: JACKDAW, section: '6. Connection Pool Tuning > asyncpg (Postgres)' },
   jackdawRedis: { guide: JACKDAW, section: '6. Connection Pool Tuning > Redis' },
   designTuners: { guide: 'DESIGN.md', section: 'Tuners' },
-  designContract: { guide: 'DESIGN.md', section: 'The stack contract' },
 } as const satisfies Record<string, Source>;
 
 /** `sentinel-tuning-guide.md › Worker Service > Worker Pool Sizing`, for tables and messages. */

@@ -1,0 +1,57 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import * as tuners from '../../../src/tuners/index.js';
+import { sources } from '../../../src/tuners/types.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const tunersDir = path.resolve(here, '../../../src/tuners');
+const sharedDir = path.resolve(here, '../../../../shared');
+const files = readdirSync(tunersDir).filter((f) => f.endsWith('.ts'));
+
+/** Every module specifier a file imports. */
+function importsOf(text: string): string[] {
+  return [...text.matchAll(/^\s*(?:import|export)\b(?:[^'"]*?from)?\s*['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
+}
+
+describe('src/tuners has no I/O', () => {
+  // Only the project's own pure modules: the tuners themselves, the error types and the config types.
+  const allowed = (spec: string) =>
+    spec.startsWith('./') || spec === '../lib/errors.js' || spec === '../config/schema.js';
+
+  test.each(files)('%s imports nothing but pure modules', (file) => {
+    const text = readFileSync(path.join(tunersDir, file), 'utf8');
+    expect(importsOf(text).filter((s) => !allowed(s))).toEqual([]);
+    expect(text).not.toMatch(/\b(process\.|require\(|fetch\(|import\()/);
+  });
+
+  test('the barrel exports the tuners', () => {
+    expect(typeof tuners.workerPoolSize).toBe('function');
+    expect(typeof tuners.runChecks).toBe('function');
+  });
+});
+
+/** Headings of a markdown file, without the #s. */
+function headings(file: string): string[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => /^#{1,6} /.test(l))
+    .map((l) => l.replace(/^#+ /, '').trim());
+}
+
+describe('every cited section exists in its guide, in order', () => {
+  test.each(Object.entries(sources))('%s', (_key, source) => {
+    const file =
+      source.guide === 'DESIGN.md'
+        ? path.join(sharedDir, 'DESIGN.md')
+        : path.join(sharedDir, 'seeds', source.guide);
+    const hs = headings(file);
+    let from = 0;
+    for (const part of source.section.split(' > ')) {
+      const at = hs.findIndex((h, i) => i >= from && h.startsWith(part));
+      expect(at, `"${part}" of "${source.section}" in ${source.guide}`).toBeGreaterThanOrEqual(0);
+      from = at + 1;
+    }
+  });
+});
