@@ -127,3 +127,14 @@ export function parseProcSelfCgroup(content: string): ProcSelfCgroup {
   }
   return result;
 }
+
+/**
+ * The CPU a container can really use: the smaller of its quota (cpu.max / cfs_quota_us) and the
+ * CPUs its cpuset lets it run on (× 1000 millicores). A pinned container with no quota is limited
+ * by the cpuset alone.
+ */
+export function effectiveCpuLimit(quota: CgroupLimit, cpusetCpus?: number): CgroupLimit {
+  const pinned = cpusetCpus === undefined ? undefined : cpusetCpus * 1000;
+  if (quota.kind === 'unlimited') return pinned === undefined ? quota : { kind: 'limit', value: pinned };
+  return { kind: 'limit', value: pinned === undefined ? quota.value : Math.min(quota.value, pinned) };
+}

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { UserError } from '../../../src/lib/errors.js';
 import {
   type CgroupLimit,
+  effectiveCpuLimit,
   parseCpuList,
   parseCpuMaxV2,
   parseCpuQuotaV1,
@@ -142,5 +143,19 @@ describe('/proc/self/cgroup', () => {
 
   test('a malformed line is rejected', () => {
     expect(() => parseProcSelfCgroup('garbage\n')).toThrow('/proc/self/cgroup: unexpected line "garbage".');
+  });
+});
+
+describe('effectiveCpuLimit: quota and cpuset together', () => {
+  test.each<[CgroupLimit, number | undefined, CgroupLimit]>([
+    [unlimited, undefined, unlimited],
+    [unlimited, 4, limit(4000)],
+    [limit(2000), undefined, limit(2000)],
+    [limit(2000), 4, limit(2000)],
+    [limit(8000), 4, limit(4000)],
+    [limit(4000), 4, limit(4000)],
+    [limit(500), 1, limit(500)],
+  ])('quota %j with %j pinned CPUs → %j', (quota, cpus, expected) => {
+    expect(effectiveCpuLimit(quota, cpus)).toEqual(expected);
   });
 });
