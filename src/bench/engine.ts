@@ -87,6 +87,7 @@ export class Engine {
   private startAt = 0;
   private mainStart = 0;
   private mainEnd = 0;
+  private lastSecond = 0;
   /** When stop() was first called: the end of the measured period. */
   stoppedAt?: number;
   private readonly warm: IterationContext;
@@ -121,7 +122,10 @@ export class Engine {
   ) {
     const ctx = (store: MetricStore, measured: boolean): IterationContext => ({
       store,
-      second: measured ? (t) => Math.max(0, Math.floor((t - this.mainStart) / 1000)) : () => undefined,
+      // Completions after the end (in-flight requests finishing) count in the last second.
+      second: measured
+        ? (t) => Math.min(Math.max(0, Math.floor((t - this.mainStart) / 1000)), this.lastSecond)
+        : () => undefined,
       sleep: (ms, untilKill) => this.sleep(ms, untilKill ?? false),
     });
     this.warm = ctx(stores.warmup, false);
@@ -150,6 +154,7 @@ export class Engine {
     this.startAt = startAt;
     this.mainStart = startAt + this.plan.warmupMs;
     this.mainEnd = this.mainStart + stagesDuration(this.plan.stages);
+    this.lastSecond = Math.max(0, Math.ceil(stagesDuration(this.plan.stages) / 1000) - 1);
     this.lag.enable();
     this.elu = performance.eventLoopUtilization();
     const wait = this.startAt - now();

@@ -1,0 +1,105 @@
+import { renderTable } from '../../lib/table.js';
+import { formatDuration } from '../duration.js';
+import { OVERALL } from '../metrics.js';
+import { fmtMs, fmtPct, fmtRate } from './format.js';
+import type { BenchResult } from './model.js';
+
+/** How the load was described in one line: `closed model, 50 VUs` or `open model, 0→200/s over 3 stages`. */
+export function describeLoad(r: Pick<BenchResult, 'load'>): string {
+  const { load } = r;
+  const unit = load.model === 'closed' ? ' VUs' : '/s';
+  const levels = [load.startLevel, ...load.stages.map((s) => s.target)];
+  const constant = levels.every((l) => l === levels[0]);
+  const shape = constant
+    ? `${levels[0]}${unit}`
+    : `${levels.join('→')}${unit} over ${load.stages.length} stage${load.stages.length > 1 ? 's' : ''}`;
+  const workers = load.workers > 1 ? `, ${load.workers} worker threads` : '';
+  return `${load.model} model, ${shape}${workers}`;
+}
+
+/** The threshold table: every threshold, the observed value and the verdict. */
+export function thresholdTable(r: Pick<BenchResult, 'thresholds'>): string {
+  return renderTable(
+    ['THRESHOLD', 'OBSERVED', 'RESULT', 'SOURCE'],
+    r.thresholds.map((t) => [
+      `${t.metric}: ${t.expression}`,
+      t.observedText,
+      t.pass ? 'pass' : 'FAIL',
+      t.source,
+    ]),
+  );
+}
+
+/** The terminal summary: run facts, per-name table, scenario metrics, self-monitoring, thresholds. */
+export function renderSummary(r: BenchResult): string {
+  const out: string[] = [];
+  const warm = r.load.warmupMs > 0 ? ` after ${formatDuration(r.load.warmupMs)} warm-up` : '';
+  const stop =
+    r.stopReason === 'duration'
+      ? ''
+      : `, stopped by ${r.abortedBy ? `threshold ${r.abortedBy}` : r.stopReason}`;
+  out.push(`scenario ${r.scenario.name} (${r.scenario.kind}) → ${r.scenario.baseUrl}`);
+  out.push(`${describeLoad(r)}; measured ${formatDuration(r.measuredMs)}${warm}${stop}`);
+  out.push('');
+  out.push(
+    renderTable(
+      ['NAME', 'REQS', 'RPS', 'FAILED', 'MIN', 'MED', 'P90', 'P95', 'P99', 'P99.9', 'MAX'],
+      r.requests.map((q) => [
+        q.name === OVERALL ? 'all requests' : q.name,
+        q.requests,
+        fmtRate(q.rps),
+        q.failed ? `${q.failed} (${fmtPct(q.failureRate)})` : '0',
+        fmtMs(q.latency.min),
+        fmtMs(q.latency.med),
+        fmtMs(q.latency.p90),
+        fmtMs(q.latency.p95),
+        fmtMs(q.latency.p99),
+        fmtMs(q.latency.p999),
+        fmtMs(q.latency.max),
+      ]),
+    ),
+  );
+  const failures = r.requests.find((q) => q.name === OVERALL)?.failures;
+  if (failures && failures.status + failures.network + failures.check > 0) {
+    out.push(`failures: ${failures.status} status, ${failures.network} network, ${failures.check} check`);
+  }
+  const other = r.metrics.filter((m) => m.metric !== 'iteration_duration' || m.name === OVERALL);
+  if (other.length > 0) {
+    out.push('');
+    out.push(
+      renderTable(
+        ['METRIC', 'NAME', 'VALUE'],
+        other.map((m) => [
+          m.metric,
+          m.name === OVERALL ? 'all' : m.name,
+          m.type === 'trend'
+            ? `count ${m.count}  med ${fmtMs(m.med)}  p95 ${fmtMs(m.p95)}  p99 ${fmtMs(m.p99)}  max ${fmtMs(m.max)}`
+            : m.type === 'counter'
+              ? `${m.count} (${fmtRate(m.rate)}/s)`
+              : `${fmtPct(m.rate)} (${m.hits} of ${m.total})`,
+        ]),
+      ),
+    );
+  }
+  if (r.warmup) {
+    out.push('');
+    out.push(
+      `warm-up (not in the figures above): ${r.warmup.requests} requests, ${r.warmup.failed} failed, p95 ${fmtMs(r.warmup.latency.p95)}`,
+    );
+  }
+  const s = r.self;
+  out.push(
+    `generator: event loop busy ${Math.round(s.eventLoopUtilization * 100)}%, lag p99 ${fmtMs(s.eventLoopLagMs.p99)}, scheduling delay p99 ${fmtMs(s.schedulingDelayMs.p99)}`,
+  );
+  if (r.thresholds.length > 0) {
+    out.push('');
+    out.push(thresholdTable(r));
+    const failed = r.thresholds.filter((t) => !t.pass).length;
+    out.push(
+      failed === 0
+        ? `all ${r.thresholds.length} thresholds passed`
+        : `${failed} of ${r.thresholds.length} thresholds FAILED`,
+    );
+  }
+  return out.join('\n');
+}

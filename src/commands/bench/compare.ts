@@ -1,0 +1,74 @@
+import { Args, Flags } from '@oclif/core';
+import { type CompareResult, compareFiles, renderCompare } from '../../bench/compare.js';
+import { SentinelCommand } from '../../lib/base-command.js';
+import { CheckFailedError } from '../../lib/errors.js';
+import { renderTable } from '../../lib/table.js';
+
+export type { CompareResult };
+
+const fraction = Flags.custom<number>({
+  parse: async (s) => {
+    const n = Number(s);
+    if (!(n >= 0 && n <= 1)) throw new Error(`Expected a fraction between 0 and 1 but received: ${s}`);
+    return n;
+  },
+});
+
+/** Regressions found: exit 1, with the comparison still in the --json envelope. */
+class RegressionError extends CheckFailedError {
+  constructor(readonly result: CompareResult) {
+    super(
+      `${result.regressions} regression(s) beyond the tolerance between ${result.old.files.join(',')} and ${result.new.files.join(',')}.`,
+      {
+        code: 'REGRESSION',
+        suggestion: 'See the rows marked REGRESSION; raise --tolerance if the change is expected noise.',
+      },
+    );
+  }
+}
+
+export default class BenchCompare extends SentinelCommand<CompareResult> {
+  static override summary = 'Compare two bench JSON reports and flag regressions.';
+  static override description =
+    `Shows throughput, failure rate and latency percentiles per request name (and e2e_duration, checks, execution_errors for the Sentinel scenario), old → new with the change in percent. A figure that got worse by more than --tolerance percent (failure rates: more than --error-tolerance), or a threshold that passed before and fails now, is a regression: exit 1. Shards of one run can be given comma-separated; their histograms are merged first.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> baseline.json run.json',
+    '<%= config.bin %> <%= command.id %> baseline.json run.json --tolerance 5 --json',
+    '<%= config.bin %> <%= command.id %> main-a.json,main-b.json branch-a.json,branch-b.json',
+  ];
+  static override args = {
+    old: Args.string({
+      required: true,
+      description: 'Baseline report (json=FILE of bench), or shards a.json,b.json.',
+    }),
+    new: Args.string({ required: true, description: 'Report to judge against the baseline.' }),
+  };
+  static override flags = {
+    tolerance: Flags.integer({
+      min: 0,
+      max: 1000,
+      default: 10,
+      summary: 'Allowed worsening of latency/throughput, percent.',
+    }),
+    'error-tolerance': fraction({
+      default: 0.001,
+      summary: 'Allowed rise of failure rates, as a fraction (0.001 = 0.1 points).',
+    }),
+  };
+
+  async run(): Promise<CompareResult> {
+    const { args, flags } = await this.parse(BenchCompare);
+    const result = compareFiles(args.old, args.new, {
+      tolerancePct: flags.tolerance,
+      errorTolerance: flags['error-tolerance'],
+    });
+    if (!this.jsonEnabled()) this.log(renderCompare(result, renderTable));
+    if (result.regressions > 0) throw new RegressionError(result);
+    return result;
+  }
+
+  protected override toErrorJson(err: unknown) {
+    const envelope = super.toErrorJson(err);
+    return err instanceof RegressionError ? { ...envelope, result: err.result } : envelope;
+  }
+}

@@ -1,0 +1,144 @@
+import { Args, Flags } from '@oclif/core';
+import { type BenchInput, executeBench, ThresholdsFailedError } from '../../bench/cli.js';
+import { presetNames } from '../../bench/presets.js';
+import type { BenchResult } from '../../bench/report/model.js';
+import { renderSummary } from '../../bench/report/summary.js';
+import { SentinelCommand } from '../../lib/base-command.js';
+
+export type { BenchResult };
+
+const number = Flags.custom<number>({
+  parse: async (s) => {
+    if (!(Number(s) > 0)) throw new Error(`Expected a positive number but received: ${s}`);
+    return Number(s);
+  },
+});
+const quick = { exclusive: ['scenario'], helpGroup: 'SINGLE URL' };
+
+export default class Bench extends SentinelCommand<BenchResult> {
+  static override summary =
+    'Load-test an HTTP endpoint, a YAML scenario or the Sentinel stack, and judge thresholds.';
+  static override description =
+    `Closed model (--vus, or --stages of VUs) or open model (--rate, or --stages of arrivals/s; latency counts from each request's due time, so a stalled server cannot hide). Scenarios: a URL with wrk-style flags, a YAML file (setup step, weighted requests, think time, thresholds), a shipped profile (jackdaw), or the built-in "sentinel" end-to-end scenario (submit, poll, check stdout). Thresholds use k6's grammar; --preset applies the guides' numbers; --assert exits 1 when one fails. Ctrl-C stops cleanly and still prints the summary.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> http://127.0.0.1:8080/api/v1/health -c 50 -d 10s',
+    '<%= config.bin %> <%= command.id %> --scenario jackdaw --base-url http://127.0.0.1:8000 --preset jackdaw --assert --out junit=bench.xml --out html=bench.html',
+    '<%= config.bin %> <%= command.id %> --scenario sentinel --rate 5 -d 2m --preset sentinel --assert',
+    "<%= config.bin %> <%= command.id %> http://127.0.0.1:8080/ --stages 30s:10,1m:100 --threshold 'http_req_duration:p(99)<200' --out json=run.json",
+  ];
+  static override args = {
+    target: Args.string({ description: 'URL to load (single-endpoint mode, like wrk or autocannon).' }),
+  };
+  static override flags = {
+    scenario: Flags.string({
+      char: 's',
+      summary: 'Scenario: a YAML file, a shipped name (jackdaw), or "sentinel" (built-in end-to-end).',
+    }),
+    'base-url': Flags.string({
+      summary: "Server to load, replacing the scenario's baseUrl (sentinel: the local API port).",
+    }),
+    method: Flags.option({
+      options: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const,
+      char: 'm',
+      default: 'GET',
+      ...quick,
+    })({ summary: 'HTTP method.' }),
+    header: Flags.string({
+      char: 'H',
+      multiple: true,
+      summary: 'Request header "Name: value" (repeatable).',
+      ...quick,
+    }),
+    body: Flags.string({
+      char: 'b',
+      summary: 'Request body (JSON bodies get content-type application/json).',
+      ...quick,
+    }),
+    expect: Flags.integer({
+      multiple: true,
+      min: 100,
+      max: 599,
+      summary: 'Expected status (repeatable; default 200-399).',
+      ...quick,
+    }),
+    model: Flags.option({ options: ['closed', 'open'] as const })({
+      summary: 'Load model (default: open when --rate is given).',
+    }),
+    vus: Flags.integer({
+      char: 'c',
+      min: 1,
+      max: 100_000,
+      summary: 'Virtual users = concurrent connections (closed); pre-allocated VUs (open).',
+    }),
+    rate: number({ char: 'R', summary: 'Arrivals per second (open model).' }),
+    stages: Flags.string({
+      summary: 'Ramping stages DURATION:TARGET,... of VUs (closed) or arrivals/s (open), e.g. 30s:10,1m:100.',
+      exclusive: ['duration'],
+    }),
+    duration: Flags.string({ char: 'd', summary: 'How long to measure (default 10s).' }),
+    iterations: Flags.integer({ char: 'n', min: 1, summary: 'Stop after this many iterations.' }),
+    'max-vus': Flags.integer({
+      min: 1,
+      summary: 'Open model: most VUs in flight; arrivals beyond are counted as dropped.',
+    }),
+    connections: Flags.integer({
+      min: 1,
+      summary: 'Keep-alive connections per origin (default: peak VUs, or min(max-vus, 512)).',
+    }),
+    warmup: Flags.string({
+      summary: 'Warm-up before measuring (connections, JIT), reported separately, e.g. 5s.',
+    }),
+    workers: Flags.integer({
+      min: 1,
+      max: 64,
+      default: 1,
+      summary: 'Worker threads to spread the load over (histograms are merged).',
+    }),
+    'graceful-stop': Flags.string({
+      summary:
+        'Time in-flight iterations get to finish at the end or on Ctrl-C (default 10s; sentinel: poll timeout + 5s).',
+    }),
+    timeout: Flags.string({ default: '60s', summary: 'Per-request timeout.' }),
+    threshold: Flags.string({
+      char: 't',
+      multiple: true,
+      summary: "k6 threshold METRIC[{tag:value}]:EXPR[;abortOnFail], e.g. 'http_req_duration:p(95)<100'.",
+    }),
+    preset: Flags.option({ options: presetNames, multiple: true })({
+      summary: 'Thresholds from a guide: jackdaw, sentinel or sark.',
+    }),
+    assert: Flags.boolean({ summary: 'Exit 1 when any threshold fails (for CI).' }),
+    out: Flags.string({
+      char: 'o',
+      multiple: true,
+      summary: 'Report FORMAT=FILE: json, csv, junit or html (repeatable).',
+    }),
+    progress: Flags.option({ options: ['auto', 'tty', 'plain', 'none'] as const, default: 'auto' })({
+      summary: 'Progress on stderr: live view on a TTY, plain lines otherwise, none under --json.',
+    }),
+  };
+
+  async run(): Promise<BenchResult> {
+    const { args, flags } = await this.parse(Bench);
+    const input: BenchInput = { ...flags, target: args.target };
+    const io = {
+      json: this.jsonEnabled(),
+      isTTY: Boolean(process.stderr.isTTY),
+      note: (m: string) => this.note(m),
+    };
+    const apiUrl = () => `http://127.0.0.1:${this.loadConfig(flags).config.ports.api}`;
+    const { result, written } = await executeBench(input, io, apiUrl);
+    for (const w of result.warnings) this.warnUser(w);
+    if (!this.jsonEnabled()) {
+      this.log(renderSummary(result));
+      for (const f of written) this.note(`wrote ${f}`);
+    }
+    if (flags.assert && !result.passed) throw new ThresholdsFailedError(result);
+    return result;
+  }
+
+  protected override toErrorJson(err: unknown) {
+    const envelope = super.toErrorJson(err);
+    return err instanceof ThresholdsFailedError ? { ...envelope, result: err.result } : envelope;
+  }
+}
