@@ -185,8 +185,13 @@ function show(v: unknown): string | undefined {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
-function dotted(p: PathSeg[]): string {
-  return p.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+/** A field as people read it: `containers[api].env[DATABASE_URL].value`, not `…containers[0].env[1]…`. */
+function fieldLabel(tree: ManifestTree, obj: K8sObject, p: PathSeg[]): string {
+  const doc = yamlFileOf(tree, obj).docs[obj.docIndex]!;
+  return toSemantic(doc, p)
+    .join('.')
+    .replace(/\.\[(?:name=)?([^\]]*)\]/g, '[$1]')
+    .replace(/^spec\.template\.spec\./, '');
 }
 
 const looseEquals = (a: unknown, b: unknown) =>
@@ -372,7 +377,7 @@ class Planner {
         file: obj.file,
         line,
         object: objectLabel(obj),
-        field: dotted(full),
+        field: fieldLabel(this.tree, obj, full),
         ...(from !== undefined ? { from } : {}),
         to: show(d.to) ?? '',
         ...(reason ? { reason } : {}),
@@ -410,7 +415,7 @@ class Planner {
   siteLabel(site: ValueSite): { object?: string; field: string } {
     if (site.type === 'env-file') return { field: site.key };
     if (site.type === 'literal') return { field: `${site.path.join('.')}` };
-    return { object: objectLabel(site.object), field: dotted(site.path) };
+    return { object: objectLabel(site.object), field: fieldLabel(this.tree, site.object, site.path) };
   }
 
   isSecretSite(site: ValueSite, key: string): boolean {
@@ -480,7 +485,7 @@ const setEnv: Handler<'set-env'> = (p, e) => {
       file: obj.file,
       line: site.line,
       object: objectLabel(obj),
-      field: `containers[${c.name}].env.${e.name}`,
+      field: `containers[${c.name}].env[${e.name}]`,
       ...(current !== undefined ? { from: maskValue(current, secret) } : {}),
       to: maskValue(e.value, secret),
       ...(e.reason ? { reason: e.reason } : {}),
@@ -493,7 +498,7 @@ const setEnv: Handler<'set-env'> = (p, e) => {
     file: obj.file,
     line: c.line,
     object: objectLabel(obj),
-    field: `containers[${c.name}].env.${e.name}`,
+    field: `containers[${c.name}].env[${e.name}]`,
     to: maskValue(e.value, isSecretKey(e.name)),
     ...(e.reason ? { reason: e.reason } : {}),
   });
