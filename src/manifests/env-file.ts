@@ -67,7 +67,12 @@ export function parseEnvFile(file: string, source: string): ParsedEnvFile {
     const key = m[3]!;
     if (!m[4]) {
       if (text.slice(m[0].length).trim() !== '') {
-        problems.push({ file, line: lineNo, column: m[0].length + 1, reason: `expected "=" after ${key}` });
+        problems.push({
+          file,
+          line: lineNo,
+          column: 1,
+          reason: `expected KEY=VALUE, found "${trimmed.slice(0, 40)}"`,
+        });
       } else {
         entries.push({
           key,

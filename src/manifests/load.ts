@@ -91,17 +91,46 @@ function readText(abs: string, display: string): { source: string; mode: number 
   return { source: readFileSync(abs, 'utf8'), mode: st.mode & 0o7777 };
 }
 
-function yamlProblem(
-  display: string,
-  error: {
-    message: string;
-    linePos?:
-      | [{ line: number; col: number }]
-      | [{ line: number; col: number }, { line: number; col: number }];
-  },
-): FileProblem {
+type YamlErrorLike = {
+  code?: string;
+  message: string;
+  pos?: [number, number];
+  linePos?: Array<{ line: number; col: number }>;
+};
+
+function yamlProblem(display: string, source: string, lc: LineCounter, error: YamlErrorLike): FileProblem {
   const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
   const pos = error.linePos?.[0];
+  const quote = /^Missing closing (["'])quote/.exec(reason)?.[1];
+  if (quote && error.pos) {
+    // The parser reports an unclosed quote where the file ends; the useful spot is where it opens,
+    // which is the last unescaped quote before that point (any later one would have closed it).
+    for (let i = Math.min(error.pos[0], source.length) - 1; i >= 0; i--) {
+      if (source[i] !== quote) continue;
+      if (quote === '"' && source[i - 1] === '\\') continue;
+      if (quote === "'" && (source[i - 1] === "'" || source[i + 1] === "'")) continue;
+      const at = lc.linePos(i);
+      return {
+        file: display,
+        line: at.line,
+        column: at.col,
+        reason: `${quote} quote opened here is never closed`,
+      };
+    }
+  }
+  if (error.code === 'DUPLICATE_KEY' && error.pos) {
+    const key = /^[^:\n]*/
+      .exec(source.slice(error.pos[0]))?.[0]
+      .trim()
+      .replace(/^["']|["']$/g, '');
+    if (key)
+      return {
+        file: display,
+        line: pos?.line ?? 0,
+        column: pos?.col ?? 0,
+        reason: `key "${key}" is given twice in the same map`,
+      };
+  }
   return { file: display, line: pos?.line ?? 0, column: pos?.col ?? 0, reason };
 }
 
@@ -116,7 +145,9 @@ export function parseYamlFile(
   const parsed = parseAllDocuments(source, { ...yamlParseOptions, lineCounter });
   const docs = Array.isArray(parsed) ? parsed : [];
   const problems: FileProblem[] = [];
-  for (const doc of docs) for (const e of doc.errors) problems.push(yamlProblem(display, e));
+  // The first error of a file is the real one; the parser's later errors are usually its echoes.
+  const first = docs.flatMap((d) => d.errors)[0];
+  if (first) problems.push(yamlProblem(display, source, lineCounter, first));
   const eol = source.includes('\r\n') ? '\r\n' : '\n';
   return { file: { type: 'yaml', path: abs, display, source, mode, eol, docs, lineCounter }, problems };
 }

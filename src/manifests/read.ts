@@ -158,13 +158,15 @@ function readData(tree: ManifestTree, obj: K8sObject): DataObject {
   return { object: obj, values, sites, binary };
 }
 
-/** Decodes base64 that holds UTF-8 text; undefined for binary data or malformed base64. */
+/** Decodes base64 that holds UTF-8 text; undefined for binary data or malformed (non-canonical) base64. */
 export function decodeBase64Text(b64: string): string | undefined {
   const compact = b64.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0) return undefined;
   const buf = Buffer.from(compact, 'base64');
   const text = buf.toString('utf8');
   if (text.includes('\uFFFD') || Buffer.from(text, 'utf8').toString('base64') !== compact) return undefined;
+  // Control characters other than tab and line breaks mean binary data (a keystore, a DER cert).
+  if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(text)) return undefined;
   return text;
 }
 
