@@ -102,13 +102,19 @@ export interface SlotStats {
 export interface SlotCgroup {
   /** The `cgroup.procs` files a launcher writes "0" into to join the slot before exec. */
   readonly procsFiles: string[];
-  /** The directory nsjail nests its own per-run cgroups under, per controller (v1) or unified (v2). */
+  /**
+   * The directories a nested sandbox manager (nsjail) creates its per-run cgroups under: per
+   * controller on v1, the step's leaf on v2.
+   */
   readonly dirs: Record<string, string>;
-  /** Sets the step's limits and zeroes the statistics. */
-  prepare(limits: StepLimits): void;
+  /**
+   * Sets the step's limits and zeroes the statistics. `delegate` (v2) hands the controllers down to
+   * the step's leaf, for a launcher that stays outside and nests its own cgroup there.
+   */
+  prepare(limits: StepLimits, options?: { delegate?: boolean }): void;
   /** Statistics since `prepare`. */
   stats(): SlotStats;
-  /** Pids in the slot (the pids controller's view, which every process of the step is in). */
+  /** Pids in the slot and in any cgroup nested below it (the pids controller's view). */
   pids(): number[];
   /**
    * SIGKILLs everything in the slot until it is empty, or `timeoutMs` passes. True when empty.
@@ -233,6 +239,13 @@ function readPids(file: string): number[] {
     .map(Number);
 }
 
+/** Pids of a cgroup and its descendants (nsjail nests NSJAIL.<pid> below a slot), a few levels deep. */
+function readPidsDeep(dir: string, depth = 3): number[] {
+  const own = readPids(path.join(dir, 'cgroup.procs'));
+  if (depth === 0) return own;
+  return [...own, ...safeReaddir(dir).flatMap((child) => readPidsDeep(path.join(dir, child), depth - 1))];
+}
+
 async function killLoop(
   readProcs: () => number[],
   timeoutMs: number,
@@ -309,7 +322,7 @@ class V1Slot implements SlotCgroup {
   }
 
   pids(): number[] {
-    return readPids(path.join(this.dirs.pids, 'cgroup.procs'));
+    return readPidsDeep(this.dirs.pids);
   }
 
   killAll(timeoutMs = 5000, spare?: number): Promise<boolean> {
@@ -327,7 +340,6 @@ class V1Slot implements SlotCgroup {
  * slot itself holds no process, as the no-internal-process rule requires.
  */
 class V2Slot implements SlotCgroup {
-  readonly dirs: Record<string, string>;
   private leaf: string;
   private runs = 0;
 
@@ -335,7 +347,10 @@ class V2Slot implements SlotCgroup {
     mkdirSync(slotDir, { recursive: true });
     enableControllers(slotDir);
     this.leaf = this.newLeaf();
-    this.dirs = { unified: slotDir };
+  }
+
+  get dirs(): Record<string, string> {
+    return { unified: this.leaf };
   }
 
   get procsFiles(): string[] {
@@ -348,13 +363,14 @@ class V2Slot implements SlotCgroup {
     return leaf;
   }
 
-  prepare(limits: StepLimits): void {
+  prepare(limits: StepLimits, options: { delegate?: boolean } = {}): void {
     for (const old of safeReaddir(this.slotDir)) {
       const dir = path.join(this.slotDir, old);
-      if (dir !== this.leaf) rmdirQuiet(dir);
+      for (const nested of safeReaddir(dir)) rmdirQuiet(path.join(dir, nested));
+      rmdirQuiet(dir);
     }
-    rmdirQuiet(this.leaf);
     this.leaf = this.newLeaf();
+    if (options.delegate) enableControllers(this.leaf);
     write(path.join(this.slotDir, 'memory.max'), String(limits.cgroupMemoryKb * 1024));
     if (existsSync(path.join(this.slotDir, 'memory.swap.max')))
       write(path.join(this.slotDir, 'memory.swap.max'), '0');
@@ -375,9 +391,7 @@ class V2Slot implements SlotCgroup {
   }
 
   pids(): number[] {
-    return safeReaddir(this.slotDir).flatMap((leaf) =>
-      readPids(path.join(this.slotDir, leaf, 'cgroup.procs')),
-    );
+    return readPidsDeep(this.slotDir);
   }
 
   killAll(timeoutMs = 5000, spare?: number): Promise<boolean> {

@@ -1,0 +1,94 @@
+import path from 'node:path';
+import { Flags } from '@oclif/core';
+import { SentinelCommand } from '../../lib/base-command.js';
+import { renderTable } from '../../lib/table.js';
+import { guideLimits, stepLimits } from '../../worker/sandbox/limits.js';
+import { DEFAULT_OUTSIDE_ID, renderNsjailConfigs } from '../../worker/sandbox/nsjail.js';
+import type { Phase, StepLimits } from '../../worker/sandbox/types.js';
+
+export interface GenerateNsjailResult {
+  outDir: string;
+  files: Array<{
+    phase: Phase;
+    file: string;
+    bytes: number;
+    timeLimitS: number;
+    memoryMb: number;
+    tmpfsMb: number;
+    pids: number;
+  }>;
+}
+
+export default class GenerateNsjail extends SentinelCommand<GenerateNsjailResult> {
+  static override summary =
+    'Write the nsjail configs (python.cfg, cpp.cfg, cpp-compile.cfg) for a production image.';
+  static override description =
+    `Renders templates/nsjail with the limits of the tuning guide ("nsjail Sandbox Limits": wall 10 s; memory 256 / 512 / 256 MB for python / C++ compile / C++ run; 64 pids; 1 CPU; tmpfs 64 / 128 / 64 MB) into protobuf text that nsjail's config.proto accepts. cpp.cfg carries the run limits, cpp-compile.cfg the compile limits. Bind mounts of /src and /out are relative to $SENTINEL_JOB_DIR (prefix_src_env); the jail's uid and gid 1000 map to --outside-id on the host. Files are written atomically; existing ones are replaced.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --out deploy/nsjail',
+    '<%= config.bin %> <%= command.id %> --out /etc/nsjail --time-limit-ms 5000 --memory-limit-kb 131072 --json',
+  ];
+  static override flags = {
+    out: Flags.directory({
+      summary: 'Directory to write the configs into (created when missing).',
+      required: true,
+    }),
+    'time-limit-ms': Flags.integer({
+      summary: 'Wall-clock limit of the program runs (python, C++ run), rounded up to seconds.',
+      min: 1,
+      max: guideLimits.python.wallMs,
+    }),
+    'memory-limit-kb': Flags.integer({
+      summary: 'Memory limit of the program runs (python, C++ run).',
+      min: 1024,
+    }),
+    'outside-id': Flags.string({
+      summary: 'Host uid/gid the jailed uid 1000 maps to; "" maps to the uid nsjail runs as.',
+      default: DEFAULT_OUTSIDE_ID,
+    }),
+  };
+
+  async run(): Promise<GenerateNsjailResult> {
+    const { flags } = await this.parse(GenerateNsjail);
+    const job =
+      flags['time-limit-ms'] === undefined && flags['memory-limit-kb'] === undefined
+        ? undefined
+        : {
+            timeLimitMs: flags['time-limit-ms'] ?? guideLimits.python.wallMs,
+            memoryLimitKb: flags['memory-limit-kb'] ?? guideLimits.python.memoryMb * 1024,
+          };
+    const limits: Record<Phase, StepLimits> = {
+      python: stepLimits('python', job),
+      'cpp-compile': stepLimits('cpp-compile'),
+      'cpp-run': stepLimits('cpp-run', job),
+    };
+    const outDir = path.resolve(flags.out);
+    const written = renderNsjailConfigs(limits, outDir, { outsideId: flags['outside-id'] });
+    const files = written.map((w) => ({
+      ...w,
+      timeLimitS: Math.ceil(limits[w.phase].wallMs / 1000),
+      memoryMb: Math.ceil(limits[w.phase].memoryKb / 1024),
+      tmpfsMb: limits[w.phase].tmpfsMb,
+      pids: limits[w.phase].pids,
+    }));
+    if (!this.jsonEnabled()) {
+      this.log(
+        renderTable(
+          ['FILE', 'PHASE', 'WALL', 'MEMORY', 'TMPFS', 'PIDS'],
+          files.map((f) => [
+            path.relative(process.cwd(), f.file) || f.file,
+            f.phase,
+            `${f.timeLimitS} s`,
+            `${f.memoryMb} MB`,
+            `${f.tmpfsMb} MB`,
+            String(f.pids),
+          ]),
+        ),
+      );
+      this.note(
+        'Limits: sentinel-tuning-guide.md "nsjail Sandbox Limits". Run with: nsjail --config FILE -- COMMAND',
+      );
+    }
+    return { outDir, files };
+  }
+}

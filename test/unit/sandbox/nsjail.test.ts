@@ -1,0 +1,372 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { stepLimits } from '../../../src/worker/sandbox/limits.js';
+import {
+  buildNsjailCommand,
+  defaultNsjailLimits,
+  nsjailValues,
+  parseNsjailLog,
+  protoString,
+  renderNsjailConfig,
+  renderNsjailConfigs,
+  renderTemplate,
+} from '../../../src/worker/sandbox/nsjail.js';
+import { kafelPolicy } from '../../../src/worker/sandbox/seccomp.js';
+import type { Phase } from '../../../src/worker/sandbox/types.js';
+
+const fixtures = path.join(import.meta.dirname, '../../fixtures/nsjail');
+
+// --- config.proto, as checked in: messages → fields (label, type); enums → values ----------------
+
+interface FieldDef {
+  label: 'optional' | 'required' | 'repeated';
+  type: string;
+}
+const schemaText = readFileSync(path.join(fixtures, 'config.proto.fields'), 'utf8');
+const enums = new Map<string, string[]>();
+for (const m of schemaText.matchAll(/^enum (\w+) \{([^}]*)\}/gm)) {
+  enums.set(m[1] as string, (m[2] as string).trim().split(/\s+/));
+}
+const messages = new Map<string, Map<string, FieldDef>>();
+for (const m of schemaText.matchAll(/^message (\w+) \{([^}]*)\}/gm)) {
+  const fields = new Map<string, FieldDef>();
+  for (const f of (m[2] as string).matchAll(/(optional|required|repeated) (\w+) (\w+) = \d+;/g)) {
+    fields.set(f[3] as string, { label: f[1] as FieldDef['label'], type: f[2] as string });
+  }
+  messages.set(m[1] as string, fields);
+}
+
+// --- protobuf text format: just enough of the grammar to hold the templates to the schema ---------
+
+type Token = { kind: 'ident' | 'number' | 'string' | 'punct'; text: string; line: number };
+
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  const re = /\s+|#[^\n]*|([A-Za-z_][\w.]*)|(-?\d+(?:\.\d+)?)|("(?:[^"\\\n]|\\.)*")|([{}:;,<>[\]])|(.)/gy;
+  let line = 1;
+  for (let m = re.exec(text); m !== null && m.index < text.length; m = re.exec(text)) {
+    const [all, ident, number, string, punct, junk] = m;
+    if (junk !== undefined) throw new Error(`line ${line}: unexpected character ${JSON.stringify(junk)}`);
+    if (ident !== undefined) tokens.push({ kind: 'ident', text: ident, line });
+    else if (number !== undefined) tokens.push({ kind: 'number', text: number, line });
+    else if (string !== undefined) tokens.push({ kind: 'string', text: string, line });
+    else if (punct !== undefined) tokens.push({ kind: 'punct', text: punct, line });
+    line += all.split('\n').length - 1;
+  }
+  return tokens;
+}
+
+/** Parses `tokens` as a message of type `type`, throwing with the line for anything the schema refuses. */
+function checkMessage(
+  tokens: Token[],
+  pos: number,
+  type: string,
+  closer?: string,
+): { pos: number; seen: string[] } {
+  const fields = messages.get(type);
+  if (!fields) throw new Error(`unknown message ${type}`);
+  const seen: string[] = [];
+  for (;;) {
+    const tok = tokens[pos];
+    if (tok === undefined) {
+      if (closer) throw new Error(`unterminated ${type}`);
+      break;
+    }
+    if (closer && tok.kind === 'punct' && tok.text === closer) {
+      pos++;
+      break;
+    }
+    if (tok.kind !== 'ident') throw new Error(`line ${tok.line}: expected a field name, got ${tok.text}`);
+    const def = fields.get(tok.text);
+    if (!def) throw new Error(`line ${tok.line}: ${type} has no field "${tok.text}"`);
+    if (def.label !== 'repeated' && seen.includes(tok.text)) {
+      throw new Error(`line ${tok.line}: non-repeated field ${type}.${tok.text} set twice`);
+    }
+    seen.push(tok.text);
+    pos++;
+    let next = tokens[pos];
+    if (messages.has(def.type)) {
+      if (next?.text === ':') next = tokens[++pos];
+      if (next?.text !== '{' && next?.text !== '<')
+        throw new Error(`line ${tok.line}: ${tok.text} needs a { block }`);
+      const inner = checkMessage(tokens, pos + 1, def.type, next.text === '{' ? '}' : '>');
+      for (const [name, f] of messages.get(def.type) ?? []) {
+        if (f.label === 'required' && !inner.seen.includes(name)) {
+          throw new Error(`line ${tok.line}: ${def.type}.${name} is required`);
+        }
+      }
+      pos = inner.pos;
+    } else {
+      if (next?.text !== ':') throw new Error(`line ${tok.line}: expected ':' after ${tok.text}`);
+      const value = tokens[++pos];
+      if (value === undefined) throw new Error(`line ${tok.line}: ${tok.text} has no value`);
+      checkScalar(def.type, value, tok.text);
+      pos++;
+      if (def.type === 'string' || def.type === 'bytes') {
+        while (tokens[pos]?.kind === 'string') pos++; // adjacent literals concatenate
+      }
+    }
+    if (tokens[pos]?.text === ';' || tokens[pos]?.text === ',') pos++;
+  }
+  return { pos, seen };
+}
+
+function checkScalar(type: string, value: Token, field: string): void {
+  const where = `line ${value.line}: ${field}`;
+  if (type === 'bool') {
+    if (value.kind !== 'ident' || !['true', 'false'].includes(value.text))
+      throw new Error(`${where} must be true/false`);
+  } else if (/^u?int(32|64)$/.test(type)) {
+    if (value.kind !== 'number' || !/^-?\d+$/.test(value.text))
+      throw new Error(`${where} must be an integer`);
+    if (type.startsWith('u') && value.text.startsWith('-')) throw new Error(`${where} must not be negative`);
+    const max = type.endsWith('32') ? 2n ** 32n : 2n ** 64n;
+    if (BigInt(value.text) >= max) throw new Error(`${where} overflows ${type}`);
+  } else if (type === 'string' || type === 'bytes') {
+    if (value.kind !== 'string') throw new Error(`${where} must be a quoted string`);
+  } else if (enums.has(type)) {
+    if (value.kind !== 'ident' || !enums.get(type)?.includes(value.text)) {
+      throw new Error(`${where} must be one of ${enums.get(type)?.join(', ')}`);
+    }
+  } else {
+    throw new Error(`${where}: unknown type ${type}`);
+  }
+}
+
+function checkConfig(text: string): string[] {
+  return checkMessage(tokenize(text), 0, 'NsJailConfig').seen;
+}
+
+// --- tests ---------------------------------------------------------------------------------------
+
+describe('the config.proto fixture', () => {
+  test('holds the messages and enums the templates use', () => {
+    expect([...messages.keys()]).toEqual(['IdMap', 'MountPt', 'Exe', 'NsJailConfig']);
+    expect(messages.get('NsJailConfig')?.size).toBe(78);
+    expect(messages.get('MountPt')?.size).toBe(15);
+    expect(enums.get('Mode')).toEqual(['LISTEN', 'ONCE', 'RERUN', 'EXECVE']);
+  });
+
+  test('the checker refuses what nsjail would refuse', () => {
+    expect(() => checkConfig('time_limt: 10')).toThrow('NsJailConfig has no field "time_limt"');
+    expect(() => checkConfig('mode: SOMETIMES')).toThrow('mode must be one of LISTEN, ONCE, RERUN, EXECVE');
+    expect(() => checkConfig('clone_newnet: yes')).toThrow('must be true/false');
+    expect(() => checkConfig('time_limit: -1')).toThrow('must not be negative');
+    expect(() => checkConfig('hostname: "a"\nhostname: "b"')).toThrow('set twice');
+    expect(() => checkConfig('mount { src: "/usr" }')).toThrow('MountPt.dst is required');
+    expect(() => checkConfig('mount { dst: "/x" size: 1 }')).toThrow('MountPt has no field "size"');
+  });
+});
+
+describe('rendered configs', () => {
+  const job = { timeLimitMs: 1500, memoryLimitKb: 131_072 };
+  const cases: Array<[string, Phase, ReturnType<typeof stepLimits>]> = [
+    ['python (guide)', 'python', stepLimits('python')],
+    ['python (job)', 'python', stepLimits('python', job)],
+    ['cpp-compile', 'cpp-compile', stepLimits('cpp-compile')],
+    ['cpp-run (job)', 'cpp-run', stepLimits('cpp-run', job)],
+  ];
+
+  test.each(cases)('%s parses against config.proto', (_name, phase, limits) => {
+    const fields = checkConfig(renderNsjailConfig(phase, limits));
+    expect(new Set(fields)).toEqual(
+      new Set([
+        'name',
+        'description',
+        'mode',
+        'hostname',
+        'cwd',
+        'time_limit',
+        'max_cpus',
+        'keep_env',
+        'envar',
+        'keep_caps',
+        'skip_setsid',
+        'disable_no_new_privs',
+        'rlimit_as',
+        'rlimit_cpu',
+        'rlimit_fsize',
+        'rlimit_nofile',
+        'rlimit_core',
+        'cgroup_mem_max',
+        'cgroup_pids_max',
+        'cgroup_cpu_ms_per_sec',
+        'clone_newnet',
+        'clone_newuser',
+        'clone_newns',
+        'clone_newpid',
+        'clone_newipc',
+        'clone_newuts',
+        'clone_newcgroup',
+        'iface_no_lo',
+        'uidmap',
+        'gidmap',
+        'mount',
+        'seccomp_string',
+      ]),
+    );
+  });
+
+  test('a job’s limits land in the right units', () => {
+    const v = nsjailValues('cpp-run', stepLimits('cpp-run', job), { outsideId: '1900000002' });
+    expect(v).toMatchObject({
+      time_limit: '2', // seconds, rounded up from 1500 ms
+      rlimit_as: '128', // MiB
+      rlimit_cpu: '3', // seconds
+      rlimit_fsize: '64', // MiB
+      rlimit_nofile: '64',
+      cgroup_mem_max: String((131_072 + 65_536) * 1024), // bytes: memory + tmpfs
+      cgroup_pids_max: '64',
+      cgroup_cpu_ms_per_sec: '1000',
+      tmpfs_bytes: String(64 * 1024 * 1024),
+      outside_id: '"1900000002"',
+      out_rw: 'false',
+    });
+    expect(nsjailValues('cpp-compile', stepLimits('cpp-compile')).out_rw).toBe('true');
+  });
+
+  test('the seccomp policy is the Kafel rendering of the shared list, as one escaped string', () => {
+    const text = renderNsjailConfig('python', stepLimits('python'));
+    expect(text).toContain(`seccomp_string: ${protoString(kafelPolicy())}\n`);
+  });
+
+  test('generate writes python.cfg, cpp-compile.cfg and cpp.cfg equal to the golden files', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sentinel-nsjail-'));
+    try {
+      const written = renderNsjailConfigs(defaultNsjailLimits(), dir);
+      expect(written.map((w) => path.basename(w.file))).toEqual(['python.cfg', 'cpp-compile.cfg', 'cpp.cfg']);
+      for (const w of written) {
+        const golden = readFileSync(path.join(fixtures, 'golden', path.basename(w.file)), 'utf8');
+        expect(readFileSync(w.file, 'utf8')).toBe(golden);
+        checkConfig(golden);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('renderTemplate and protoString', () => {
+  test('refuses a placeholder without a value and a value without a placeholder', () => {
+    expect(() => renderTemplate('a: {{x}}', {})).toThrow('no value for {{x}}');
+    expect(() => renderTemplate('a: 1', { x: '1' })).toThrow('values never used: x');
+    expect(renderTemplate('a: {{x}} b: {{x}}', { x: '2' })).toBe('a: 2 b: 2');
+  });
+
+  test.each([
+    ['plain', '"plain"'],
+    ['a "quote"', '"a \\"quote\\""'],
+    ['back\\slash', '"back\\\\slash"'],
+    ['line\nbreak', '"line\\nbreak"'],
+  ])('%j → %s', (input, literal) => {
+    expect(protoString(input)).toBe(literal);
+  });
+});
+
+describe('buildNsjailCommand', () => {
+  const base = {
+    nsjailPath: '/usr/bin/nsjail',
+    configFile: '/w/slot-0/nsjail.cfg',
+    argv: ['/usr/bin/python3', '/src/main.py'],
+    logFd: 3,
+  };
+
+  test('cgroup v1: nsjail joins the slot first and nests its cgroups under it', () => {
+    const cmd = buildNsjailCommand({
+      ...base,
+      cgroups: {
+        version: 1,
+        parents: {
+          memory: 'sentinel-sandbox/7/slot-0',
+          pids: 'sentinel-sandbox/7/slot-0',
+          cpu: 'sentinel-sandbox/7/slot-0',
+        },
+        procsFiles: ['/cg/memory/sentinel-sandbox/7/slot-0/cgroup.procs'],
+      },
+    });
+    expect(cmd.file).toBe('/bin/sh');
+    expect(cmd.args.slice(2)).toEqual([
+      'sentinel-sandbox',
+      '/cg/memory/sentinel-sandbox/7/slot-0/cgroup.procs',
+      '--',
+      '/usr/bin/nsjail',
+      '--config',
+      '/w/slot-0/nsjail.cfg',
+      '--log_fd',
+      '3',
+      '--cgroup_mem_parent',
+      'sentinel-sandbox/7/slot-0',
+      '--cgroup_pids_parent',
+      'sentinel-sandbox/7/slot-0',
+      '--cgroup_cpu_parent',
+      'sentinel-sandbox/7/slot-0',
+      '--',
+      '/usr/bin/python3',
+      '/src/main.py',
+    ]);
+  });
+
+  test('cgroup v2: nsjail stays outside and roots its cgroup in the step’s leaf', () => {
+    expect(
+      buildNsjailCommand({ ...base, cgroups: { version: 2, mount: '/sys/fs/cgroup/s/slot-0/run-4' } }),
+    ).toEqual({
+      file: '/usr/bin/nsjail',
+      args: [
+        '--config',
+        '/w/slot-0/nsjail.cfg',
+        '--log_fd',
+        '3',
+        '--use_cgroupv2',
+        '--cgroupv2_mount',
+        '/sys/fs/cgroup/s/slot-0/run-4',
+        '--',
+        '/usr/bin/python3',
+        '/src/main.py',
+      ],
+    });
+  });
+
+  test('no cgroups: nsjail alone', () => {
+    expect(buildNsjailCommand({ ...base, cgroups: undefined }).args).toEqual([
+      '--config',
+      '/w/slot-0/nsjail.cfg',
+      '--log_fd',
+      '3',
+      '--',
+      '/usr/bin/python3',
+      '/src/main.py',
+    ]);
+  });
+});
+
+describe('parseNsjailLog', () => {
+  test.each([
+    [
+      'normal run',
+      "[I][2024-01-01T00:00:00+0000] Executing '/usr/bin/python3' for '[STANDALONE MODE]'\n[I][2024-01-01T00:00:01+0000] pid=42 ([STANDALONE MODE]) exited with status: 0, (PIDs left: 0)\n",
+      { started: true, timeLimit: false, errors: [] },
+    ],
+    [
+      'its own time limit',
+      "[I][x] Executing '/out/main' for '[STANDALONE MODE]'\n[I][x] pid=42 run time >= time limit (2 >= 2) ([STANDALONE MODE]). Killing it\n[I][x] pid=42 ([STANDALONE MODE]) terminated with signal: SIGKILL (9), (PIDs left: 0)\n",
+      { started: true, timeLimit: true, errors: [] },
+    ],
+    [
+      'a jail that could not be built',
+      "[E][x][1] mountPt():270 mount('/usr', '/tmp/nsjail.1000.root/usr', type='', flags=MS_BIND): No such file or directory\n[F][x][1] runChild():487 Launching child process failed\n",
+      {
+        started: false,
+        timeLimit: false,
+        errors: [
+          "[E][x][1] mountPt():270 mount('/usr', '/tmp/nsjail.1000.root/usr', type='', flags=MS_BIND): No such file or directory",
+          '[F][x][1] runChild():487 Launching child process failed',
+        ],
+      },
+    ],
+    ['nothing at all', '', { started: false, timeLimit: false, errors: [] }],
+  ])('%s', (_what, log, expected) => {
+    expect(parseNsjailLog(log)).toEqual(expected);
+  });
+});
