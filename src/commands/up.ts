@@ -9,7 +9,8 @@ export interface UpResult {
 }
 
 export default class Up extends SentinelCommand<UpResult> {
-  static override summary = 'Start the local stack (PostgreSQL, RabbitMQ, Redis) as native processes.';
+  static override summary =
+    'Start the local stack (PostgreSQL, RabbitMQ, Redis, worker, API) as native processes.';
   static override description =
     `Each service runs from the state directory (data, config, logs, pid files), on the configured ports, started in parallel and gated on a real health check: a SQL query, a Redis PING, an AMQP channel. On first start PostgreSQL is initialised (database and role "sentinel", schema migrations) and RabbitMQ gets the execution_tasks quorum queue with its dead-letter exchange.
 
@@ -23,7 +24,7 @@ Running services are reported and left alone, so a second \`up\` changes nothing
 
   async run(): Promise<UpResult> {
     const { flags } = await this.parse(Up);
-    const { config } = this.loadConfig(flags, { persistCredentials: true });
+    const { config, filePath } = this.loadConfig(flags, { persistCredentials: true });
     const controller = new AbortController();
     const onSignal = () => {
       this.note('\nInterrupted: stopping what this run started...');
@@ -34,6 +35,7 @@ Running services are reported and left alone, so a second \`up\` changes nothing
     try {
       const services = await up(config, {
         services: flags.services,
+        configPath: filePath,
         signal: controller.signal,
         progress: (m) => this.note(m),
       });

@@ -70,7 +70,9 @@ export const defaults: Omit<SentinelConfig, 'credentials'> & { credentials: Conf
     ginMode: 'debug',
     // Tuning guide "PostgreSQL Connection Pool > Recommendations": dev 10 per replica.
     poolMaxConns: 10,
-    poolMinConns: 2,
+    // ceil(max / 4): the guide's example connection string pairs pool_max_conns=20 with
+    // pool_min_conns=5 (src/tuners/pg-pool.ts pgxPoolMinConns).
+    poolMinConns: 3,
   },
   worker: {
     replicas: 1,
@@ -101,14 +103,14 @@ export const defaults: Omit<SentinelConfig, 'credentials'> & { credentials: Conf
 export const profileDefaults: Record<Profile, ConfigLayer> = {
   dev: {},
   staging: {
-    api: { replicas: 2, poolMaxConns: 15, poolMinConns: 5, rateLimit: 500, ginMode: 'release' },
+    api: { replicas: 2, poolMaxConns: 15, poolMinConns: 4, rateLimit: 500, ginMode: 'release' },
     worker: { replicas: 2 },
   },
   prod: {
     api: { replicas: 3, poolMaxConns: 20, poolMinConns: 5, rateLimit: 1000, ginMode: 'release' },
     worker: { replicas: 2 },
-    // max_connections ≥ API 3 × 20 + KEDA max 50 × pool 4 + 10 overhead = 270 (tuning guide
-    // "PostgreSQL Connection Pool" and "KEDA > Calculating Max Workers"), rounded up.
+    // API 3 × 20 + KEDA's max workers 50 × 4 + 10 overhead = 270 connections can be open at once
+    // (tuning guide "PostgreSQL Connection Pool" and "KEDA > Calculating Max Workers"), rounded up.
     postgres: { maxConnections: 300 },
   },
 };

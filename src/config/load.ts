@@ -41,6 +41,8 @@ export interface LoadedConfig {
   /** Ports before `portOffset` was added. */
   basePorts: Ports;
   file?: string;
+  /** Absolute path of the config file, for child processes that must load the same one. */
+  filePath?: string;
   credentialsFile: string;
 }
 
@@ -319,5 +321,5 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       if (sources.get(p)?.layer === 'generated') sources.set(p, { layer: 'state', detail: credentialsFile });
     }
   }
-  return { config, sources, basePorts, file: parsed?.file, credentialsFile };
+  return { config, sources, basePorts, file: parsed?.file, filePath: file, credentialsFile };
 }

@@ -8,10 +8,16 @@ import { z } from 'zod';
 
 const port = z.number().int().min(1).max(65535);
 const positiveInt = z.number().int().positive();
-/** Sizes are strings in the servers' own units (`128mb`, `1GB`) so they pass through unchanged. */
+/**
+ * Sizes are strings in each server's own units so they pass through unchanged: Redis takes
+ * b/k/kb/m/mb/g/gb, RabbitMQ also takes KiB/MiB/GiB, PostgreSQL kB/MB/GB/TB.
+ */
 const byteSize = z
   .string()
   .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb|tb|k|m|g|t|kib|mib|gib|tib)?$/i, 'expected a size such as 128mb or 1GB');
+const redisByteSize = z
+  .string()
+  .regex(/^\d+\s*(b|k|kb|m|mb|g|gb)?$/i, 'expected a Redis size such as 128mb or 1gb');
 
 export const profiles = ['dev', 'staging', 'prod'] as const;
 export type Profile = (typeof profiles)[number];
@@ -60,7 +66,7 @@ export const configSchema = z.strictObject({
     deliveryLimit: positiveInt,
   }),
   redis: z.strictObject({
-    maxmemory: byteSize,
+    maxmemory: redisByteSize,
     maxmemoryPolicy: z.enum([
       'noeviction',
       'allkeys-lru',

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { SentinelConfig } from '../config/schema.js';
 import { describeError, EnvironmentError, ExitCode, SentinelError, UserError } from '../lib/errors.js';
+import { ApiService, WorkerService } from './app.js';
 import { findPortHolder, isPortFree } from './ports.js';
 import { PostgresService } from './postgres/index.js';
 import { RabbitMQService } from './rabbitmq/index.js';
@@ -8,9 +9,18 @@ import { RedisService } from './redis.js';
 import { removeRecord } from './state.js';
 import type { ServiceController, ServiceName, ServiceStatus } from './types.js';
 
-/** Every service `up` knows, in start order. */
-export function createControllers(config: SentinelConfig): ServiceController[] {
-  return [new PostgresService(config), new RabbitMQService(config), new RedisService(config)];
+/**
+ * Every service `up` knows, in start order. `configPath` is handed to the worker and API
+ * processes so they load the same config file.
+ */
+export function createControllers(config: SentinelConfig, configPath?: string): ServiceController[] {
+  return [
+    new PostgresService(config),
+    new RabbitMQService(config),
+    new RedisService(config),
+    new WorkerService(config, configPath),
+    new ApiService(config, configPath),
+  ];
 }
 
 export const stackServiceNames = (config: SentinelConfig): ServiceName[] =>
@@ -47,6 +57,7 @@ export interface UpEntry {
 
 export interface UpOptions {
   services?: string[];
+  configPath?: string;
   signal?: AbortSignal;
   progress?: (message: string) => void;
 }
@@ -98,7 +109,7 @@ export async function preflight(toStart: ServiceController[]): Promise<void> {
 export async function up(config: SentinelConfig, opts: UpOptions = {}): Promise<UpEntry[]> {
   const progress = opts.progress ?? (() => {});
   const signal = opts.signal ?? new AbortController().signal;
-  const selected = selectServices(createControllers(config), opts.services);
+  const selected = selectServices(createControllers(config, opts.configPath), opts.services);
   const statuses = new Map(
     (await Promise.all(selected.map((c) => c.status()))).map((s) => [s.name, s] as const),
   );

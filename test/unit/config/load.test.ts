@@ -131,7 +131,7 @@ describe('invalid input → UserError (exit 2) naming the file, line, key path a
     ['ports:\n  redis: "six"\n', /sentinel\.config\.yaml:2: ports\.redis: .*number/],
     ['ports:\n  redsi: 6379\n', /sentinel\.config\.yaml:2: ports\.redsi: unknown setting/],
     ['redis:\n  maxmemoryPolicy: lru\n', /sentinel\.config\.yaml:2: redis\.maxmemoryPolicy: .*allkeys-lru/],
-    ['redis:\n  maxmemory: lots\n', /redis\.maxmemory: expected a size such as 128mb or 1GB/],
+    ['redis:\n  maxmemory: lots\n', /redis\.maxmemory: expected a Redis size such as 128mb or 1gb/],
     ['worker:\n  defaultTimeLimitMs: 20000\n', /worker\.defaultTimeLimitMs: .*10000/],
     ['ports: [1, 2\n', /sentinel\.config\.yaml:\d+:\d+: invalid YAML/],
     ['- just\n- a list\n', /expected a mapping of settings at the top level/],
