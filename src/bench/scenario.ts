@@ -339,7 +339,10 @@ function checkScenario(
           if (process.env[v.slice(4)] === undefined) {
             throw new UserError(
               `${file}: ${where}: uses \${${v}} but ${v.slice(4)} is not set in the environment.`,
-              { code: 'SCENARIO' },
+              {
+                code: 'SCENARIO',
+                suggestion: `Set it for the run: ${v.slice(4)}=... sentinel-ctl bench --scenario ${file}`,
+              },
             );
           }
         } else if (!known.has(v)) {
