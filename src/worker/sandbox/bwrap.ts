@@ -239,7 +239,7 @@ export class BwrapDriver implements SandboxDriver {
         {
           code: 'SANDBOX_BROKEN',
           suggestion:
-            'Check that unprivileged user namespaces are enabled (sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone=1).',
+            'Check that unprivileged user namespaces are enabled (sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone=1) and that every parent of the work directory can be traversed by other users.',
         },
       );
     }

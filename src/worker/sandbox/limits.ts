@@ -22,6 +22,13 @@ export const OUTPUT_CAP_BYTES = 64 * 1024;
 export const NOFILE_LIMIT = 64;
 
 /**
+ * The address-space limit never goes below this: under ≈8 MiB the launcher (setpriv, bwrap) cannot
+ * map libc and the run would look like a sandbox failure; under ≈16 MiB python3 cannot load. A job
+ * asking for less gets this much (the API should refuse such limits up front).
+ */
+export const MIN_MEMORY_KB = 16 * 1024;
+
+/**
  * The limits of one phase. The compile phase always takes the guide's values; the program phases
  * take the job's time and memory limits (the contract's time_limit_ms / memory_limit_kb), the
  * wall clock never beyond the guide's 10 s.
@@ -30,7 +37,7 @@ export function stepLimits(phase: Phase, job?: Pick<JobInput, 'timeLimitMs' | 'm
   const guide = guideLimits[phase];
   const program = phase !== 'cpp-compile' && job !== undefined;
   const wallMs = program ? Math.min(job.timeLimitMs, guide.wallMs) : guide.wallMs;
-  const memoryKb = program ? job.memoryLimitKb : guide.memoryMb * 1024;
+  const memoryKb = Math.max(MIN_MEMORY_KB, program ? job.memoryLimitKb : guide.memoryMb * 1024);
   return {
     wallMs,
     memoryKb,

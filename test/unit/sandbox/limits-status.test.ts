@@ -33,6 +33,7 @@ describe('stepLimits', () => {
     ['python', { timeLimitMs: 60_000, memoryLimitKb: 262_144 }, 10_000, 262_144, 327_680, 11, 64],
     ['python', { timeLimitMs: 5000, memoryLimitKb: 262_144 }, 5000, 262_144, 327_680, 6, 64],
     ['cpp-run', undefined, 10_000, 262_144, 327_680, 11, 64],
+    ['python', { timeLimitMs: 1000, memoryLimitKb: 1024 }, 1000, 16_384, 16_384 + 65_536, 2, 64],
   ] as const)('%s %j', (phase, input, wallMs, memoryKb, cgroupMemoryKb, cpuSeconds, tmpfsMb) => {
     expect(stepLimits(phase, input)).toEqual({
       wallMs,
