@@ -20,8 +20,7 @@ import { pgClientUrl } from '../services/endpoints.js';
 import { declareTopology, TASK_QUEUE } from '../services/rabbitmq/topology.js';
 import { JobLock } from './lock.js';
 import { WorkerMetrics } from './metrics.js';
-import { runJob } from './sandbox/run-job.js';
-import type { SandboxDriver } from './sandbox/types.js';
+import { runJob, type SandboxDriver } from './sandbox/index.js';
 
 export interface WorkerOptions {
   databaseUrl: string;
