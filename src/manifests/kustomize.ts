@@ -400,6 +400,11 @@ export function toSemantic(doc: Document, segs: Array<string | number>): string[
   return out;
 }
 
+/** A semantic path as people read it: `spec.template.spec.containers[api].env[DATABASE_URL].value`. */
+export function semanticLabel(segs: string[]): string {
+  return segs.join('.').replace(/\.\[(?:name=)?([^\]]*)\]/g, '[$1]');
+}
+
 /** Two field paths touch the same value when one is a prefix of the other. */
 export function pathsOverlap(a: string[], b: string[]): boolean {
   const n = Math.min(a.length, b.length);

@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../lib/fs.js';
 import { DuplicateParamError, maskPasswords, setParams } from './conn-string.js';
 import { EnvFileEditor } from './env-edit.js';
 import { type FileProblem, ManifestRefusal, RefusalSignal, refuse } from './errors.js';
-import { pathsOverlap, toSemantic } from './kustomize.js';
+import { pathsOverlap, semanticLabel, toSemantic } from './kustomize.js';
 import { isSecretKey, maskEnvText, maskValue, maskYamlText } from './mask.js';
 import { DuplicateSettingError, setConfSetting } from './pg-conf.js';
 import { quantityEquals } from './quantity.js';
@@ -188,10 +188,7 @@ function show(v: unknown): string | undefined {
 /** A field as people read it: `containers[api].env[DATABASE_URL].value`, not `…containers[0].env[1]…`. */
 function fieldLabel(tree: ManifestTree, obj: K8sObject, p: PathSeg[]): string {
   const doc = yamlFileOf(tree, obj).docs[obj.docIndex]!;
-  return toSemantic(doc, p)
-    .join('.')
-    .replace(/\.\[(?:name=)?([^\]]*)\]/g, '[$1]')
-    .replace(/^spec\.template\.spec\./, '');
+  return semanticLabel(toSemantic(doc, p)).replace(/^spec\.template\.spec\./, '');
 }
 
 const looseEquals = (a: unknown, b: unknown) =>
@@ -262,7 +259,7 @@ class Planner {
       if (t.name !== undefined && t.name !== obj.name) continue;
       if (t.namespace !== undefined && obj.namespace !== undefined && t.namespace !== obj.namespace) continue;
       if (!eff.scope.some((d) => abs === d || abs.startsWith(d + path.sep))) continue;
-      const field = semantic.join('.');
+      const field = semanticLabel(semantic);
       if (eff.paths === 'unknown') {
         refuse(
           eff.kustomization,
@@ -414,7 +411,13 @@ class Planner {
 
   siteLabel(site: ValueSite): { object?: string; field: string } {
     if (site.type === 'env-file') return { field: site.key };
-    if (site.type === 'literal') return { field: `${site.path.join('.')}` };
+    if (site.type === 'literal')
+      return {
+        field: site.path
+          .map((x) => (typeof x === 'number' ? `[${x}]` : `.${x}`))
+          .join('')
+          .slice(1),
+      };
     return { object: objectLabel(site.object), field: fieldLabel(this.tree, site.object, site.path) };
   }
 
@@ -451,7 +454,9 @@ const setEnv: Handler<'set-env'> = (p, e) => {
         refuse(
           obj.file,
           v.line,
-          `env ${e.name} of container ${c.name} comes from ${v.ref ? `${v.ref.kind} ${v.ref.name} key ${v.ref.key}` : v.from}${v.unresolvedReason ? `, and ${v.unresolvedReason}` : ''}; change it at its source`,
+          v.ref
+            ? `env ${e.name} of container ${c.name} comes from ${v.ref.kind} ${v.ref.name} key ${v.ref.key}, but ${v.unresolvedReason ?? 'it cannot be read'}; change it where it is defined`
+            : `env ${e.name} of container ${c.name} is filled in by Kubernetes at run time (${v.from}); there is no value to change`,
         );
       }
     } else {

@@ -19,6 +19,7 @@ import {
   type YAMLSeq,
 } from 'yaml';
 import { refuse } from './errors.js';
+import { semanticLabel, toSemantic } from './kustomize.js';
 import { yamlParseOptions } from './load.js';
 import type { YamlFile } from './tree.js';
 
@@ -123,6 +124,12 @@ export class YamlFileEditor {
     refuse(this.file.display, pos.line, reason, pos.col);
   }
 
+  /** A path as people read it: `containers[api].resources`, not `spec.template.spec.containers.0.resources`. */
+  label(docIndex: number, path: PathSeg[]): string {
+    if (path.length === 0) return 'the document';
+    return semanticLabel(toSemantic(this.doc(docIndex), path)).replace(/^spec\.template\.spec\./, '');
+  }
+
   private doc(docIndex: number): Document.Parsed {
     const d = this.file.docs[docIndex];
     if (!d) throw new Error(`internal: ${this.file.display} has no document ${docIndex}`);
@@ -145,7 +152,8 @@ export class YamlFileEditor {
     return s;
   }
 
-  private checkShared(docIndex: number, node: unknown, where: string): void {
+  private checkShared(docIndex: number, node: unknown, path: PathSeg[]): void {
+    const where = this.label(docIndex, path);
     if (isAlias(node)) {
       this.refuseAt(
         node as Node,
@@ -172,10 +180,15 @@ export class YamlFileEditor {
   }
 
   /** Finds a key in a map; a key that only arrives through a `<<` merge is refused. */
-  private findPair(docIndex: number, map: YAMLMap, key: string, where: string): Pair | undefined {
+  private findPair(docIndex: number, map: YAMLMap, key: string, path: PathSeg[]): Pair | undefined {
     const pair = map.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
     if (pair) return pair;
-    const merge = map.items.find((p) => isScalar(p.key) && String(p.key.value) === '<<');
+    // With merge keys on, the parser gives `<<` a symbol value.
+    const merge = map.items.find(
+      (p) =>
+        isScalar(p.key) &&
+        (p.key.value === '<<' || (typeof p.key.value === 'symbol' && p.key.value.description === '<<')),
+    );
     if (merge) {
       const sources = isSeq(merge.value) ? merge.value.items : [merge.value];
       for (const s of sources) {
@@ -183,7 +196,7 @@ export class YamlFileEditor {
         if (isMap(target) && target.items.some((p) => isScalar(p.key) && String(p.key.value) === key)) {
           this.refuseAt(
             merge.key as Node,
-            `${where}.${key} comes from the merge key \`<<\` here; setting it would override a shared value`,
+            `${this.label(docIndex, [...path, key])} comes from the merge key \`<<\` here; setting it would override a shared value`,
           );
         }
       }
@@ -195,11 +208,11 @@ export class YamlFileEditor {
   resolve(docIndex: number, path: PathSeg[]): Node | null | undefined {
     const doc = this.doc(docIndex);
     let node: unknown = doc.contents;
-    let where = '';
-    for (const seg of path) {
-      this.checkShared(docIndex, node, where || 'the document');
+    for (let i = 0; i < path.length; i++) {
+      const seg = path[i]!;
+      this.checkShared(docIndex, node, path.slice(0, i));
       if (isMap(node)) {
-        const pair = this.findPair(docIndex, node, String(seg), where);
+        const pair = this.findPair(docIndex, node, String(seg), path.slice(0, i));
         if (!pair) return undefined;
         node = pair.value;
       } else if (isSeq(node) && typeof seg === 'number') {
@@ -208,9 +221,8 @@ export class YamlFileEditor {
       } else {
         return undefined;
       }
-      where = where ? `${where}.${seg}` : String(seg);
     }
-    this.checkShared(docIndex, node, where || 'the document');
+    this.checkShared(docIndex, node, path);
     return node as Node | null;
   }
 
@@ -348,7 +360,7 @@ export class YamlFileEditor {
         this.insertIntoMap(docIndex, parentPath, parent, { [seg]: wrapped });
         return;
       }
-      this.refuseAt(null, `cannot find ${path.join('.')}`);
+      this.refuseAt(null, `cannot find ${this.label(docIndex, path)}`);
     }
     this.patchNode(docIndex, path, node, value, cmp);
   }
@@ -360,8 +372,8 @@ export class YamlFileEditor {
     value: Json,
     cmp: ScalarCompare,
   ): void {
-    const where = path.join('.');
-    this.checkShared(docIndex, node, where);
+    const where = this.label(docIndex, path);
+    this.checkShared(docIndex, node, path);
     if (isPlainObject(value)) {
       // An empty `{}` in block context becomes block content, as a person would write it.
       if (isMap(node) && node.flow && node.items.length === 0 && !this.inFlow(docIndex, path)) {
@@ -377,14 +389,14 @@ export class YamlFileEditor {
       }
       const missing: { [k: string]: Json } = {};
       for (const [k, v] of Object.entries(value)) {
-        const pair = this.findPair(docIndex, node, k, where);
+        const pair = this.findPair(docIndex, node, k, path);
         if (!pair) {
           missing[k] = v;
           continue;
         }
         const child = pair.value as Node | null;
         if ((isPlainObject(v) || Array.isArray(v)) && this.isEmptyValue(child)) {
-          this.checkShared(docIndex, child, `${where}.${k}`);
+          this.checkShared(docIndex, child, [...path, k]);
           this.fillEmpty(docIndex, [...path, k], v);
         } else this.patchNode(docIndex, [...path, k], child, v, cmp);
       }
@@ -415,9 +427,9 @@ export class YamlFileEditor {
 
   /** Queues a scalar rewrite; {@link emitScalar} turns the final value into a splice at build time. */
   private replaceScalar(docIndex: number, path: PathSeg[], node: Scalar, value: Json): void {
-    if (!node.range) this.refuseAt(node, `${path.join('.')}: cannot locate the value`);
+    if (!node.range) this.refuseAt(node, `${this.label(docIndex, path)}: cannot locate the value`);
     if (typeof value === 'string' && node.type === 'BLOCK_FOLDED') {
-      this.refuseAt(node, `${path.join('.')} is a folded block scalar (>); edit it by hand`);
+      this.refuseAt(node, `${this.label(docIndex, path)} is a folded block scalar (>); edit it by hand`);
     }
     this.pending.set(node.range[0], { docIndex, path, node, value });
   }
@@ -454,7 +466,7 @@ export class YamlFileEditor {
    * only shows the changed lines in the diff.
    */
   private setBlockLines(docIndex: number, path: PathSeg[], node: Scalar, value: string): void {
-    const where = path.join('.');
+    const where = this.label(docIndex, path);
     const old = String(node.value);
     const [r0, r1] = node.range ?? [0, 0];
     const src = this.src;
@@ -517,7 +529,8 @@ export class YamlFileEditor {
     });
     if (map.flow) {
       const end = (map.range?.[1] ?? 0) - 1;
-      if (this.src[end] !== '}') this.refuseAt(map, `${path.join('.')}: cannot find the end of the flow map`);
+      if (this.src[end] !== '}')
+        this.refuseAt(map, `${this.label(docIndex, path)}: cannot find the end of the flow map`);
       const spaced = this.src[(map.range?.[0] ?? 0) + 1] === ' ';
       const body = Object.entries(obj)
         .map(([k, v]) => `${renderNewScalar(k, true)}: ${renderFlow(v, spaced)}`)
@@ -533,7 +546,7 @@ export class YamlFileEditor {
     const first = map.items[0];
     const last = map.items[map.items.length - 1];
     if (!first || !last || !(first.key as Node)?.range)
-      this.refuseAt(map, `${path.join('.')}: empty block map`);
+      this.refuseAt(map, `${this.label(docIndex, path)}: empty block map`);
     const col = this.col((first.key as Node).range![0]);
     this.insertLines(this.lineEndAfter(this.pairEnd(last)), this.renderBlockLines(obj, col));
   }
@@ -551,7 +564,8 @@ export class YamlFileEditor {
     if (!pair || !isPair(pair) || (isMap(parent) && parent.flow)) {
       // Inside a flow collection (or a list item): keep it on one line.
       const range = v?.range;
-      if (!range) this.refuseAt(parent as Node, `${path.join('.')}: cannot locate the empty value`);
+      if (!range)
+        this.refuseAt(parent as Node, `${this.label(docIndex, path)}: cannot locate the empty value`);
       this.splice(range[0], range[1], renderFlow(value, false));
       return;
     }
@@ -574,7 +588,7 @@ export class YamlFileEditor {
   /** Replaces a whole list (or a scalar) by a new value rendered in the same block/flow style. */
   private replaceCollection(docIndex: number, path: PathSeg[], node: Node | null, value: Json): void {
     const range = node?.range;
-    if (!range) this.refuseAt(node, `${path.join('.')}: cannot locate the value`);
+    if (!range) this.refuseAt(node, `${this.label(docIndex, path)}: cannot locate the value`);
     this.addOracle(docIndex, (d) => d.setIn(path, value));
     if (isCollection(node) && !node.flow) {
       const first = isSeq(node) ? node.items[0] : undefined;
@@ -596,11 +610,11 @@ export class YamlFileEditor {
     const node = this.resolve(docIndex, path);
     if (node === undefined || this.isEmptyValue(node)) {
       if (node !== undefined && !isSeq(node) && !isScalar(node))
-        this.refuseAt(node, `${path.join('.')} is not a list`);
+        this.refuseAt(node, `${this.label(docIndex, path)} is not a list`);
       this.patch(docIndex, path, [item]);
       return;
     }
-    if (!isSeq(node)) this.refuseAt(node, `${path.join('.')} is not a list`);
+    if (!isSeq(node)) this.refuseAt(node, `${this.label(docIndex, path)} is not a list`);
     this.addOracle(docIndex, (d) => d.addIn(path, item));
     const seq = node as YAMLSeq;
     const last = seq.items[seq.items.length - 1] as Node;
@@ -612,7 +626,8 @@ export class YamlFileEditor {
     }
     const firstItem = seq.items[0] as Node;
     const dash = this.dashOffset(firstItem);
-    if (dash === undefined) this.refuseAt(seq, `${path.join('.')}: cannot find the list's "-" markers`);
+    if (dash === undefined)
+      this.refuseAt(seq, `${this.label(docIndex, path)}: cannot find the list's "-" markers`);
     const dashCol = this.col(dash);
     const gap = Math.max(1, (firstItem.range?.[0] ?? dash + 2) - dash - 1);
     const body = this.renderBlockLines(item, dashCol + 1 + gap);
@@ -624,10 +639,10 @@ export class YamlFileEditor {
   transformString(docIndex: number, path: PathSeg[], fn: (old: string) => string): void {
     const node = this.resolve(docIndex, path);
     if (!isScalar(node) || typeof node.value !== 'string') {
-      this.refuseAt(node as Node, `${path.join('.')} is not a string`);
+      this.refuseAt(node as Node, `${this.label(docIndex, path)} is not a string`);
     }
     const current = this.pending.get(node.range?.[0] ?? -1)?.value ?? node.value;
-    if (typeof current !== 'string') this.refuseAt(node, `${path.join('.')} is not a string`);
+    if (typeof current !== 'string') this.refuseAt(node, `${this.label(docIndex, path)} is not a string`);
     const next = fn(current);
     if (next === current) return;
     this.replaceScalar(docIndex, path, node as Scalar, next);
