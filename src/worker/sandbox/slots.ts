@@ -93,7 +93,7 @@ export class SlotRuntime {
     this.hostUids = Array.from({ length: this.slots }, (_, n) => (isRoot ? this.uidBase + n : undefined));
     if (!isRoot) {
       warnings.push(
-        `the worker is not root (uid ${process.getuid?.()}): every slot runs as that uid, so slots share its process count and can signal each other`,
+        `the worker is not root (uid ${process.getuid?.()}): every slot runs as that uid and shares its process count (RLIMIT_NPROC), and slot cgroups are unlikely to be writable`,
       );
     }
     for (let n = 0; n < this.slots; n++) this.prepareSlotDirs(n);
