@@ -17,7 +17,6 @@ import {
 } from './scenario.js';
 import { parseStages, type Stage } from './stages.js';
 import { checkSelectors, parseThreshold, parseThresholdFlag, type RawThreshold } from './thresholds.js';
-import { renderProgress } from './ui/index.js';
 
 /** The `bench` flags after oclif parsed them (names as on the command line). */
 export interface BenchInput {
@@ -206,7 +205,8 @@ export async function executeBench(input: BenchInput, io: BenchIo, defaultApiUrl
   const outputs: OutputSpec[] = (input.out ?? []).map(parseOutput);
   const plan = resolvePlan(input, defaultApiUrl);
   const mode = input.progress === 'auto' ? (io.json ? 'none' : io.isTTY ? 'tty' : 'plain') : input.progress;
-  const view = mode === 'tty' ? renderProgress() : undefined;
+  // ink and React load only for the live view: they are the slowest imports of the CLI.
+  const view = mode === 'tty' ? (await import('./ui/index.js')).renderProgress() : undefined;
   let ticks = 0;
   const onProgress = (s: ProgressSnapshot) => {
     if (view) view.update(s);
