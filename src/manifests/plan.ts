@@ -321,7 +321,7 @@ class Planner {
       this.yaml(site.file).transformString(
         site.docIndex,
         site.path,
-        (s) => `${s.slice(0, s.indexOf('='))}=${next}`,
+        (s) => `${s.slice(0, s.indexOf('='))}=${fn(s.slice(s.indexOf('=') + 1))}`,
       );
     } else if (site.encoding === 'base64') {
       this.yaml(site.file).transformString(site.docIndex, site.path, () =>
@@ -330,7 +330,7 @@ class Planner {
     } else {
       const ed = this.yaml(site.file);
       if (typeof ed.get(site.docIndex, site.path) === 'string')
-        ed.transformString(site.docIndex, site.path, () => next);
+        ed.transformString(site.docIndex, site.path, fn);
       else ed.patch(site.docIndex, site.path, next, { equals: looseEquals });
     }
     return { ...(old !== undefined ? { from: old } : {}), to: next };

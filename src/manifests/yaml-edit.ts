@@ -27,6 +27,31 @@ export type PathSeg = string | number;
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type PatchValue = Json;
 
+/**
+ * A queued scalar rewrite. `rawFns` holds the string transforms that produced `value`, when every
+ * change came from one: applied to the raw source text they keep escapes and encodings as written.
+ */
+interface PendingScalar {
+  docIndex: number;
+  path: PathSeg[];
+  node: Scalar;
+  value: Json;
+  rawFns?: Array<(s: string) => string>;
+}
+
+/** Reads back the raw inner text of a one-line scalar in the given style; undefined if it is not a string. */
+function decodeRaw(type: Scalar['type'], raw: string): string | undefined {
+  if (/[\n\r]/.test(raw)) return undefined;
+  const text = type === 'QUOTE_DOUBLE' ? `"${raw}"` : type === 'QUOTE_SINGLE' ? `'${raw}'` : raw;
+  for (const version of ['1.1', '1.2'] as const) {
+    const d = parseDocument(text, { version });
+    if (d.errors.length > 0 || !isScalar(d.contents) || typeof d.contents.value !== 'string')
+      return undefined;
+    if (version === '1.2') return d.contents.value;
+  }
+  return undefined;
+}
+
 /** A text replacement in the original source: [start, end) becomes `text`. */
 interface Splice {
   start: number;
@@ -93,10 +118,7 @@ export class YamlFileEditor {
   private readonly aliasCache = new Map<number, Set<string>>();
   private style?: { step: number; indentSeq: boolean };
   /** Scalar rewrites, keyed by the node's start offset: a later edit of the same value wins. */
-  private readonly pending = new Map<
-    number,
-    { docIndex: number; path: PathSeg[]; node: Scalar; value: Json }
-  >();
+  private readonly pending = new Map<number, PendingScalar>();
 
   constructor(file: YamlFile) {
     this.file = file;
@@ -426,22 +448,44 @@ export class YamlFileEditor {
   }
 
   /** Queues a scalar rewrite; {@link emitScalar} turns the final value into a splice at build time. */
-  private replaceScalar(docIndex: number, path: PathSeg[], node: Scalar, value: Json): void {
+  private replaceScalar(
+    docIndex: number,
+    path: PathSeg[],
+    node: Scalar,
+    value: Json,
+    rawFn?: (s: string) => string,
+  ): void {
     if (!node.range) this.refuseAt(node, `${this.label(docIndex, path)}: cannot locate the value`);
     if (typeof value === 'string' && node.type === 'BLOCK_FOLDED') {
       this.refuseAt(node, `${this.label(docIndex, path)} is a folded block scalar (>); edit it by hand`);
     }
-    this.pending.set(node.range[0], { docIndex, path, node, value });
+    const prev = this.pending.get(node.range[0]);
+    const fns = rawFn && (prev === undefined || prev.rawFns) ? [...(prev?.rawFns ?? []), rawFn] : undefined;
+    this.pending.set(node.range[0], { docIndex, path, node, value, ...(fns ? { rawFns: fns } : {}) });
   }
 
   /** Rewrites one scalar keeping its quoting style (plain stays plain when it reads back the same). */
-  private emitScalar(docIndex: number, path: PathSeg[], node: Scalar, value: Json): void {
+  private emitScalar(p: PendingScalar): void {
+    const { docIndex, path, node, value } = p;
     if (value === node.value) return;
     const [start, end] = node.range ?? [0, 0];
     const inFlow = this.inFlow(docIndex, path);
     if (typeof value === 'string' && (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED')) {
       this.setBlockLines(docIndex, path, node, value);
       return;
+    }
+    if (typeof value === 'string' && p.rawFns && node.type !== undefined) {
+      // Apply the transforms to the bytes as written (e.g. `caf\u00e9` stays escaped) when that
+      // reads back as exactly the wanted value; otherwise fall through to a fresh rendering.
+      const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+      const innerStart = quoted ? start + 1 : start;
+      const innerEnd = quoted ? end - 1 : end;
+      const raw = p.rawFns.reduce((acc, fn) => fn(acc), this.src.slice(innerStart, innerEnd));
+      if (decodeRaw(node.type, raw) === value && (!inFlow || !/[,[\]{}]/.test(raw) || quoted)) {
+        this.splice(innerStart, innerEnd, raw);
+        this.addOracle(docIndex, (d) => d.setIn(path, value));
+        return;
+      }
     }
     let text: string;
     if (typeof value !== 'string') text = value === null ? 'null' : String(value);
@@ -645,12 +689,12 @@ export class YamlFileEditor {
     if (typeof current !== 'string') this.refuseAt(node, `${this.label(docIndex, path)} is not a string`);
     const next = fn(current);
     if (next === current) return;
-    this.replaceScalar(docIndex, path, node as Scalar, next);
+    this.replaceScalar(docIndex, path, node as Scalar, next, fn);
   }
 
   /** The edited text, verified: it parses, and equals the original with exactly the edits applied. */
   build(): string {
-    for (const p of this.pending.values()) this.emitScalar(p.docIndex, p.path, p.node, p.value);
+    for (const p of this.pending.values()) this.emitScalar(p);
     this.pending.clear();
     if (this.splices.length === 0) return this.src;
     const sorted = [...this.splices].sort(
