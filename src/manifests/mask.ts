@@ -67,7 +67,8 @@ export function maskYamlText(text: string): string {
           if (!isScalar(v) || !v.range) continue;
           if (section === 'data') {
             const decoded = typeof v.value === 'string' ? decodeBase64Text(v.value) : undefined;
-            if (decoded !== undefined && isConnectionString(decoded) && !decoded.includes('\n')) {
+            const oneLine = !text.slice(v.range[0], v.range[1]).includes('\n');
+            if (decoded !== undefined && isConnectionString(decoded) && !decoded.includes('\n') && oneLine) {
               cuts.push({ start: v.range[0], end: v.range[1], text: `<base64: ${maskPasswords(decoded)}>` });
             } else cuts.push(...maskRange(text, v.range[0], v.range[1], false));
           } else cuts.push(...maskScalar(text, v, 'connection'));

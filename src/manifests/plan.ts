@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
+import { createTwoFilesPatch, FILE_HEADERS_ONLY, formatPatch, structuredPatch } from 'diff';
 import { isMap, isSeq } from 'yaml';
 import { UserError } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/fs.js';
@@ -369,14 +369,16 @@ class Planner {
           break;
         }
       }
+      // Secret values and secret-looking keys are never shown, even in the change list.
+      const secret = obj.kind === 'Secret' || full.some((seg) => typeof seg === 'string' && isSecretKey(seg));
       const from = show(d.from);
       this.record({
         file: obj.file,
         line,
         object: objectLabel(obj),
         field: fieldLabel(this.tree, obj, full),
-        ...(from !== undefined ? { from } : {}),
-        to: show(d.to) ?? '',
+        ...(from !== undefined ? { from: maskValue(from, secret) } : {}),
+        to: maskValue(show(d.to) ?? '', secret),
         ...(reason ? { reason } : {}),
       });
     }
@@ -851,7 +853,11 @@ function secretEnvFiles(tree: ManifestTree): Set<string> {
   return out;
 }
 
-/** Masked unified diff of one file (secrets and URL passwords never appear). */
+/**
+ * Unified diff of one file with secrets masked. The hunks come from the real bytes (so a changed
+ * secret still shows as a changed line) and every shown line is taken from the masked text at
+ * the same line number (masking keeps line counts), so no secret and no URL password is printed.
+ */
 function maskedDiff(
   display: string,
   type: 'yaml' | 'env',
@@ -861,18 +867,38 @@ function maskedDiff(
   context: number,
 ): string {
   const mask = (t: string) => (type === 'yaml' ? maskYamlText(t) : maskEnvText(t, secretFile));
-  return createTwoFilesPatch(
-    `a/${display}`,
-    `b/${display}`,
-    mask(before),
-    mask(after),
-    undefined,
-    undefined,
-    {
-      context,
-      headerOptions: FILE_HEADERS_ONLY,
-    },
-  );
+  const mb = mask(before).split('\n');
+  const ma = mask(after).split('\n');
+  const opts = { context, headerOptions: FILE_HEADERS_ONLY };
+  if (mb.length !== before.split('\n').length || ma.length !== after.split('\n').length) {
+    // Should not happen; if it does, diff the masked texts: safe, only less precise.
+    return createTwoFilesPatch(
+      `a/${display}`,
+      `b/${display}`,
+      mb.join('\n'),
+      ma.join('\n'),
+      undefined,
+      undefined,
+      opts,
+    );
+  }
+  const patch = structuredPatch(`a/${display}`, `b/${display}`, before, after, undefined, undefined, {
+    context,
+  });
+  for (const hunk of patch.hunks) {
+    let o = hunk.oldStart - 1;
+    let n = hunk.newStart - 1;
+    hunk.lines = hunk.lines.map((l) => {
+      if (l.startsWith(' ')) {
+        n++;
+        return ` ${mb[o++]}`;
+      }
+      if (l.startsWith('-')) return `-${mb[o++]}`;
+      if (l.startsWith('+')) return `+${ma[n++]}`;
+      return l;
+    });
+  }
+  return formatPatch(patch, FILE_HEADERS_ONLY);
 }
 
 /**

@@ -245,3 +245,32 @@ describe('edits that cannot be made safely are refused with file and line, never
     ]);
   });
 });
+
+describe('generic edits', () => {
+  test('set-field on a Secret never shows the value, in the diff or the change list', () => {
+    const sentinel = path.join(FIXTURES, 'sentinel');
+    const plan = planEdits(loadManifestTree(sentinel, { base: sentinel }), [
+      {
+        op: 'set-field',
+        object: { kind: 'Secret', name: 'sentinel-secrets' },
+        path: ['stringData', 'JWT_SECRET'],
+        value: 'new-signing-key',
+      },
+    ]);
+    expect(plan.changes).toEqual([
+      {
+        file: 'secrets.yaml',
+        line: 21,
+        object: 'Secret/sentinel/sentinel-secrets',
+        field: 'stringData.JWT_SECRET',
+        from: '****',
+        to: '****',
+      },
+    ]);
+    // The changed line still shows as changed, its value hidden on both sides.
+    expect(formatPlanDiff(plan)).toContain('-  JWT_SECRET: ****\n+  JWT_SECRET: ****\n');
+    const shown = formatPlanDiff(plan) + JSON.stringify(plan);
+    expect(shown).not.toMatch(/new-signing-key|jwt-signing-key/);
+    expect(plan.files[0]!.after).toContain('JWT_SECRET: "new-signing-key"');
+  });
+});
