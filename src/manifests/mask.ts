@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, type Node, parseAllDocuments, visit } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, type Node, parseAllDocuments, visit } from 'yaml';
 import { MASK } from '../lib/redact.js';
 import { isConnectionString, maskPasswords } from './conn-string.js';
 import { parseEnvFile } from './env-file.js';
@@ -52,8 +52,9 @@ function maskScalar(text: string, node: Node, mode: 'all' | 'connection'): Cut[]
  * decoded and shown with the password masked, so a reviewer sees which parameter changed),
  * values under secret-looking keys masked, and every URL/DSN password masked. Line count is kept.
  */
-export function maskYamlText(text: string): string {
-  const parsed = parseAllDocuments(text, yamlParseOptions);
+export function maskYamlText(text: string, parsedDocs?: Document.Parsed[]): string {
+  // Callers that already parsed `text` (with source ranges) pass the documents to save a parse.
+  const parsed = parsedDocs ?? parseAllDocuments(text, yamlParseOptions);
   const docs = Array.isArray(parsed) ? parsed : [];
   const cuts: Cut[] = [];
   for (const doc of docs) {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY, formatPatch, structuredPatch } from 'diff';
@@ -860,15 +860,13 @@ function secretEnvFiles(tree: ManifestTree): Set<string> {
  */
 function maskedDiff(
   display: string,
-  type: 'yaml' | 'env',
   before: string,
   after: string,
-  secretFile: boolean,
+  mask: (text: string, which: 'before' | 'after') => string,
   context: number,
 ): string {
-  const mask = (t: string) => (type === 'yaml' ? maskYamlText(t) : maskEnvText(t, secretFile));
-  const mb = mask(before).split('\n');
-  const ma = mask(after).split('\n');
+  const mb = mask(before, 'before').split('\n');
+  const ma = mask(after, 'after').split('\n');
   const opts = { context, headerOptions: FILE_HEADERS_ONLY };
   if (mb.length !== before.split('\n').length || ma.length !== after.split('\n').length) {
     // Should not happen; if it does, diff the masked texts: safe, only less precise.
@@ -951,7 +949,16 @@ export function planEdits(
       path: f.path,
       display: f.display,
       mode: f.mode,
-      diff: maskedDiff(f.display, f.type, f.source, after, secretFiles.has(f.display), options.context ?? 3),
+      diff: maskedDiff(
+        f.display,
+        f.source,
+        after,
+        (text, which) =>
+          f.type === 'env'
+            ? maskEnvText(text, secretFiles.has(f.display))
+            : maskYamlText(text, which === 'before' ? f.docs : (ed as YamlFileEditor).afterDocs),
+        options.context ?? 3,
+      ),
     } as PlannedFile;
     // Real bytes stay off JSON.stringify / console.log, so a `--json` plan cannot leak a secret.
     Object.defineProperty(planned, 'before', { value: f.source, enumerable: false });
@@ -975,8 +982,8 @@ export function formatPlanDiff(plan: ManifestPlan): string {
 
 /**
  * Writes a plan: first checks that no planned file changed on disk since it was read (else
- * nothing is written), then replaces each file atomically (temp file + rename) keeping its mode.
- * Returns the paths written.
+ * nothing is written), then replaces each file atomically (temp file + rename in the same
+ * directory) keeping its mode; a symlinked file is written at its target. Returns the paths written.
  */
 export function applyPlan(plan: ManifestPlan): string[] {
   for (const f of plan.files) {
@@ -995,7 +1002,12 @@ export function applyPlan(plan: ManifestPlan): string[] {
   }
   const written: string[] = [];
   for (const f of plan.files) {
-    writeFileAtomic(f.path, f.after, f.mode);
+    // Write through a symlink to its target: renaming over the link would replace it with a file.
+    let target = f.path;
+    try {
+      target = realpathSync(f.path);
+    } catch {}
+    writeFileAtomic(target, f.after, f.mode);
     written.push(f.path);
   }
   return written;

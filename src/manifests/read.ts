@@ -111,7 +111,27 @@ function pushTo<T>(map: Record<string, T[]>, key: string, v: T): void {
   map[key] = list;
 }
 
+/**
+ * Reads are memoised per tree: a loaded tree never changes (edits produce new text), and
+ * resolving every env reference would otherwise re-read the same ConfigMap for each container.
+ */
+const dataCache = new WeakMap<ManifestTree, Map<K8sObject, DataObject>>();
+const workloadCache = new WeakMap<ManifestTree, Workload[]>();
+
 function readData(tree: ManifestTree, obj: K8sObject): DataObject {
+  let cache = dataCache.get(tree);
+  if (!cache) {
+    cache = new Map();
+    dataCache.set(tree, cache);
+  }
+  const hit = cache.get(obj);
+  if (hit) return hit;
+  const d = readDataUncached(tree, obj);
+  cache.set(obj, d);
+  return d;
+}
+
+function readDataUncached(tree: ManifestTree, obj: K8sObject): DataObject {
   const { file, doc } = docOf(tree, obj);
   const values: Record<string, string> = {};
   const sites: Record<string, ValueSite[]> = {};
@@ -383,6 +403,8 @@ export function effectiveEnv(container: ContainerInfo, name: string): EnvVar | u
 
 /** Deployments and StatefulSets with replicas, containers, resources and env (refs resolved). */
 export function readWorkloads(tree: ManifestTree): Workload[] {
+  const hit = workloadCache.get(tree);
+  if (hit) return hit;
   const out: Workload[] = [];
   for (const obj of tree.objects) {
     if (!WORKLOAD_KINDS.has(obj.kind)) continue;
@@ -407,6 +429,7 @@ export function readWorkloads(tree: ManifestTree): Workload[] {
       containers,
     });
   }
+  workloadCache.set(tree, out);
   return out;
 }
 

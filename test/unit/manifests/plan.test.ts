@@ -1,4 +1,12 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import {
@@ -202,5 +210,21 @@ describe('applyPlan', () => {
     const dir = path.join(FIXTURES, 'sentinel');
     const plan = planEdits(loadManifestTree(dir, { base: dir }), []);
     expect(plan).toEqual({ base: dir, files: [], changes: [], warnings: [], refusals: [] });
+  });
+});
+
+describe('applyPlan and symlinks', () => {
+  test('a symlinked manifest is written at its target and stays a symlink', () => {
+    const dir = copyFixture('sentinel');
+    const shared = path.join(dir, 'shared');
+    mkdirSync(shared);
+    renameSync(path.join(dir, 'config.yaml'), path.join(shared, 'config.yaml'));
+    symlinkSync(path.join('shared', 'config.yaml'), path.join(dir, 'config.yaml'));
+    const tree = loadManifestTree(path.join(dir, 'config.yaml'), { base: dir });
+    applyPlan(planEdits(tree, [{ op: 'set-max-connections', value: 170 }]));
+    expect(lstatSync(path.join(dir, 'config.yaml')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(path.join(shared, 'config.yaml'), 'utf8')).toContain(
+      'max_connections = 170          # see the tuning guide',
+    );
   });
 });
