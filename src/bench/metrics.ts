@@ -91,17 +91,9 @@ export class MetricStore {
     failure: FailureKind | undefined,
     second: number | undefined,
   ): void {
-    for (const s of [this.stats(name, method), this.stats(OVERALL)]) {
-      s.count += 1;
-      s.bytes += bytes;
-      recordMs(s.duration, ms);
-      if (failure) {
-        s.failed += 1;
-        if (failure === 'status') s.failStatus += 1;
-        else if (failure === 'network') s.failNetwork += 1;
-        else s.failCheck += 1;
-      }
-    }
+    // The hot path: no arrays or closures per request, just two records.
+    tally(this.requests.get(name) ?? this.stats(name, method), ms, bytes, failure);
+    tally(this.requests.get(OVERALL) ?? this.stats(OVERALL), ms, bytes, failure);
     if (second !== undefined) {
       const b = this.bucket(second);
       b.requests += 1;
@@ -272,12 +264,35 @@ export interface MetricStoreJson {
   }>;
 }
 
+function tally(s: RequestStats, ms: number, bytes: number, failure: FailureKind | undefined): void {
+  s.count += 1;
+  s.bytes += bytes;
+  recordMs(s.duration, ms);
+  if (failure) {
+    s.failed += 1;
+    if (failure === 'status') s.failStatus += 1;
+    else if (failure === 'network') s.failNetwork += 1;
+    else s.failCheck += 1;
+  }
+}
+
 /** A value recorded under a name also counts overall; one recorded overall counts once. */
 function keysFor(metric: string, name: string): string[] {
-  return name === OVERALL
-    ? [metricKey(metric, OVERALL)]
-    : [metricKey(metric, name), metricKey(metric, OVERALL)];
+  // Cached: iteration metrics are recorded once per iteration, tens of thousands per second.
+  let byName = keyCache.get(metric);
+  if (!byName) {
+    byName = new Map();
+    keyCache.set(metric, byName);
+  }
+  let keys = byName.get(name);
+  if (!keys) {
+    keys =
+      name === OVERALL ? [metricKey(metric, OVERALL)] : [metricKey(metric, name), metricKey(metric, OVERALL)];
+    byName.set(name, keys);
+  }
+  return keys;
 }
+const keyCache = new Map<string, Map<string, string[]>>();
 
 export function metricKey(metric: string, name: string): string {
   return `${metric}{${name}}`;

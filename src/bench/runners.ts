@@ -44,6 +44,7 @@ interface CompiledRequest {
   bodyIsJson: boolean;
   needsUuid: boolean;
   needsTimestamp: boolean;
+  needsIter: boolean;
   captures: Array<[string, string]>;
 }
 
@@ -70,6 +71,7 @@ function compile(spec: RequestSpec): CompiledRequest {
     bodyIsJson,
     needsUuid: texts.includes('uuid}'),
     needsTimestamp: texts.includes('timestamp}'),
+    needsIter: texts.includes('iter}'),
     captures: Object.entries(spec.capture),
   };
 }
@@ -119,7 +121,7 @@ class HttpRunner implements ScenarioRunner {
 
   private async send(r: CompiledRequest, vu: VirtualUser, ctx: IterationContext, dueAt: number | undefined) {
     const vars = vu.vars;
-    vars.iter = String(vu.iter);
+    if (r.needsIter) vars.iter = String(vu.iter);
     if (r.needsUuid) vars.uuid = randomUUID();
     if (r.needsTimestamp) vars.timestamp = String(Date.now());
     let headers = r.staticHeaders;

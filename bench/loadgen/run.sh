@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Generator benchmark (issue 4 "Benchmark"): one trivial local HTTP server pinned to core 1, then
+# three load generators in turn pinned to core 0, each in the closed model with 50 connections for
+# 10 s: sentinel-ctl bench, autocannon (npm dev dependency) and wrk (Debian package).
+# Prints requests/s of each, the ratios (targets: >= 1.0x autocannon, >= 0.5x wrk) and p99 vs wrk.
+#   bench/loadgen/run.sh            # needs `npm run build` first, and `apt-get install -y wrk`
+# Env: CONNECTIONS (50), DURATION (10), PORT (18080), ROUNDS (1: more rounds interleave the tools
+# and report the median, which helps on a busy machine).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CONNECTIONS=${CONNECTIONS:-50}
+DURATION=${DURATION:-10}
+PORT=${PORT:-18080}
+ROUNDS=${ROUNDS:-1}
+URL="http://127.0.0.1:${PORT}/"
+out=$(mktemp -d)
+server_pid=""
+trap 'kill "$server_pid" 2>/dev/null || true; rm -rf "$out"' EXIT
+
+for tool in taskset wrk node; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y wrk util-linux)" >&2; exit 3; }
+done
+[[ -f dist/commands/bench/index.js ]] || { echo "dist/ missing: run npm run build" >&2; exit 3; }
+[[ -x node_modules/.bin/autocannon ]] || { echo "autocannon missing: npm install" >&2; exit 3; }
+
+SERVER_MAX_S=$(( (DURATION + 5) * 3 * ROUNDS + 60 )) taskset -c 1 node bench/loadgen/server.mjs "$PORT" &
+server_pid=$!
+for _ in $(seq 50); do
+  curl -sf "$URL" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+echo "server: node http on core 1; generators on core 0; ${CONNECTIONS} connections, ${DURATION}s, ${ROUNDS} round(s)"
+echo "machine load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for round in $(seq "$ROUNDS"); do
+  taskset -c 0 node bin/run.js bench "$URL" -c "$CONNECTIONS" -d "${DURATION}s" --progress none --json \
+    >"$out/ours-$round.json" 2>/dev/null || true
+  taskset -c 0 node_modules/.bin/autocannon -c "$CONNECTIONS" -d "$DURATION" -j "$URL" \
+    >"$out/autocannon-$round.json" 2>/dev/null
+  taskset -c 0 wrk -t1 -c "$CONNECTIONS" -d "${DURATION}s" --latency "$URL" >"$out/wrk-$round.txt"
+done
+echo "machine load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
+
+node - "$out" "$ROUNDS" <<'JS'
+const fs = require('node:fs');
+const [dir, rounds] = [process.argv[2], Number(process.argv[3])];
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
+const ours = [], ac = [], wrk = [];
+for (let r = 1; r <= rounds; r++) {
+  const o = JSON.parse(fs.readFileSync(`${dir}/ours-${r}.json`, 'utf8')).result;
+  const all = o.requests.at(-1);
+  ours.push({ rps: all.rps, p99: all.latency.p99, errors: all.failed, busy: o.self.eventLoopUtilization });
+  const a = JSON.parse(fs.readFileSync(`${dir}/autocannon-${r}.json`, 'utf8'));
+  ac.push({ rps: a.requests.total / a.duration, p99: a.latency.p99, errors: a.errors + a.non2xx });
+  const w = fs.readFileSync(`${dir}/wrk-${r}.txt`, 'utf8');
+  const unit = (v, u) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 }[u]);
+  const p = /99%\s+([\d.]+)(us|ms|s)/.exec(w);
+  wrk.push({ rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(w)[1]), p99: unit(p[1], p[2]), errors: /Non-2xx|Socket errors/.test(w) ? 'see wrk' : 0 });
+}
+const m = (xs, k) => median(xs.map((x) => x[k]));
+const row = (name, xs) => `${name.padEnd(20)} ${m(xs, 'rps').toFixed(0).padStart(9)} req/s   p99 ${m(xs, 'p99').toFixed(2).padStart(7)} ms   errors ${xs.map((x) => x.errors).join('/')}`;
+console.log('');
+console.log(row('sentinel-ctl bench', ours));
+console.log(row('autocannon', ac));
+console.log(row('wrk', wrk));
+console.log('');
+const vsAc = m(ours, 'rps') / m(ac, 'rps');
+const vsWrk = m(ours, 'rps') / m(wrk, 'rps');
+const p99 = m(ours, 'p99') / m(wrk, 'p99');
+console.log(`ours / autocannon  ${vsAc.toFixed(2)}x   (target >= 1.0)  ${vsAc >= 1 ? 'met' : 'MISSED'}`);
+console.log(`ours / wrk         ${vsWrk.toFixed(2)}x   (target >= 0.5)  ${vsWrk >= 0.5 ? 'met' : 'MISSED'}`);
+console.log(`p99 ours / wrk     ${p99.toFixed(2)}    (target within 10 %: 0.90-1.10)  ${Math.abs(p99 - 1) <= 0.1 ? 'met' : 'MISSED'}`);
+console.log(`generator event loop busy: ${ours.map((o) => Math.round(o.busy * 100) + '%').join(', ')}`);
+JS
