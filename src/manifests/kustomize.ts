@@ -132,7 +132,7 @@ export interface KustomizeAnalysis {
  */
 export function analyseKustomize(
   files: ManifestFile[],
-  loadEnv: (abs: string) => ManifestFile | undefined,
+  loadFile: (abs: string, type: 'yaml' | 'env') => ManifestFile | undefined,
 ): KustomizeAnalysis {
   const patchFiles = new Set<string>();
   const effects: KustomizeEffect[] = [];
@@ -172,7 +172,8 @@ export function analyseKustomize(
       let offsetLine = 0;
       if (fileRef !== undefined) {
         const abs = path.resolve(dir, fileRef);
-        const f = files.find((x) => x.path === abs);
+        // Patch files may be JSON (`patch.json`) or live outside the walked extensions: read them too.
+        const f = files.find((x) => x.path === abs) ?? loadFile(abs, 'yaml');
         if (f?.type !== 'yaml') {
           effects.push({
             kustomization: kf.display,
@@ -315,7 +316,7 @@ export function analyseKustomize(
         const env1 = str(item.get('env', true));
         if (env1) envRefs.push(env1);
         for (const ref of envRefs) {
-          const ef = loadEnv(path.resolve(dir, ref));
+          const ef = loadFile(path.resolve(dir, ref), 'env');
           if (ef?.type !== 'env') {
             opaqueKeys.push(`*${ref}`);
             continue;

@@ -232,17 +232,23 @@ export function loadManifestTree(inputs: string | string[], options: LoadOptions
   }
   if (problems.length > 0) throw new ManifestParseError(problems);
 
-  // Env files named by Kustomize generators (`envs: [db.properties]`) may not look like env files.
-  const kust = analyseKustomize(files, (abs) => {
+  // Files named by kustomizations but not found by the walk: generator env files with other
+  // names (`envs: [db.properties]`), JSON patches. Outside the tree or missing → undefined.
+  const kust = analyseKustomize(files, (abs, type) => {
     if (seen.has(abs)) return files.find((x) => x.path === abs);
     let text: { source: string; mode: number };
     try {
+      if (!statSync(abs).isFile()) return undefined;
       text = readText(abs, toDisplay(base, abs));
     } catch {
       return undefined;
     }
     seen.add(abs);
-    const r = parseEnv(abs, toDisplay(base, abs), text.source, text.mode);
+    const display = toDisplay(base, abs);
+    const r =
+      type === 'env'
+        ? parseEnv(abs, display, text.source, text.mode)
+        : parseYamlFile(abs, display, text.source, text.mode);
     if (r.problems.length > 0) throw new ManifestParseError(r.problems);
     files.push(r.file);
     return r.file;
