@@ -44,4 +44,5 @@ export {
   type ValueSite,
   type Workload,
 } from './read.js';
-export type { K8sObject, KustomizeEffect, ManifestTree, ObjectSelector } from './tree.js';
+export type { GeneratedObject, K8sObject, KustomizeEffect, ManifestTree, ObjectSelector } from './tree.js';
+export type { PatchValue, PathSeg } from './yaml-edit.js';
