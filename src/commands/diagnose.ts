@@ -1,0 +1,115 @@
+import { Flags } from '@oclif/core';
+import { parseDurationMs } from '../config/env.js';
+import type { FlagOverride } from '../config/load.js';
+import { renderReport } from '../diagnose/report.js';
+import { DiagnoseSession, deploymentOf, diagnoseOnce, targetsOf } from '../diagnose/session.js';
+import type { DiagnoseReport } from '../diagnose/types.js';
+import { renderDiagnose } from '../diagnose/ui/index.js';
+import { SentinelCommand } from '../lib/base-command.js';
+import { CheckFailedError } from '../lib/errors.js';
+import { maskDeep } from '../lib/redact.js';
+import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
+
+export type DiagnoseResult = DiagnoseReport;
+
+/** A duration flag: `2s`, `500ms`, `1m`, or a bare number of seconds. */
+const duration = Flags.custom<number>({
+  parse: async (s) => {
+    const ms = /^\s*\d+(\.\d+)?\s*$/.test(s) ? Number(s) * 1000 : parseDurationMs(s);
+    if (ms === undefined || !(ms > 0))
+      throw new Error(`Expected a duration such as 2s or 500ms but received: ${s}`);
+    return ms;
+  },
+});
+
+const url = (summary: string, path: string) => ({
+  summary: `${summary} (overrides ${path}).`,
+  helpGroup: 'TARGETS',
+});
+
+export class CriticalFindingsError extends CheckFailedError {
+  constructor(readonly report: DiagnoseReport) {
+    const critical = report.findings.filter((f) => f.severity === 'critical');
+    super(
+      `${critical.length} critical finding${critical.length > 1 ? 's' : ''}: ${critical.map((f) => f.id).join(', ')}.`,
+      {
+        code: 'CRITICAL_FINDINGS',
+        suggestion: 'Each finding above names its evidence, the fix and the command that applies it.',
+      },
+    );
+  }
+}
+
+export default class Diagnose extends SentinelCommand<DiagnoseResult> {
+  static override summary = 'Live metrics from every component, named bottlenecks and the fixes.';
+  static override description =
+    `Collects PostgreSQL, RabbitMQ (management API, AMQP as fallback), Redis, the worker's /metrics, the API's health and this machine's CPU and memory, each with a timeout and each failing alone (a component that does not answer is itself a finding). Rates come from two samples. The rules are the guides' symptom tables, alerts and resource targets; every finding carries its evidence, the likely bottleneck, the fix, the sentinel-ctl command that applies it and the guide section it comes from.
+
+On a terminal: an interactive view refreshed every --interval (arrows/tab move, enter details, space pause, / filter, ? help, q quit). Without a terminal, or with --once: one plain report on stdout. --json: findings and facts. Exit code 1 when a critical finding exists, so cron and CI can use it.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --once',
+    '<%= config.bin %> <%= command.id %> --json --sample-interval 2s',
+    '<%= config.bin %> <%= command.id %> --database-url postgres://sentinel:pw@db:5432/sentinel --redis-url redis://:pw@cache:6379/0 --once',
+    'DATABASE_URL=... RABBITMQ_URL=... RABBITMQ_MANAGEMENT_URL=http://guest:guest@mq:15672 <%= config.bin %> <%= command.id %>',
+  ];
+  static override flags = {
+    once: Flags.boolean({ summary: 'Print one plain report and exit (the default without a terminal).' }),
+    interval: duration({ default: 2000, summary: 'Refresh period of the interactive view (e.g. 2s).' }),
+    'sample-interval': duration({
+      default: 1000,
+      summary: 'Pause between the two samples that rates come from, for --once and --json (e.g. 1s).',
+    }),
+    timeout: duration({
+      default: 2000,
+      summary: 'Per-collector timeout (a slower component is reported down).',
+    }),
+    'database-url': Flags.string(url('PostgreSQL URL', 'DATABASE_URL')),
+    'rabbitmq-url': Flags.string(url('RabbitMQ AMQP URL', 'RABBITMQ_URL')),
+    'rabbitmq-management-url': Flags.string(url('RabbitMQ management API URL', 'RABBITMQ_MANAGEMENT_URL')),
+    'redis-url': Flags.string(url('Redis URL', 'REDIS_URL')),
+    'worker-metrics-url': Flags.string(url("Worker's Prometheus /metrics URL", 'WORKER_METRICS_URL')),
+    'api-url': Flags.string(url('API base URL', 'API_URL')),
+  };
+
+  async run(): Promise<DiagnoseResult> {
+    const { flags } = await this.parse(Diagnose);
+    const overrides: FlagOverride[] = [
+      { path: 'urls.database', value: flags['database-url'], flag: '--database-url' },
+      { path: 'urls.rabbitmq', value: flags['rabbitmq-url'], flag: '--rabbitmq-url' },
+      {
+        path: 'urls.rabbitmqManagement',
+        value: flags['rabbitmq-management-url'],
+        flag: '--rabbitmq-management-url',
+      },
+      { path: 'urls.redis', value: flags['redis-url'], flag: '--redis-url' },
+      { path: 'urls.workerMetrics', value: flags['worker-metrics-url'], flag: '--worker-metrics-url' },
+      { path: 'urls.api', value: flags['api-url'], flag: '--api-url' },
+    ];
+    const { config } = this.loadConfig(flags, { overrides });
+    const targets = targetsOf(config);
+    const session = new DiagnoseSession(targets, deploymentOf(config, targets), { timeoutMs: flags.timeout });
+    const interactive =
+      !this.jsonEnabled() && !flags.once && Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY);
+    let report: DiagnoseReport | undefined;
+    try {
+      if (interactive) {
+        report = await renderDiagnose(session, { intervalMs: flags.interval, taskQueue: TASK_QUEUE });
+      } else {
+        report = await diagnoseOnce(session, { sampleIntervalMs: flags['sample-interval'] });
+        if (!this.jsonEnabled()) this.log(renderReport(report, TASK_QUEUE, process.stdout.columns || 80));
+      }
+    } finally {
+      await session.close();
+    }
+    // Collector errors can quote a URL; nothing leaves with a password in it.
+    const safe = maskDeep(report) as DiagnoseReport;
+    if (safe && !safe.healthy) throw new CriticalFindingsError(safe);
+    return safe;
+  }
+
+  protected override toErrorJson(err: unknown) {
+    const envelope = super.toErrorJson(err);
+    return err instanceof CriticalFindingsError ? { ...envelope, result: err.report } : envelope;
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The worker's Prometheus endpoint (DESIGN.md "The stack contract": sentinel_executions_total,
+ * sentinel_execution_duration_seconds, sentinel_workers_active, sentinel_sandbox_failures_total, plus
+ * sentinel_worker_pool_size / sentinel_executions_in_progress and the Node process metrics), and the
+ * API's GET /api/v1/health.
+ */
+import { maskUrl } from '../../lib/redact.js';
+import { type HistogramBucket, histogramQuantile } from '../../tuners/rabbitmq.js';
+import { bucketIncrease, histogramBuckets, parseMetrics, sumBy, sumOf } from '../prometheus.js';
+import type { ApiFacts, DurationPercentiles, WorkerFacts } from '../types.js';
+import { withTimeout } from './timeout.js';
+import { type Collector, increase, windowOf } from './types.js';
+
+export const DURATION_METRIC = 'sentinel_execution_duration_seconds';
+
+export interface WorkerSample {
+  at: number;
+  executionsByStatus: Record<string, number>;
+  buckets: HistogramBucket[];
+  bucketsByLanguage: Record<string, HistogramBucket[]>;
+  workersActive: number | null;
+  poolSize: number | null;
+  inProgress: number | null;
+  sandboxFailures: number | null;
+  processCpuSeconds: number | null;
+  residentMemoryBytes: number | null;
+}
+
+/** Reads the metrics text into a sample (exported for tests that feed real prom-client output). */
+export function workerSampleFromText(text: string, at: number): WorkerSample {
+  const m = parseMetrics(text);
+  const languages = Object.keys(sumBy(m, `${DURATION_METRIC}_count`, 'language')).filter(Boolean);
+  return {
+    at,
+    executionsByStatus: sumBy(m, 'sentinel_executions_total', 'status'),
+    buckets: histogramBuckets(m, DURATION_METRIC),
+    bucketsByLanguage: Object.fromEntries(
+      languages.map((l) => [l, histogramBuckets(m, DURATION_METRIC, { language: l })]),
+    ),
+    workersActive: sumOf(m, 'sentinel_workers_active') ?? null,
+    poolSize: sumOf(m, 'sentinel_worker_pool_size') ?? null,
+    inProgress: sumOf(m, 'sentinel_executions_in_progress') ?? null,
+    sandboxFailures: sumOf(m, 'sentinel_sandbox_failures_total') ?? null,
+    processCpuSeconds: sumOf(m, 'process_cpu_seconds_total') ?? null,
+    residentMemoryBytes: sumOf(m, 'process_resident_memory_bytes') ?? null,
+  };
+}
+
+const r1 = (v: number | undefined) => (v === undefined ? null : Math.round(v * 10) / 10);
+
+/** p50/p95/p99 of a cumulative histogram (le in ms); the window's increase when it has observations. */
+export function percentiles(
+  prev: HistogramBucket[] | undefined,
+  cur: HistogramBucket[],
+): DurationPercentiles {
+  let buckets = cur;
+  let over: DurationPercentiles['over'] = 'lifetime';
+  if (prev) {
+    const inc = bucketIncrease(prev, cur);
+    if ((inc[inc.length - 1]?.count ?? 0) > 0) {
+      buckets = inc;
+      over = 'window';
+    }
+  }
+  const total = buckets[buckets.length - 1]?.count ?? 0;
+  const valid = buckets.length > 0 && buckets[buckets.length - 1]!.leMs === Number.POSITIVE_INFINITY;
+  const q = (x: number) => (valid && total > 0 ? r1(histogramQuantile(x, buckets)) : null);
+  return { count: total, p50Ms: q(0.5), p95Ms: q(0.95), p99Ms: q(0.99), over };
+}
+
+export class WorkerCollector implements Collector<WorkerSample, WorkerFacts> {
+  readonly component = 'worker' as const;
+  readonly target: string;
+
+  constructor(private readonly url: string) {
+    this.target = maskUrl(url);
+  }
+
+  async sample(timeoutMs: number): Promise<WorkerSample> {
+    const work = (async () => {
+      const res = await fetch(this.url, { signal: AbortSignal.timeout(timeoutMs) });
+      if (!res.ok) throw new Error(`GET ${this.target} → HTTP ${res.status}`);
+      return workerSampleFromText(await res.text(), Date.now());
+    })();
+    return withTimeout(work, timeoutMs);
+  }
+
+  derive(prev: WorkerSample | undefined, cur: WorkerSample): { facts: WorkerFacts; notes: string[] } {
+    const window = windowOf(prev, cur);
+    const notes: string[] = [];
+    if (!prev) notes.push('one sample only: no rates');
+    if (cur.workersActive === null) notes.push('sentinel_workers_active is not exported');
+    let inWindow: Record<string, number> | null = null;
+    if (prev) {
+      inWindow = {};
+      for (const [status, v] of Object.entries(cur.executionsByStatus)) {
+        inWindow[status] = increase(prev.executionsByStatus[status], v);
+      }
+    }
+    const cpu =
+      prev && window > 0 && prev.processCpuSeconds !== null && cur.processCpuSeconds !== null
+        ? Math.round((increase(prev.processCpuSeconds, cur.processCpuSeconds) / window) * 100) / 100
+        : null;
+    return {
+      notes,
+      facts: {
+        executionsByStatus: cur.executionsByStatus,
+        executionsInWindow: inWindow,
+        duration: percentiles(prev?.buckets, cur.buckets),
+        durationByLanguage: Object.fromEntries(
+          Object.entries(cur.bucketsByLanguage).map(([l, b]) => [
+            l,
+            percentiles(prev?.bucketsByLanguage[l], b),
+          ]),
+        ),
+        workersActive: cur.workersActive,
+        poolSize: cur.poolSize,
+        inProgress: cur.inProgress,
+        sandboxFailures: cur.sandboxFailures,
+        sandboxFailuresInWindow:
+          prev && cur.sandboxFailures !== null
+            ? increase(prev.sandboxFailures ?? undefined, cur.sandboxFailures)
+            : null,
+        processCpuCores: cpu,
+        residentMemoryBytes: cur.residentMemoryBytes,
+      },
+    };
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface ApiSample {
+  at: number;
+  facts: ApiFacts;
+}
+
+export class ApiCollector implements Collector<ApiSample, ApiFacts> {
+  readonly component = 'api' as const;
+  readonly target: string;
+
+  constructor(private readonly baseUrl: string) {
+    this.target = maskUrl(`${baseUrl.replace(/\/+$/, '')}/api/v1/health`);
+  }
+
+  async sample(timeoutMs: number): Promise<ApiSample> {
+    const work = (async () => {
+      const t0 = performance.now();
+      const res = await fetch(`${this.baseUrl.replace(/\/+$/, '')}/api/v1/health`, {
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = await res.text();
+      const latencyMs = Math.round((performance.now() - t0) * 10) / 10;
+      let body: { status?: unknown; services?: unknown } = {};
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // A 502 from a proxy is HTML: the status code is the fact then.
+      }
+      const services: Record<string, string> = {};
+      if (body.services && typeof body.services === 'object') {
+        for (const [k, v] of Object.entries(body.services)) services[k] = String(v);
+      }
+      return {
+        at: Date.now(),
+        facts: {
+          status: typeof body.status === 'string' ? body.status : `HTTP ${res.status}`,
+          httpStatus: res.status,
+          services,
+          latencyMs,
+        },
+      };
+    })();
+    return withTimeout(work, timeoutMs);
+  }
+
+  derive(_prev: ApiSample | undefined, cur: ApiSample): { facts: ApiFacts; notes: string[] } {
+    return { facts: cur.facts, notes: [] };
+  }
+
+  async close(): Promise<void> {}
+}

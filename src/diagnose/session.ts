@@ -1,0 +1,281 @@
+/**
+ * Read, plan, show: a session owns one collector per component, samples them all in parallel
+ * (each bounded by the timeout, each failing alone), derives facts with rates from the previous
+ * sample, runs the rules, and keeps what must survive refreshes: first-seen times of sustained
+ * conditions, 5-minute counter windows and the sparkline series.
+ */
+import type { SentinelConfig } from '../config/schema.js';
+import { endpoints } from '../services/endpoints.js';
+import { DEAD_LETTER_QUEUE, TASK_QUEUE } from '../services/rabbitmq/topology.js';
+import { WORKER_DB_CONNECTIONS_PER_REPLICA } from '../tuners/postgres.js';
+import { HostCollector } from './collectors/host.js';
+import { PostgresCollector } from './collectors/postgres.js';
+import { RabbitCollector } from './collectors/rabbitmq.js';
+import { RedisCollector } from './collectors/redis.js';
+import { reason, sleep } from './collectors/timeout.js';
+import { ApiCollector, WorkerCollector } from './collectors/worker.js';
+import { countBySeverity, evaluate, nextFirstSeen } from './rules/index.js';
+import { isErrorStatus } from './rules/worker.js';
+import {
+  type Collected,
+  type ComponentName,
+  componentNames,
+  type DiagnoseReport,
+  type Facts,
+  type RuleContext,
+} from './types.js';
+
+export interface Targets {
+  databaseUrl: string;
+  rabbitmqUrl: string;
+  rabbitmqManagementUrl: string;
+  redisUrl: string;
+  workerMetricsUrl: string;
+  apiUrl: string;
+}
+
+export interface SessionOptions {
+  /** Per collector and sample. */
+  timeoutMs: number;
+}
+
+/** pgx's `pool_max_conns` from a DATABASE_URL, when it names one. */
+export function poolMaxConnsOf(databaseUrl: string): number | undefined {
+  const m = /[?&]pool_max_conns=(\d+)/.exec(databaseUrl);
+  return m ? Number(m[1]) : undefined;
+}
+
+export interface Deployment {
+  apiReplicas: number;
+  poolMaxConns: number;
+  workerReplicas: number;
+  workerPoolSize: number;
+}
+
+/** The deployment the rules measure against: config values, with pool_max_conns from DATABASE_URL when given there. */
+export function deploymentOf(config: SentinelConfig, targets: Targets): Deployment {
+  return {
+    apiReplicas: config.api.replicas,
+    poolMaxConns: poolMaxConnsOf(targets.databaseUrl) ?? config.api.poolMaxConns,
+    workerReplicas: config.worker.replicas,
+    workerPoolSize: config.worker.poolSize,
+  };
+}
+
+export function targetsOf(config: SentinelConfig): Targets {
+  const e = endpoints(config);
+  return {
+    databaseUrl: e.databaseUrl,
+    rabbitmqUrl: e.rabbitmqUrl,
+    rabbitmqManagementUrl: e.rabbitmqManagementUrl,
+    redisUrl: e.redisUrl,
+    workerMetricsUrl: e.workerMetricsUrl,
+    apiUrl: e.apiUrl,
+  };
+}
+
+interface AnyCollector {
+  readonly component: ComponentName;
+  readonly target: string;
+  sample(timeoutMs: number): Promise<unknown>;
+  derive(prev: unknown, cur: unknown): { facts: unknown; notes: string[] };
+  close(): Promise<void>;
+}
+
+export interface Series {
+  /** Task queue depth, publish and deliver rates, PostgreSQL connections, Redis ops/s, CPU. */
+  queueDepth: number[];
+  publishRate: number[];
+  deliverRate: number[];
+  pgConnections: number[];
+  redisOps: number[];
+  cpu: number[];
+}
+
+const SERIES_LENGTH = 40;
+const FIVE_MINUTES = 300_000;
+
+export class DiagnoseSession {
+  private readonly collectors: AnyCollector[];
+  private readonly last = new Map<ComponentName, { sample: unknown; at: number }>();
+  private readonly results = new Map<ComponentName, Collected<unknown>>();
+  private firstSeen: Record<string, number> = {};
+  private counterHistory: Array<{ at: number; byStatus: Record<string, number>; sandbox: number | null }> =
+    [];
+  private previousAt: number | undefined;
+  readonly series: Series = {
+    queueDepth: [],
+    publishRate: [],
+    deliverRate: [],
+    pgConnections: [],
+    redisOps: [],
+    cpu: [],
+  };
+
+  constructor(
+    readonly targets: Targets,
+    private readonly deployment: Deployment,
+    private readonly options: SessionOptions,
+  ) {
+    const pool =
+      deployment.apiReplicas * deployment.poolMaxConns +
+      deployment.workerReplicas * WORKER_DB_CONNECTIONS_PER_REPLICA;
+    this.collectors = [
+      new PostgresCollector({
+        databaseUrl: targets.databaseUrl,
+        pool: {
+          capacity: pool,
+          detail: `${deployment.apiReplicas} API × pool_max_conns ${deployment.poolMaxConns} + ${deployment.workerReplicas} worker × ${WORKER_DB_CONNECTIONS_PER_REPLICA}`,
+        },
+      }),
+      new RabbitCollector({
+        amqpUrl: targets.rabbitmqUrl,
+        managementUrl: targets.rabbitmqManagementUrl,
+        knownQueues: [TASK_QUEUE, DEAD_LETTER_QUEUE],
+        taskQueue: TASK_QUEUE,
+      }),
+      new RedisCollector(targets.redisUrl),
+      new WorkerCollector(targets.workerMetricsUrl),
+      new ApiCollector(targets.apiUrl),
+      new HostCollector(),
+    ];
+  }
+
+  /**
+   * Samples every collector (or only `only`), derives facts against the previous sample and
+   * evaluates the rules. Collectors not sampled keep their last result.
+   */
+  async tick(only?: ReadonlySet<ComponentName>): Promise<DiagnoseReport> {
+    const started = performance.now();
+    const timings = {} as Record<ComponentName, number>;
+    await Promise.all(
+      this.collectors.map(async (c) => {
+        if (only && !only.has(c.component)) {
+          timings[c.component] = 0;
+          return;
+        }
+        const t0 = performance.now();
+        try {
+          const sample = await c.sample(this.options.timeoutMs);
+          const ms = Math.round(performance.now() - t0);
+          const prev = this.last.get(c.component)?.sample;
+          const { facts, notes } = c.derive(prev, sample);
+          this.last.set(c.component, { sample, at: Date.now() });
+          this.results.set(c.component, { ok: true, target: c.target, ms, facts, notes });
+        } catch (error) {
+          const ms = Math.round(performance.now() - t0);
+          this.last.delete(c.component);
+          this.results.set(c.component, { ok: false, target: c.target, ms, error: reason(error) });
+        }
+        timings[c.component] = Math.round(performance.now() - t0);
+      }),
+    );
+    const now = Date.now();
+    const windowSeconds = this.previousAt === undefined ? 0 : (now - this.previousAt) / 1000;
+    this.previousAt = now;
+    const facts = Object.fromEntries(
+      componentNames.map((n) => [n, this.results.get(n)!]),
+    ) as unknown as Facts;
+    this.record(facts, now);
+    const ctx: RuleContext = {
+      now,
+      windowSeconds,
+      ...this.deployment,
+      taskQueue: TASK_QUEUE,
+      deadLetterQueue: DEAD_LETTER_QUEUE,
+      firstSeen: this.firstSeen,
+      fiveMinute: this.fiveMinute(),
+    };
+    const findings = evaluate(facts, ctx);
+    this.firstSeen = nextFirstSeen(findings);
+    const counts = countBySeverity(findings);
+    return {
+      at: new Date(now).toISOString(),
+      windowSeconds: Math.round(windowSeconds * 100) / 100,
+      healthy: counts.critical === 0,
+      counts,
+      findings,
+      facts,
+      timings: { ...timings, total: Math.round(performance.now() - started) },
+      targets: Object.fromEntries(this.collectors.map((c) => [c.component, c.target])) as Record<
+        ComponentName,
+        string
+      >,
+    };
+  }
+
+  /** Keeps the sparkline series and the counters the 5-minute alert windows need. */
+  private record(facts: Facts, now: number): void {
+    const push = (arr: number[], v: number | null | undefined) => {
+      arr.push(v ?? 0);
+      if (arr.length > SERIES_LENGTH) arr.shift();
+    };
+    const task = facts.rabbitmq.ok
+      ? facts.rabbitmq.facts.queues.find((q) => q.name === TASK_QUEUE)
+      : undefined;
+    push(this.series.queueDepth, task?.messages);
+    push(this.series.publishRate, facts.rabbitmq.ok ? facts.rabbitmq.facts.publishRate : null);
+    push(this.series.deliverRate, facts.rabbitmq.ok ? facts.rabbitmq.facts.deliverRate : null);
+    push(this.series.pgConnections, facts.postgres.ok ? facts.postgres.facts.connections.total : null);
+    push(this.series.redisOps, facts.redis.ok ? facts.redis.facts.opsPerSec : null);
+    push(
+      this.series.cpu,
+      facts.host.ok && facts.host.facts.cpuUsage !== null ? facts.host.facts.cpuUsage * 100 : null,
+    );
+    if (facts.worker.ok) {
+      this.counterHistory.push({
+        at: now,
+        byStatus: facts.worker.facts.executionsByStatus,
+        sandbox: facts.worker.facts.sandboxFailures,
+      });
+    } else {
+      this.counterHistory = [];
+    }
+    this.counterHistory = this.counterHistory.filter((h) => now - h.at <= FIVE_MINUTES);
+  }
+
+  /** Increases over the oldest sample still inside 5 minutes, once more than one sample is kept. */
+  private fiveMinute(): RuleContext['fiveMinute'] {
+    const h = this.counterHistory;
+    if (h.length < 3) return undefined;
+    const first = h[0]!;
+    const last = h[h.length - 1]!;
+    const seconds = (last.at - first.at) / 1000;
+    let total = 0;
+    let errors = 0;
+    for (const [status, v] of Object.entries(last.byStatus)) {
+      const d = Math.max(0, v - (first.byStatus[status] ?? 0));
+      total += d;
+      if (isErrorStatus(status)) errors += d;
+    }
+    const out: NonNullable<RuleContext['fiveMinute']> = { executions: { total, errors, seconds } };
+    if (first.sandbox !== null && last.sandbox !== null) {
+      out.sandboxFailures = { count: Math.max(0, last.sandbox - first.sandbox), seconds };
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.collectors.map((c) => c.close().catch(() => {})));
+  }
+}
+
+export interface OnceOptions {
+  /** Milliseconds between the two samples rates come from. */
+  sampleIntervalMs: number;
+}
+
+/**
+ * One report: a first sample of everything, a pause, a second sample of what answered the first
+ * time (a component that is down costs its timeout once, not twice).
+ */
+export async function diagnoseOnce(session: DiagnoseSession, options: OnceOptions): Promise<DiagnoseReport> {
+  const t0 = performance.now();
+  const first = await session.tick();
+  const up = new Set(componentNames.filter((n) => first.facts[n].ok));
+  await sleep(options.sampleIntervalMs);
+  const second = await session.tick(up);
+  for (const n of componentNames) second.timings[n] += first.timings[n];
+  second.timings.total = Math.round(performance.now() - t0);
+  return second;
+}

@@ -1,0 +1,275 @@
+import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
+import type { Series } from '../session.js';
+import { type ComponentSummary, summaries } from '../summary.js';
+import type { DiagnoseReport, Finding } from '../types.js';
+import { ComponentDetail, FindingDetail } from './DetailView.js';
+import { HelpView } from './HelpView.js';
+import { Sparkline } from './Sparkline.js';
+import { severityColor, severityTag } from './theme.js';
+
+/** Where reports come from: the live session, or canned reports in tests. */
+export interface DiagnoseSource {
+  tick(): Promise<DiagnoseReport>;
+  readonly series: Series;
+}
+
+export interface DiagnoseAppProps {
+  source: DiagnoseSource;
+  intervalMs: number;
+  taskQueue: string;
+  /** Called once with the last report when the user quits. */
+  onExit: (last: DiagnoseReport | undefined) => void;
+  /** Screen size; defaults to the terminal's. */
+  columns?: number;
+  rows?: number;
+}
+
+type Pane = 'components' | 'findings';
+type View =
+  | { kind: 'overview' }
+  | { kind: 'help' }
+  | { kind: 'component'; name: string }
+  | { kind: 'finding'; id: string };
+
+function matches(filter: string, ...fields: string[]): boolean {
+  const f = filter.toLowerCase();
+  return f === '' || fields.some((x) => x.toLowerCase().includes(f));
+}
+
+function clock(iso: string): string {
+  return iso.slice(11, 19);
+}
+
+/**
+ * The interactive view: one line per component, sparklines, and the findings ranked by severity;
+ * enter drills into either, like pg_activity and k9s (STYLE.md "UI").
+ */
+export function DiagnoseApp({ source, intervalMs, taskQueue, onExit, columns, rows }: DiagnoseAppProps) {
+  const { exit } = useApp();
+  const { stdout } = useStdout();
+  const width = Math.max(40, (columns ?? stdout.columns ?? 80) - 1);
+  const height = Math.max(16, rows ?? stdout.rows ?? 24);
+  const [report, setReport] = useState<DiagnoseReport | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [paused, setPaused] = useState(false);
+  const [pane, setPane] = useState<Pane>('findings');
+  const [selected, setSelected] = useState<Record<Pane, number>>({ components: 0, findings: 0 });
+  const [view, setView] = useState<View>({ kind: 'overview' });
+  const [filter, setFilter] = useState('');
+  const [editing, setEditing] = useState(false);
+  const [ticks, setTicks] = useState(0);
+  const busy = useRef(false);
+  const last = useRef<DiagnoseReport | undefined>(undefined);
+
+  const refresh = useCallback(async () => {
+    if (busy.current) return;
+    busy.current = true;
+    try {
+      const r = await source.tick();
+      last.current = r;
+      setReport(r);
+      setError(undefined);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      busy.current = false;
+      setTicks((t) => t + 1);
+    }
+  }, [source]);
+
+  // One refresh now, then one per interval after the previous finished; none while paused.
+  useEffect(() => {
+    if (paused) return;
+    const timer = setTimeout(() => void refresh(), ticks === 0 ? 0 : intervalMs);
+    return () => clearTimeout(timer);
+  }, [paused, ticks, intervalMs, refresh]);
+
+  const comps: ComponentSummary[] = report
+    ? summaries(report, taskQueue).filter((s) => matches(filter, s.name, s.state, s.line))
+    : [];
+  const findings: Finding[] = report
+    ? report.findings.filter((f) => matches(filter, f.id, f.component, f.severity, f.title))
+    : [];
+  const lists: Record<Pane, number> = { components: comps.length, findings: findings.length };
+  const sel = (p: Pane) => Math.min(selected[p], Math.max(0, lists[p] - 1));
+
+  const quit = () => {
+    onExit(last.current);
+    exit();
+  };
+
+  useInput((input, key) => {
+    if (key.ctrl && input === 'c') return quit();
+    if (editing) {
+      if (key.return) setEditing(false);
+      else if (key.escape) {
+        setFilter('');
+        setEditing(false);
+      } else if (key.backspace || key.delete) setFilter((f) => f.slice(0, -1));
+      else if (input && !key.ctrl && !key.meta) setFilter((f) => f + input);
+      setSelected({ components: 0, findings: 0 });
+      return;
+    }
+    if (input === 'q') return quit();
+    if (input === '?') return setView((v) => (v.kind === 'help' ? { kind: 'overview' } : { kind: 'help' }));
+    if (input === ' ') return setPaused((p) => !p);
+    if (input === 'r') return void refresh();
+    if (view.kind !== 'overview') {
+      if (key.escape || key.backspace || key.delete || key.return || key.leftArrow)
+        setView({ kind: 'overview' });
+      return;
+    }
+    if (input === '/') {
+      setEditing(true);
+      return;
+    }
+    if (key.escape && filter) return setFilter('');
+    if (key.tab || key.leftArrow || key.rightArrow)
+      return setPane((p) => (p === 'components' ? 'findings' : 'components'));
+    const move = key.upArrow || input === 'k' ? -1 : key.downArrow || input === 'j' ? 1 : 0;
+    if (move) {
+      setSelected((s) => ({ ...s, [pane]: Math.max(0, Math.min(lists[pane] - 1, sel(pane) + move)) }));
+      return;
+    }
+    if (key.return) {
+      if (pane === 'components' && comps[sel('components')])
+        setView({ kind: 'component', name: comps[sel('components')]!.name });
+      if (pane === 'findings' && findings[sel('findings')])
+        setView({ kind: 'finding', id: findings[sel('findings')]!.id });
+    }
+  });
+
+  const counts = report?.counts;
+  const header = (
+    <Box width={width}>
+      <Text wrap="truncate-end">
+        <Text bold>sentinel-ctl diagnose</Text>
+        <Text dimColor>
+          {' '}
+          {report ? clock(report.at) : '--:--:--'} every {intervalMs / 1000}s{' '}
+        </Text>
+        {counts ? (
+          <>
+            <Text color={counts.critical ? 'red' : 'green'}>{counts.critical} crit</Text>{' '}
+            <Text color={counts.warning ? 'yellow' : undefined}>{counts.warning} warn</Text>{' '}
+            <Text>{counts.info} info</Text>
+          </>
+        ) : (
+          <Text dimColor>collecting…</Text>
+        )}
+        {paused ? <Text color="magenta"> [PAUSED]</Text> : null}
+        {filter || editing ? (
+          <Text color="cyan">
+            {' '}
+            /{filter}
+            {editing ? '▏' : ''}
+          </Text>
+        ) : null}
+      </Text>
+    </Box>
+  );
+
+  const footer = (
+    <Text dimColor wrap="truncate-end">
+      {editing
+        ? 'type to filter · enter keep · esc clear'
+        : view.kind === 'overview'
+          ? '↑↓ move · tab pane · enter details · space pause · / filter · ? help · q quit'
+          : 'esc back · space pause · ? help · q quit'}
+    </Text>
+  );
+
+  let body: ReactNode;
+  if (view.kind === 'help') {
+    body = <HelpView intervalMs={intervalMs} />;
+  } else if (view.kind === 'finding') {
+    const f = report?.findings.find((x) => x.id === view.id);
+    body = f ? (
+      <FindingDetail finding={f} width={width} />
+    ) : (
+      <Text color="green">Resolved: {view.id} is gone.</Text>
+    );
+  } else if (view.kind === 'component') {
+    const s = report ? summaries(report, taskQueue).find((x) => x.name === view.name) : undefined;
+    body = s ? (
+      <ComponentDetail
+        summary={s}
+        findings={report!.findings.filter((f) => f.component === s.name)}
+        width={width}
+      />
+    ) : null;
+  } else {
+    // Rows: header, components title + one per component, sparklines, findings title, footer.
+    const findingRows = Math.max(3, height - 6 - comps.length - 1);
+    const start = Math.max(
+      0,
+      Math.min(sel('findings') - Math.floor(findingRows / 2), findings.length - findingRows),
+    );
+    const shown = findings.slice(start, start + findingRows);
+    const s = source.series;
+    body = (
+      <>
+        <Text bold color={pane === 'components' ? 'blue' : undefined}>
+          COMPONENTS
+        </Text>
+        {report ? null : <Text dimColor>first samples…</Text>}
+        {comps.map((c, i) => {
+          const on = pane === 'components' && i === sel('components');
+          const worst = report?.findings.find((f) => f.component === c.name);
+          return (
+            <Box key={c.name} width={width}>
+              <Text wrap="truncate-end" inverse={on}>
+                {on ? '▸' : ' '}
+                {c.name.padEnd(9)}
+                <Text color={c.state === 'down' ? 'red' : worst ? severityColor[worst.severity] : 'green'}>
+                  {(c.state === 'down' ? 'DOWN' : worst ? severityTag[worst.severity] : 'ok').padEnd(5)}
+                </Text>
+                {c.line}
+              </Text>
+            </Box>
+          );
+        })}
+        <Box width={width} gap={2}>
+          <Sparkline label="queue" values={s.queueDepth} />
+          <Sparkline label="pub/s" values={s.publishRate} width={6} />
+          <Sparkline label="dlv/s" values={s.deliverRate} width={6} />
+          <Sparkline label="pg" values={s.pgConnections} width={6} />
+          {width >= 100 ? <Sparkline label="cpu" values={s.cpu} width={6} unit="%" /> : null}
+        </Box>
+        <Text bold color={pane === 'findings' ? 'blue' : undefined}>
+          FINDINGS {findings.length}
+          {start > 0 || start + findingRows < findings.length
+            ? ` (${start + 1}-${Math.min(findings.length, start + findingRows)})`
+            : ''}
+        </Text>
+        {report && findings.length === 0 ? (
+          <Text color="green">{filter ? 'no match' : 'none: healthy'}</Text>
+        ) : null}
+        {shown.map((f, i) => {
+          const on = pane === 'findings' && start + i === sel('findings');
+          return (
+            <Box key={f.id} width={width}>
+              <Text wrap="truncate-end" inverse={on}>
+                {on ? '▸' : ' '}
+                <Text color={severityColor[f.severity]}>{severityTag[f.severity]}</Text>{' '}
+                {f.component.padEnd(8)} {f.title}
+              </Text>
+            </Box>
+          );
+        })}
+        {error ? <Text color="red">refresh failed: {error}</Text> : null}
+      </>
+    );
+  }
+
+  return (
+    <Box flexDirection="column" width={width + 1} height={height - 1}>
+      {header}
+      <Box flexDirection="column" flexGrow={1}>
+        {body}
+      </Box>
+      {footer}
+    </Box>
+  );
+}
