@@ -4,7 +4,7 @@ import { levelAt } from '../stages.js';
 import { timeChart } from './charts.js';
 import { escapeXml as esc, fmtMs, fmtPct, fmtRate } from './format.js';
 import type { BenchResult } from './model.js';
-import { describeLoad } from './summary.js';
+import { describeLoad, stopText } from './summary.js';
 
 const colors = {
   p50: '#2ca02c',
@@ -150,7 +150,7 @@ ul.warnings li { color: #8a5300; }
 <body>
 <h1>bench: ${esc(r.scenario.name)} ${verdict}</h1>
 <p class="meta">${esc(r.scenario.kind)} scenario → ${esc(r.scenario.baseUrl)}${r.scenario.file ? ` (${esc(r.scenario.file)})` : ''}<br>
-${esc(describeLoad(r))}; started ${esc(r.startedAt)}; measured ${esc(formatDuration(r.measuredMs))}${r.load.warmupMs ? ` after ${esc(formatDuration(r.load.warmupMs))} warm-up` : ''}; stopped by ${esc(r.abortedBy ? `threshold ${r.abortedBy}` : r.stopReason)}</p>
+${esc(describeLoad(r))}; started ${esc(r.startedAt)}; measured ${esc(formatDuration(r.measuredMs))}${r.load.warmupMs ? ` after ${esc(formatDuration(r.load.warmupMs))} warm-up` : ''}; ${esc(stopText(r))}</p>
 ${cards(r)}
 <h2>Thresholds</h2>
 ${r.thresholds.length ? `<table id="thresholds"><thead><tr><th>Threshold</th><th>Observed</th><th>Result</th><th>Source</th></tr></thead><tbody>\n${thresholdRows}\n</tbody></table>` : '<p>No thresholds were set (use --threshold, --preset or the scenario file).</p>'}

@@ -17,6 +17,20 @@ export function describeLoad(r: Pick<BenchResult, 'load'>): string {
   return `${load.model} model, ${shape}${workers}`;
 }
 
+/** Why the run ended, in words. */
+export function stopText(r: Pick<BenchResult, 'stopReason' | 'abortedBy'>): string {
+  switch (r.stopReason) {
+    case 'duration':
+      return 'ran its full duration';
+    case 'iterations':
+      return 'stopped after its iterations';
+    case 'interrupted':
+      return 'interrupted (Ctrl-C)';
+    case 'threshold':
+      return `aborted by threshold ${r.abortedBy}`;
+  }
+}
+
 /** The threshold table: every threshold, the observed value and the verdict. */
 export function thresholdTable(r: Pick<BenchResult, 'thresholds'>): string {
   return renderTable(
@@ -34,10 +48,7 @@ export function thresholdTable(r: Pick<BenchResult, 'thresholds'>): string {
 export function renderSummary(r: BenchResult): string {
   const out: string[] = [];
   const warm = r.load.warmupMs > 0 ? ` after ${formatDuration(r.load.warmupMs)} warm-up` : '';
-  const stop =
-    r.stopReason === 'duration'
-      ? ''
-      : `, stopped by ${r.abortedBy ? `threshold ${r.abortedBy}` : r.stopReason}`;
+  const stop = r.stopReason === 'duration' ? '' : `, ${stopText(r)}`;
   out.push(`scenario ${r.scenario.name} (${r.scenario.kind}) → ${r.scenario.baseUrl}`);
   out.push(`${describeLoad(r)}; measured ${formatDuration(r.measuredMs)}${warm}${stop}`);
   out.push('');
