@@ -64,7 +64,8 @@ export class ReconnectingAmqp extends EventEmitter<{
         this.log(`rabbitmq: connection lost (${why}); reconnecting`);
         this.emit('disconnected', why);
       } catch (error) {
-        const wait = backoffMs(attempt++);
+        // Capped at 3 s: a broker that comes back is found within seconds, not tens of them.
+        const wait = backoffMs(attempt++, 250, 3000);
         if (attempt === 1 || attempt % 10 === 0) {
           this.log(`rabbitmq: cannot connect (${describeError(error)}); retrying in ${wait} ms`);
         }

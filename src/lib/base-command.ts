@@ -73,7 +73,7 @@ export abstract class SentinelCommand<T> extends Command {
     });
   }
 
-  protected override toSuccessJson(result: unknown): JsonEnvelope<unknown> {
+  protected override toSuccessJson(result: unknown): unknown {
     return { status: 0, result, warnings: this.warnings };
   }
 

@@ -29,7 +29,8 @@ export function appEnvironment(config: SentinelConfig, configPath?: string): Nod
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SENTINEL_STATE_DIR: config.stateDir,
-    SENTINEL_PORT_OFFSET: String(config.portOffset),
+    // The ports below already include the offset: the child must not add it a second time.
+    SENTINEL_PORT_OFFSET: '0',
     SENTINEL_PROFILE: config.profile,
     DATABASE_URL: e.databaseUrl,
     RABBITMQ_URL: e.rabbitmqUrl,

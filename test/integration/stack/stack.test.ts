@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { cli, cliJson, cliProcess } from '../../helpers/cli.js';
 // Ports: defaults + 11000 (16432, 16672, 26672, ...): below the ephemeral range, clear of a dev stack.
 const OFFSET = 11_000;
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'sentinel-stack-'));
+chmodSync(stateDir, 0o755);
 const common = ['--state-dir', stateDir, '--port-offset', String(OFFSET)];
 
 interface UpJson {
@@ -44,7 +45,7 @@ function processesOfStack(): string[] {
     } catch {
       continue;
     }
-    if (cmd.includes('vitest') || cmd.includes('bin/run.js')) continue;
+    if (cmd.includes('vitest')) continue;
     if (
       cmd.includes(stateDir) ||
       cmd.includes(`-port ${4369 + OFFSET}`) ||
@@ -72,11 +73,13 @@ describe('the local stack through the real binary', () => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  test('up starts PostgreSQL, RabbitMQ and Redis', () => {
+  test('up starts PostgreSQL, RabbitMQ, Redis, the worker and the API', () => {
     expect(first.services.map((s) => [s.name, s.action])).toEqual([
       ['postgres', 'started'],
       ['rabbitmq', 'started'],
       ['redis', 'started'],
+      ['worker', 'started'],
+      ['api', 'started'],
     ]);
     expect(first.services.find((s) => s.name === 'postgres')?.version).toMatch(/^15\./);
   });
@@ -175,11 +178,7 @@ describe('the local stack through the real binary', () => {
   test('a second up is a no-op: same pids, nothing started', async () => {
     const r = await cliJson<UpJson>(['up', ...common]);
     expect(r.exitCode).toBe(0);
-    expect(r.json.result.services.map((s) => s.action)).toEqual([
-      'already-running',
-      'already-running',
-      'already-running',
-    ]);
+    expect(r.json.result.services.map((s) => s.action)).toEqual(Array(5).fill('already-running'));
     expect(r.json.result.services.map((s) => s.pid)).toEqual(first.services.map((s) => s.pid));
   });
 
@@ -192,6 +191,8 @@ describe('the local stack through the real binary', () => {
       ['postgres', 'running', true],
       ['rabbitmq', 'running', true],
       ['redis', 'running', true],
+      ['worker', 'running', true],
+      ['api', 'running', true],
     ]);
     expect(r.json.result.services.find((s) => s.name === 'rabbitmq')?.version).toMatch(/^3\./);
   });
@@ -273,6 +274,8 @@ describe('the local stack through the real binary', () => {
       ['postgres', 'stopped'],
       ['rabbitmq', 'stopped'],
       ['redis', 'stopped'],
+      ['worker', 'stopped'],
+      ['api', 'stopped'],
     ]);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -328,14 +331,12 @@ describe('the local stack through the real binary', () => {
       ['postgres', 'graceful'],
       ['rabbitmq', 'graceful'],
       ['redis', 'graceful'],
+      ['worker', 'graceful'],
+      ['api', 'graceful'],
     ]);
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
     expect(processesOfStack()).toEqual([]);
     const again = await cliJson<{ services: Array<{ outcome: string }> }>(['down', ...common]);
-    expect(again.json.result.services.map((s) => s.outcome)).toEqual([
-      'not-running',
-      'not-running',
-      'not-running',
-    ]);
+    expect(again.json.result.services.map((s) => s.outcome)).toEqual(Array(5).fill('not-running'));
   });
 });

@@ -1,0 +1,1 @@
+print("Hello from the Sentinel sandbox:", sum(range(10)))

@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { Args, Flags } from '@oclif/core';
+import type { Job } from '../jobs/repository.js';
+import { SentinelCommand } from '../lib/base-command.js';
+import { CheckFailedError, UserError } from '../lib/errors.js';
+import { endpoints } from '../services/endpoints.js';
+import { languageFromFile, submitJob, waitForJob } from '../submit/client.js';
+
+export type SubmitResult = Job | { job_id: string; status: string };
+
+export default class Submit extends SentinelCommand<SubmitResult> {
+  static override summary = 'Submit one program through the API and wait for its result (the smoke test).';
+  static override description =
+    `Reads FILE (or standard input with "-"), posts it to POST /api/v1/submissions and polls GET /api/v1/submissions/:id until a terminal status. The program's stdout is printed on stdout and its stderr on stderr; a status line goes to stderr. Exit code 0 when the job ends SUCCESS, 1 for any other final status or a poll timeout. --json prints the job object exactly as the API returns it.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> examples/hello.py',
+    'echo 21 | <%= config.bin %> <%= command.id %> examples/double.cpp --stdin 21',
+    '<%= config.bin %> <%= command.id %> - --language python --time-limit-ms 2000 --json < script.py',
+  ];
+  static override args = {
+    file: Args.string({ description: 'Source file, or - for standard input.', required: true }),
+  };
+  static override flags = {
+    language: Flags.option({ char: 'l', options: ['python', 'cpp'] as const })({
+      summary: 'Language; default from the file extension (.py, .cpp/.cc).',
+    }),
+    stdin: Flags.string({ summary: "Text passed to the program's standard input." }),
+    'time-limit-ms': Flags.integer({
+      summary: 'Wall-clock limit, 1–10000 ms (API default 5000).',
+      min: 1,
+      max: 10_000,
+    }),
+    'memory-limit-kb': Flags.integer({ summary: 'Memory limit in KB (API default 262144).', min: 1024 }),
+    wait: Flags.boolean({
+      summary: 'Wait for the result (--no-wait: print the job id and return).',
+      default: true,
+      allowNo: true,
+    }),
+    timeout: Flags.integer({ summary: 'Seconds to wait for a terminal status.', default: 60, min: 1 }),
+    'api-url': Flags.string({ summary: 'API base URL (default: API_URL, else the local stack).' }),
+  };
+
+  protected override toSuccessJson(result: unknown): unknown {
+    return result; // The job exactly as the API returned it.
+  }
+
+  async run(): Promise<SubmitResult> {
+    const { args, flags } = await this.parse(Submit);
+    const { config } = this.loadConfig(flags);
+    const apiUrl = (flags['api-url'] ?? endpoints(config).apiUrl).replace(/\/$/, '');
+    const language = flags.language ?? languageFromFile(args.file);
+    if (!language) {
+      throw new UserError(`Cannot tell the language of ${args.file}.`, {
+        suggestion: 'Add --language python or --language cpp.',
+      });
+    }
+    let source: string;
+    try {
+      source = args.file === '-' ? readFileSync(0, 'utf8') : readFileSync(args.file, 'utf8');
+    } catch (error) {
+      throw new UserError(`Cannot read ${args.file}: ${(error as Error).message}`);
+    }
+    const accepted = await submitJob(apiUrl, {
+      language,
+      source_code: source,
+      stdin: flags.stdin,
+      time_limit_ms: flags['time-limit-ms'],
+      memory_limit_kb: flags['memory-limit-kb'],
+    });
+    if (!flags.wait) {
+      if (!this.jsonEnabled()) this.log(accepted.job_id);
+      return accepted;
+    }
+    this.note(`job ${accepted.job_id} ${accepted.status}`);
+    const job = await waitForJob(apiUrl, accepted.job_id, flags.timeout * 1000, (s) => {
+      if (s !== 'QUEUED') this.note(`job ${accepted.job_id} ${s}`);
+    });
+    if (!this.jsonEnabled()) {
+      if (job.stdout) process.stdout.write(job.stdout);
+      if (job.stderr) process.stderr.write(job.stderr.endsWith('\n') ? job.stderr : `${job.stderr}\n`);
+      this.note(
+        `${job.status}: exit ${job.exit_code ?? '-'}, ${job.time_used_ms ?? '-'} ms, ${job.memory_used_kb ?? '-'} KB`,
+      );
+    }
+    if (job.status !== 'SUCCESS') {
+      if (this.jsonEnabled()) {
+        process.exitCode = 1;
+        return job;
+      }
+      throw new CheckFailedError(`The job ended ${job.status}, not SUCCESS.`);
+    }
+    return job;
+  }
+}
