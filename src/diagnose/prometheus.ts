@@ -41,7 +41,8 @@ export function parseMetrics(text: string): ParsedMetrics {
     else kept.push(line);
   }
   const samples: PromSample[] = [];
-  for (const family of parsePrometheusTextFormat(kept.join('\n'))) {
+  // The library drops the last sample when the text does not end with a newline: always add one.
+  for (const family of parsePrometheusTextFormat(`${kept.join('\n')}\n`)) {
     for (const s of family.metrics) {
       if (s.value === undefined) continue;
       samples.push({ name: family.name, labels: s.labels ?? {}, value: parseSampleValue(s.value) });

@@ -110,7 +110,8 @@ export class WorkerCollector implements Collector<WorkerSample, WorkerFacts> {
         durationByLanguage: Object.fromEntries(
           Object.entries(cur.bucketsByLanguage).map(([l, b]) => [
             l,
-            percentiles(prev?.bucketsByLanguage[l], b),
+            // A language first seen in this window had nothing before it.
+            percentiles(prev ? (prev.bucketsByLanguage[l] ?? []) : undefined, b),
           ]),
         ),
         workersActive: cur.workersActive,
