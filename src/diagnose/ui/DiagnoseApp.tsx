@@ -23,7 +23,14 @@ export interface DiagnoseAppProps {
   /** Screen size; defaults to the terminal's. */
   columns?: number;
   rows?: number;
+  /** Arms the next refresh and returns its cancel function (setTimeout by default; tests drive it by hand). */
+  schedule?: (run: () => void, ms: number) => () => void;
 }
+
+const timerSchedule = (run: () => void, ms: number) => {
+  const t = setTimeout(run, ms);
+  return () => clearTimeout(t);
+};
 
 type Pane = 'components' | 'findings';
 type View =
@@ -45,7 +52,15 @@ function clock(iso: string): string {
  * The interactive view: one line per component, sparklines, and the findings ranked by severity;
  * enter drills into either, like pg_activity and k9s (STYLE.md "UI").
  */
-export function DiagnoseApp({ source, intervalMs, taskQueue, onExit, columns, rows }: DiagnoseAppProps) {
+export function DiagnoseApp({
+  source,
+  intervalMs,
+  taskQueue,
+  onExit,
+  columns,
+  rows,
+  schedule = timerSchedule,
+}: DiagnoseAppProps) {
   const { exit } = useApp();
   const { stdout } = useStdout();
   const width = Math.max(40, (columns ?? stdout.columns ?? 80) - 1);
@@ -81,9 +96,8 @@ export function DiagnoseApp({ source, intervalMs, taskQueue, onExit, columns, ro
   // One refresh now, then one per interval after the previous finished; none while paused.
   useEffect(() => {
     if (paused) return;
-    const timer = setTimeout(() => void refresh(), ticks === 0 ? 0 : intervalMs);
-    return () => clearTimeout(timer);
-  }, [paused, ticks, intervalMs, refresh]);
+    return schedule(() => void refresh(), ticks === 0 ? 0 : intervalMs);
+  }, [paused, ticks, intervalMs, refresh, schedule]);
 
   const comps: ComponentSummary[] = report
     ? summaries(report, taskQueue).filter((s) => matches(filter, s.name, s.state, s.line))
@@ -99,9 +113,15 @@ export function DiagnoseApp({ source, intervalMs, taskQueue, onExit, columns, ro
     exit();
   };
 
+  // The input handler reads the latest render's state through a ref: keys can arrive faster than
+  // ink re-subscribes a new handler, and a stale closure would drop them.
+  const live = useRef({ editing, view, pane, lists, comps, findings, filter, selected });
+  live.current = { editing, view, pane, lists, comps, findings, filter, selected };
+
   useInput((input, key) => {
+    const L = live.current;
     if (key.ctrl && input === 'c') return quit();
-    if (editing) {
+    if (L.editing) {
       if (key.return) setEditing(false);
       else if (key.escape) {
         setFilter('');
@@ -115,28 +135,33 @@ export function DiagnoseApp({ source, intervalMs, taskQueue, onExit, columns, ro
     if (input === '?') return setView((v) => (v.kind === 'help' ? { kind: 'overview' } : { kind: 'help' }));
     if (input === ' ') return setPaused((p) => !p);
     if (input === 'r') return void refresh();
-    if (view.kind !== 'overview') {
+    if (L.view.kind !== 'overview') {
       if (key.escape || key.backspace || key.delete || key.return || key.leftArrow)
         setView({ kind: 'overview' });
       return;
     }
     if (input === '/') {
+      live.current = { ...L, editing: true };
       setEditing(true);
       return;
     }
-    if (key.escape && filter) return setFilter('');
-    if (key.tab || key.leftArrow || key.rightArrow)
-      return setPane((p) => (p === 'components' ? 'findings' : 'components'));
+    if (key.escape && L.filter) return setFilter('');
+    if (key.tab || key.leftArrow || key.rightArrow) {
+      const next: Pane = L.pane === 'components' ? 'findings' : 'components';
+      live.current = { ...L, pane: next };
+      return setPane(next);
+    }
     const move = key.upArrow || input === 'k' ? -1 : key.downArrow || input === 'j' ? 1 : 0;
     if (move) {
-      setSelected((s) => ({ ...s, [pane]: Math.max(0, Math.min(lists[pane] - 1, sel(pane) + move)) }));
+      const p = L.pane;
+      const n = L.lists[p];
+      setSelected((s) => ({ ...s, [p]: Math.max(0, Math.min(n - 1, Math.min(s[p], n - 1) + move)) }));
       return;
     }
     if (key.return) {
-      if (pane === 'components' && comps[sel('components')])
-        setView({ kind: 'component', name: comps[sel('components')]!.name });
-      if (pane === 'findings' && findings[sel('findings')])
-        setView({ kind: 'finding', id: findings[sel('findings')]!.id });
+      const i = Math.min(L.selected[L.pane], Math.max(0, L.lists[L.pane] - 1));
+      if (L.pane === 'components' && L.comps[i]) setView({ kind: 'component', name: L.comps[i]!.name });
+      if (L.pane === 'findings' && L.findings[i]) setView({ kind: 'finding', id: L.findings[i]!.id });
     }
   });
 
