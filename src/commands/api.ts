@@ -43,5 +43,8 @@ export default class ApiCommand extends SentinelCommand<void> {
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
     });
+    // Everything is closed; a client library's lingering timer must not keep a stopped service
+    // alive until \`down\` loses patience and kills it.
+    process.exit(0);
   }
 }

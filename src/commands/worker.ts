@@ -26,5 +26,8 @@ Connection strings come from DATABASE_URL, RABBITMQ_URL and REDIS_URL when set, 
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
     });
+    // Everything is closed; a client library's lingering timer must not keep a stopped service
+    // alive until \`down\` loses patience and kills it.
+    process.exit(0);
   }
 }
