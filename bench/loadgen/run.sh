@@ -23,24 +23,30 @@ done
 [[ -f dist/commands/bench/index.js ]] || { echo "dist/ missing: run npm run build" >&2; exit 3; }
 [[ -x node_modules/.bin/autocannon ]] || { echo "autocannon missing: npm install" >&2; exit 3; }
 
+if curl -s -o /dev/null "$URL" 2>/dev/null; then
+  echo "port $PORT is already in use: stop that server or run with PORT=..." >&2
+  exit 3
+fi
 SERVER_MAX_S=$(( (DURATION + 5) * 3 * ROUNDS + 60 )) taskset -c 1 node bench/loadgen/server.mjs "$PORT" &
 server_pid=$!
 for _ in $(seq 50); do
   curl -sf "$URL" >/dev/null 2>&1 && break
   sleep 0.1
 done
+kill -0 "$server_pid" 2>/dev/null || { echo "the benchmark server did not start" >&2; exit 3; }
 
 echo "server: node http on core 1; generators on core 0; ${CONNECTIONS} connections, ${DURATION}s, ${ROUNDS} round(s)"
 echo "machine load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$ROUNDS"); do
   taskset -c 0 node bin/run.js bench "$URL" -c "$CONNECTIONS" -d "${DURATION}s" --progress none --json \
-    >"$out/ours-$round.json" 2>/dev/null || true
+    >"$out/ours-$round.json" 2>"$out/ours-$round.err" || true
   taskset -c 0 node_modules/.bin/autocannon -c "$CONNECTIONS" -d "$DURATION" -j "$URL" \
     >"$out/autocannon-$round.json" 2>/dev/null
   taskset -c 0 wrk -t1 -c "$CONNECTIONS" -d "${DURATION}s" --latency "$URL" >"$out/wrk-$round.txt"
 done
 echo "machine load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 
+for f in "$out"/*.err; do [[ -s "$f" ]] && { echo "--- $f"; tail -5 "$f"; }; done
 node - "$out" "$ROUNDS" <<'JS'
 const fs = require('node:fs');
 const [dir, rounds] = [process.argv[2], Number(process.argv[3])];
