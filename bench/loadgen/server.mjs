@@ -4,7 +4,7 @@ import http from 'node:http';
 
 const port = Number(process.argv[2] ?? 18080);
 const body = Buffer.from('hello world');
-const server = http.createServer((req, res) => {
+const server = http.createServer((_req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
   res.end(body);
 });

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: scenario templates are written ${var}, not JS templates
 import { describe, expect, test } from 'vitest';
 import {
   compileTemplate,
