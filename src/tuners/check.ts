@@ -12,6 +12,7 @@ import { type Fact, fact, type TuningFacts } from './facts.js';
 import { effectiveProtocol, RABBITMQ_DEFAULT_CHANNEL_MAX } from './keda.js';
 import { PGX_DEFAULT_MIN_MAX_CONNS, SARK_CONNECTIONS_PER_POD_MAX } from './pg-pool.js';
 import {
+  connectionDemand,
   PG_CONNECTION_OVERHEAD,
   PG_DEFAULT_SUPERUSER_RESERVED,
   WORKER_DB_CONNECTIONS_PER_REPLICA,
@@ -108,34 +109,53 @@ export function checkPoolsVsMaxConnections(facts: TuningFacts): CheckOutcome {
     WORKER_DB_CONNECTIONS_PER_REPLICA,
     'the guide: 2 per worker replica',
   );
-  const overhead = PG_CONNECTION_OVERHEAD;
-  const sum = apiReplicas.value * pool.pool.value + workers.value * perWorker.value + overhead;
+  // With KEDA the executions (maxReplicaCount × WORKER_POOL_SIZE) are open while the API pools are:
+  // the same sum as the max_connections tuner (postgres.ts connectionDemand).
+  const maxReplicas = facts.keda?.maxReplicaCount;
+  const poolSize = facts.worker?.poolSize;
+  const keda =
+    maxReplicas && poolSize
+      ? { maxReplicaCount: maxReplicas.value, workerPoolSize: poolSize.value }
+      : undefined;
+  const demand = connectionDemand({
+    apiReplicas: apiReplicas.value,
+    apiPoolMaxConns: pool.pool.value,
+    workerReplicas: workers.value,
+    workerConnsPerReplica: perWorker.value,
+    ...(keda ? { keda } : {}),
+  });
+  const sum = demand.total;
   const usable = max.value - su.value - rc;
   if (sum <= usable) return ok;
   const reservedText = `${su.value} superuser_reserved_connections${rc > 0 ? ` − ${rc} reserved_connections` : ''}`;
-  const fitPool = Math.floor((usable - workers.value * perWorker.value - overhead) / apiReplicas.value);
+  const fitPool = Math.floor((usable - demand.workers - demand.overhead) / apiReplicas.value);
   const poolName = pool.implicit ? 'the pgx default pool' : 'pool_max_conns';
+  const workersText = keda
+    ? `max(${Math.max(workers.value, keda.maxReplicaCount)} × ${perWorker.value}, ${keda.maxReplicaCount} × ${keda.workerPoolSize} executions)`
+    : `${workers.value} × ${perWorker.value}`;
+  const evidence: Record<string, Fact<unknown>> = {
+    'postgres.maxConnections': max,
+    'postgres.superuserReservedConnections': su,
+    'api.replicas': apiReplicas,
+    'api.poolMaxConns': pool.pool,
+    workerReplicas: workers,
+    'worker.dbConnectionsPerReplica': perWorker,
+  };
+  if (keda && poolSize) evidence['worker.poolSize'] = poolSize;
   return {
     findings: [
       {
         id: 'pools-vs-max-connections',
         severity: 'error',
         message:
-          `API ${apiReplicas.value} × ${pool.pool.value}${pool.implicit ? ' (pgx default)' : ''} + workers ${workers.value} × ${perWorker.value} + overhead ${overhead} = ${sum} connections, ` +
+          `API ${apiReplicas.value} × ${pool.pool.value}${pool.implicit ? ' (pgx default)' : ''} + workers ${workersText} + overhead ${demand.overhead} = ${sum} connections, ` +
           `but max_connections ${max.value} − ${reservedText} = ${usable} are usable.`,
         fix:
           `Raise max_connections to ≥ ${sum + su.value + rc}` +
           (fitPool >= 1 ? `, or lower ${poolName} to ${fitPool} per API replica` : '') +
           ' (sentinel-ctl tune pool --write).',
-        source: sources.pgxRecommendations,
-        evidence: {
-          'postgres.maxConnections': max,
-          'postgres.superuserReservedConnections': su,
-          'api.replicas': apiReplicas,
-          'api.poolMaxConns': pool.pool,
-          workerReplicas: workers,
-          'worker.dbConnectionsPerReplica': perWorker,
-        },
+        source: demand.kedaWins ? sources.kedaMaxWorkers : sources.pgxRecommendations,
+        evidence,
       },
     ],
   };

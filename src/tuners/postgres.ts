@@ -16,59 +16,87 @@ export interface MaxConnectionsInput {
   workerReplicas: number;
   workerConnsPerReplica?: number;
   overhead?: number;
-  /** With KEDA, the worker side is bounded by every possible execution: maxReplicaCount × WORKER_POOL_SIZE. */
+  /** With KEDA, every execution at peak (maxReplicaCount × WORKER_POOL_SIZE) may hold a connection. */
   keda?: { maxReplicaCount: number; workerPoolSize: number };
   superuserReservedConnections?: number;
   /** PostgreSQL 16+ reserved_connections (pg_use_reserved_connections roles); default 0. */
   reservedConnections?: number;
 }
 
+/** The connections that can be open at once, term by term, and the sum written out. */
+export interface ConnectionDemand {
+  api: number;
+  workers: number;
+  overhead: number;
+  total: number;
+  /** Whether the KEDA term (every execution at maxReplicaCount) is the larger worker term. */
+  kedaWins: boolean;
+  /** The formula with the inputs filled in and the sum shown. */
+  text: string;
+}
+
 /**
- * max_connections (sentinel-tuning-guide.md "PostgreSQL Connection Pool > Recommendations"):
- *   pools  = api_replicas × pool_max_conns + worker_replicas × 2 + 10
- * and with KEDA ("KEDA Auto-Scaling > Calculating Max Workers": max_connections ≥ max_workers + overhead)
- *   keda   = maxReplicaCount × WORKER_POOL_SIZE + 10
- * The larger bound wins. The application roles cannot use the superuser_reserved_connections (nor
- * PostgreSQL 16's reserved_connections), so those are added on top.
- * With KEDA the worker term counts maxReplicaCount replicas: the pools bound must hold at peak too.
+ * Connections open at the same time: every API replica's pool, plus the workers, plus overhead
+ * (sentinel-tuning-guide.md "PostgreSQL Connection Pool > Recommendations"):
+ *   api_replicas × pool_max_conns + worker_replicas × 2 + 10
+ * With KEDA ("KEDA Auto-Scaling > Calculating Max Workers") up to maxReplicaCount × WORKER_POOL_SIZE
+ * executions may each hold a connection *while* the API pools are open, so the worker term becomes
+ *   max(worker_replicas × 2, maxReplicaCount × WORKER_POOL_SIZE)
+ * and is added to the API pools, not compared with them. KEDA's peak replicas also count in the
+ * first term (max of the Deployment's replicas and maxReplicaCount).
  */
-export function maxConnections(input: MaxConnectionsInput): Recommendation<number> {
+export function connectionDemand(input: MaxConnectionsInput): ConnectionDemand {
   const perWorker = input.workerConnsPerReplica ?? WORKER_DB_CONNECTIONS_PER_REPLICA;
   const overhead = input.overhead ?? PG_CONNECTION_OVERHEAD;
+  const api = input.apiReplicas * input.apiPoolMaxConns;
+  const apiText = `${input.apiReplicas} API × ${input.apiPoolMaxConns}`;
+  if (!input.keda) {
+    const workers = input.workerReplicas * perWorker;
+    const total = api + workers + overhead;
+    return {
+      api,
+      workers,
+      overhead,
+      total,
+      kedaWins: false,
+      text: `${apiText} + ${input.workerReplicas} workers × ${perWorker} + ${overhead} = ${total}`,
+    };
+  }
+  const replicas = Math.max(input.workerReplicas, input.keda.maxReplicaCount);
+  const byReplicas = replicas * perWorker;
+  const byExecutions = input.keda.maxReplicaCount * input.keda.workerPoolSize;
+  const workers = Math.max(byReplicas, byExecutions);
+  const total = api + workers + overhead;
+  const kedaWins = byExecutions > byReplicas;
+  const text =
+    `${apiText} + max(${replicas} workers × ${perWorker}, ${input.keda.maxReplicaCount} max replicas × ${input.keda.workerPoolSize} pool) + ${overhead}` +
+    ` = ${api} + ${workers} + ${overhead} = ${total}`;
+  return { api, workers, overhead, total, kedaWins, text };
+}
+
+/**
+ * max_connections: the connections open at once ({@link connectionDemand}), plus the
+ * superuser_reserved_connections (and PostgreSQL 16's reserved_connections) that the application
+ * roles cannot use. Without KEDA this is the guide's worked example: 3 API × 20 + 50 × 2 + 10 = 170.
+ * With KEDA the executions add to the API pools: 3 × 20 + max(50 × 2, 50 × 4) + 10 = 270.
+ */
+export function maxConnections(input: MaxConnectionsInput): Recommendation<number> {
   const su = input.superuserReservedConnections ?? PG_DEFAULT_SUPERUSER_RESERVED;
   const rc = input.reservedConnections ?? 0;
-  const workers = input.keda
-    ? Math.max(input.workerReplicas, input.keda.maxReplicaCount)
-    : input.workerReplicas;
-
-  const pools = input.apiReplicas * input.apiPoolMaxConns + workers * perWorker + overhead;
-  const poolsText = `${input.apiReplicas} API × ${input.apiPoolMaxConns} + ${workers} workers × ${perWorker} + ${overhead} = ${pools}`;
-  let required = pools;
-  let reason: string;
-  let kedaWins = false;
+  const demand = connectionDemand(input);
+  let reason = demand.text;
   if (input.keda) {
-    const maxWorkers = input.keda.maxReplicaCount * input.keda.workerPoolSize;
-    const keda = maxWorkers + overhead;
-    const kedaText = `${input.keda.maxReplicaCount} max replicas × ${input.keda.workerPoolSize} pool + ${overhead} = ${keda}`;
-    required = Math.max(pools, keda);
-    kedaWins = keda > pools;
-    const winner =
-      keda > pools
-        ? 'the KEDA bound wins: every execution at maxReplicaCount may hold a connection'
-        : keda < pools
-          ? 'the pools bound wins'
-          : 'both bounds agree';
-    reason = `max(${poolsText}, ${kedaText}) = ${required} (${winner})`;
-  } else {
-    reason = poolsText;
+    reason += demand.kedaWins
+      ? ' (API pools and executions are open at once; every execution at maxReplicaCount may hold a connection)'
+      : ' (API pools and worker connections are open at once)';
   }
-  const value = required + su + rc;
+  const value = demand.total + su + rc;
   if (su > 0 || rc > 0) {
     const parts = [`${su} superuser_reserved_connections`];
     if (rc > 0) parts.push(`${rc} reserved_connections`);
     reason += ` + ${parts.join(' + ')} = ${value}`;
   }
-  return recommend(value, reason, kedaWins ? sources.kedaMaxWorkers : sources.pgxRecommendations, {
+  return recommend(value, reason, demand.kedaWins ? sources.kedaMaxWorkers : sources.pgxRecommendations, {
     basis: 'guide-formula',
   });
 }

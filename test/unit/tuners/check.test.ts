@@ -132,16 +132,21 @@ describe('runChecks over the guide’s production settings', () => {
 
 describe('sum of pools vs max_connections − superuser_reserved_connections', () => {
   test.each<[string, (f: TuningFacts) => void, string[]]>([
-    ['300 carries 3 × 20 + 50 × 2 + 10 = 170', () => {}, []],
-    // PostgreSQL's default 100: 170 > 97.
+    ['300 carries 3 × 20 + max(50 × 2, 50 × 4) + 10 = 270', () => {}, []],
+    // PostgreSQL's default 100: 270 > 97.
     ['PostgreSQL default 100', (f) => (f.postgres!.maxConnections = m(100)), ['pools-vs-max-connections']],
-    // Exactly usable: 170 + 3 = 173.
-    ['173 exactly', (f) => (f.postgres!.maxConnections = m(173)), []],
-    ['172 is one short', (f) => (f.postgres!.maxConnections = m(172)), ['pools-vs-max-connections']],
+    // The API pools and the executions are open at once: 270 + 3 = 273, not max(170, 210) + 3.
+    ['273 exactly', (f) => (f.postgres!.maxConnections = m(273)), []],
+    ['272 is one short', (f) => (f.postgres!.maxConnections = m(272)), ['pools-vs-max-connections']],
+    [
+      '213 carries max_workers alone but not the API pools too',
+      (f) => (f.postgres!.maxConnections = m(213)),
+      ['pools-vs-max-connections'],
+    ],
     [
       'superuser_reserved_connections counted',
       (f) => {
-        f.postgres!.maxConnections = m(175);
+        f.postgres!.maxConnections = m(275);
         f.postgres!.superuserReservedConnections = live(6);
       },
       ['pools-vs-max-connections'],
@@ -149,10 +154,19 @@ describe('sum of pools vs max_connections − superuser_reserved_connections', (
     [
       'PostgreSQL 16 reserved_connections counted',
       (f) => {
-        f.postgres!.maxConnections = m(175);
+        f.postgres!.maxConnections = m(275);
         f.postgres!.reservedConnections = live(3);
       },
       ['pools-vs-max-connections'],
+    ],
+    [
+      'no KEDA 173 is enough for 3 × 20 + 50 × 2 + 10',
+      (f) => {
+        delete f.keda;
+        f.worker!.replicas = m(50);
+        f.postgres!.maxConnections = m(173);
+      },
+      [],
     ],
     [
       'no KEDA: the Deployment replicas count',
@@ -185,9 +199,9 @@ describe('sum of pools vs max_connections − superuser_reserved_connections', (
       id: 'pools-vs-max-connections',
       severity: 'error',
       message:
-        'API 3 × 20 + workers 50 × 2 + overhead 10 = 170 connections, but max_connections 100 − 3 superuser_reserved_connections = 97 are usable.',
-      fix: 'Raise max_connections to ≥ 173 (sentinel-ctl tune pool --write).',
-      source: { guide: 'sentinel-tuning-guide.md', section: 'PostgreSQL Connection Pool > Recommendations' },
+        'API 3 × 20 + workers max(50 × 2, 50 × 4 executions) + overhead 10 = 270 connections, but max_connections 100 − 3 superuser_reserved_connections = 97 are usable.',
+      fix: 'Raise max_connections to ≥ 273 (sentinel-ctl tune pool --write).',
+      source: { guide: 'sentinel-tuning-guide.md', section: 'KEDA Auto-Scaling > Calculating Max Workers' },
     });
   });
 

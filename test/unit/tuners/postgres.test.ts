@@ -18,15 +18,35 @@ describe('max_connections', () => {
       'PostgreSQL Connection Pool > Recommendations',
     ],
     [
-      '3 API × 20 + 50 workers with KEDA 50 × 4: the KEDA bound wins',
+      "the guide's worked example exactly: 3 API × 20 + 50 workers × 2 + 10 = 170",
+      { apiReplicas: 3, apiPoolMaxConns: 20, workerReplicas: 50, superuserReservedConnections: 0 },
+      170,
+      '3 API × 20 + 50 workers × 2 + 10 = 170',
+      'PostgreSQL Connection Pool > Recommendations',
+    ],
+    [
+      'prod with KEDA 50 × 4: API pools and executions add up, 3 × 20 + 50 × 4 + 10 = 270',
+      {
+        apiReplicas: 3,
+        apiPoolMaxConns: 20,
+        workerReplicas: 50,
+        keda: { maxReplicaCount: 50, workerPoolSize: 4 },
+        superuserReservedConnections: 0,
+      },
+      270,
+      '3 API × 20 + max(50 workers × 2, 50 max replicas × 4 pool) + 10 = 60 + 200 + 10 = 270 (API pools and executions are open at once; every execution at maxReplicaCount may hold a connection)',
+      'KEDA Auto-Scaling > Calculating Max Workers',
+    ],
+    [
+      'prod with KEDA and the default superuser_reserved_connections',
       {
         apiReplicas: 3,
         apiPoolMaxConns: 20,
         workerReplicas: 50,
         keda: { maxReplicaCount: 50, workerPoolSize: 4 },
       },
-      213,
-      'max(3 API × 20 + 50 workers × 2 + 10 = 170, 50 max replicas × 4 pool + 10 = 210) = 210 (the KEDA bound wins: every execution at maxReplicaCount may hold a connection) + 3 superuser_reserved_connections = 213',
+      273,
+      '3 API × 20 + max(50 workers × 2, 50 max replicas × 4 pool) + 10 = 60 + 200 + 10 = 270 (API pools and executions are open at once; every execution at maxReplicaCount may hold a connection) + 3 superuser_reserved_connections = 273',
       'KEDA Auto-Scaling > Calculating Max Workers',
     ],
     [
@@ -37,20 +57,32 @@ describe('max_connections', () => {
         workerReplicas: 2,
         keda: { maxReplicaCount: 50, workerPoolSize: 4 },
       },
-      213,
-      'max(3 API × 20 + 50 workers × 2 + 10 = 170, 50 max replicas × 4 pool + 10 = 210) = 210 (the KEDA bound wins: every execution at maxReplicaCount may hold a connection) + 3 superuser_reserved_connections = 213',
+      273,
+      '3 API × 20 + max(50 workers × 2, 50 max replicas × 4 pool) + 10 = 60 + 200 + 10 = 270 (API pools and executions are open at once; every execution at maxReplicaCount may hold a connection) + 3 superuser_reserved_connections = 273',
       'KEDA Auto-Scaling > Calculating Max Workers',
     ],
     [
-      'both bounds agree',
+      'small KEDA: 1 API × 10 + 5 × 4 executions',
       {
         apiReplicas: 1,
         apiPoolMaxConns: 10,
         workerReplicas: 1,
         keda: { maxReplicaCount: 5, workerPoolSize: 4 },
       },
+      43,
+      '1 API × 10 + max(5 workers × 2, 5 max replicas × 4 pool) + 10 = 10 + 20 + 10 = 40 (API pools and executions are open at once; every execution at maxReplicaCount may hold a connection) + 3 superuser_reserved_connections = 43',
+      'KEDA Auto-Scaling > Calculating Max Workers',
+    ],
+    [
+      'KEDA with pool 2: both worker terms agree, the guide section stays',
+      {
+        apiReplicas: 1,
+        apiPoolMaxConns: 10,
+        workerReplicas: 1,
+        keda: { maxReplicaCount: 5, workerPoolSize: 2 },
+      },
       33,
-      'max(1 API × 10 + 5 workers × 2 + 10 = 30, 5 max replicas × 4 pool + 10 = 30) = 30 (both bounds agree) + 3 superuser_reserved_connections = 33',
+      '1 API × 10 + max(5 workers × 2, 5 max replicas × 2 pool) + 10 = 10 + 10 + 10 = 30 (API pools and worker connections are open at once) + 3 superuser_reserved_connections = 33',
       'PostgreSQL Connection Pool > Recommendations',
     ],
     [
@@ -88,17 +120,18 @@ describe('max_connections', () => {
     expect(rec.source.section).toBe(section);
   });
 
-  test('the pools bound winning is explained', () => {
+  test('with WORKER_POOL_SIZE 1 the 2 connections per replica win', () => {
     const rec = maxConnections({
       apiReplicas: 3,
       apiPoolMaxConns: 20,
       workerReplicas: 2,
-      keda: { maxReplicaCount: 5, workerPoolSize: 4 },
+      keda: { maxReplicaCount: 5, workerPoolSize: 1 },
     });
     expect(rec.value).toBe(83);
     expect(rec.reason).toBe(
-      'max(3 API × 20 + 5 workers × 2 + 10 = 80, 5 max replicas × 4 pool + 10 = 30) = 80 (the pools bound wins) + 3 superuser_reserved_connections = 83',
+      '3 API × 20 + max(5 workers × 2, 5 max replicas × 1 pool) + 10 = 60 + 10 + 10 = 80 (API pools and worker connections are open at once) + 3 superuser_reserved_connections = 83',
     );
+    expect(rec.source.section).toBe('PostgreSQL Connection Pool > Recommendations');
   });
 
   test.each<[number, number | undefined, number | undefined, number]>([
