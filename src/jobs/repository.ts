@@ -87,6 +87,28 @@ export async function deleteJob(db: Queryable, jobId: string): Promise<void> {
   await db.query('DELETE FROM execution_jobs WHERE job_id = $1', [jobId]);
 }
 
+/**
+ * Claims a job for execution in one round trip: moves it to COMPILING or RUNNING unless it
+ * already has a result. Returns the status it has now, or undefined when there is no row.
+ */
+export async function claimJob(
+  db: Queryable,
+  jobId: string,
+  status: 'COMPILING' | 'RUNNING',
+): Promise<ExecutionStatus | undefined> {
+  const { rows } = await db.query<{ status: ExecutionStatus }>(
+    `WITH claimed AS (
+       UPDATE execution_jobs SET status = $2, updated_at = now()
+       WHERE job_id = $1 AND status IN ('QUEUED', 'COMPILING', 'RUNNING')
+       RETURNING status)
+     SELECT status FROM claimed
+     UNION ALL
+     SELECT status FROM execution_jobs WHERE job_id = $1 AND NOT EXISTS (SELECT 1 FROM claimed)`,
+    [jobId, status],
+  );
+  return rows[0]?.status;
+}
+
 /** Moves a job to COMPILING or RUNNING; a job that already has a result keeps it. */
 export async function setRunningStatus(
   db: Queryable,

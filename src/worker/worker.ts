@@ -7,6 +7,7 @@ import { ReconnectingAmqp } from '../clients/amqp.js';
 import { sleep } from '../clients/backoff.js';
 import { parseJobMessage } from '../jobs/message.js';
 import {
+  claimJob,
   ensureJob,
   getJob,
   isTerminal,
@@ -195,9 +196,15 @@ export class Worker {
       return;
     }
     try {
-      await ensureJob(this.db, job);
-      const row = await getJob(this.db, job.job_id);
-      if (row && isTerminal(row.status)) {
+      // One round trip in the common case: claim the row (COMPILING for C++, RUNNING for Python).
+      const first = job.language === 'cpp' ? 'COMPILING' : 'RUNNING';
+      let status = await claimJob(this.db, job.job_id, first);
+      if (status === undefined) {
+        // Published by another producer without a row: create it, then claim it.
+        await ensureJob(this.db, job);
+        status = await claimJob(this.db, job.job_id, first);
+      }
+      if (status === undefined || isTerminal(status)) {
         // Redelivered after its result was stored (e.g. the ack was lost): the stored result stands.
         this.metrics.duplicates.inc();
         this.safe(() => d.ch.ack(d.msg));
@@ -207,7 +214,6 @@ export class Worker {
       this.metrics.inProgress.inc();
       let result: Awaited<ReturnType<typeof runJob>>;
       try {
-        if (job.language === 'python') await setRunningStatus(this.db, job.job_id, 'RUNNING');
         result = await runJob(
           {
             language: job.language,
@@ -220,7 +226,9 @@ export class Worker {
             driver: this.opts.driver,
             slot: slot.index,
             signal,
-            onPhase: (phase) => setRunningStatus(this.db, job.job_id, phase).then(() => {}),
+            // COMPILING was set by the claim; only the move to RUNNING after compiling is new.
+            onPhase: (phase) =>
+              phase === first ? undefined : setRunningStatus(this.db, job.job_id, phase).then(() => {}),
           },
         );
       } finally {
