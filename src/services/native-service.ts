@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { sleep } from '../clients/backoff.js';
 import type { SentinelConfig } from '../config/schema.js';
 import { describeError, EnvironmentError } from '../lib/errors.js';
 import { spawnDaemon, stopTree } from '../lib/proc.js';
@@ -38,17 +39,6 @@ export interface LaunchSpec {
   /** Wait until this returns true before launching the next process of the same service. */
   ready?: () => Promise<boolean>;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done);
-  });
 
 /**
  * The shared life cycle of a native server process: prepare its directory, launch it detached,
