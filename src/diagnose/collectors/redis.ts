@@ -51,6 +51,8 @@ export class RedisCollector implements Collector<RedisSample, RedisFacts> {
   readonly component = 'redis' as const;
   readonly target: string;
   private client: Redis | undefined;
+  /** ioredis reports a refused connection as "Connection is closed."; the socket error comes as an event. */
+  private lastError: Error | undefined;
 
   constructor(private readonly url: string) {
     this.target = maskUrl(url);
@@ -67,7 +69,9 @@ export class RedisCollector implements Collector<RedisSample, RedisFacts> {
       lazyConnect: true,
       connectionName: 'sentinel-ctl-diagnose',
     });
-    client.on('error', () => {});
+    client.on('error', (e: Error) => {
+      this.lastError = e;
+    });
     client.on('end', () => {
       if (this.client === client) this.client = undefined;
     });
@@ -78,7 +82,12 @@ export class RedisCollector implements Collector<RedisSample, RedisFacts> {
   async sample(timeoutMs: number): Promise<RedisSample> {
     const work = (async () => {
       const client = this.connect(timeoutMs);
-      if (client.status === 'wait') await client.connect();
+      this.lastError = undefined;
+      if (client.status === 'wait') {
+        await client.connect().catch((e: Error) => {
+          throw this.lastError ?? e;
+        });
+      }
       const latencies: number[] = [];
       for (let i = 0; i < PINGS; i++) {
         const t0 = performance.now();
