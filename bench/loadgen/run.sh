@@ -65,7 +65,12 @@ for (let r = 1; r <= rounds; r++) {
 }
 const m = (xs, k) => median(xs.map((x) => x[k]));
 const row = (name, xs) => `${name.padEnd(20)} ${m(xs, 'rps').toFixed(0).padStart(9)} req/s   p99 ${m(xs, 'p99').toFixed(2).padStart(7)} ms   errors ${xs.map((x) => x.errors).join('/')}`;
+if (rounds > 1) {
+  console.log('');
+  console.log('per round (req/s): ' + ours.map((o, i) => `ours ${o.rps.toFixed(0)} / autocannon ${ac[i].rps.toFixed(0)} / wrk ${wrk[i].rps.toFixed(0)}`).join('; '));
+}
 console.log('');
+console.log(rounds > 1 ? `medians of ${rounds} rounds:` : 'one round:');
 console.log(row('sentinel-ctl bench', ours));
 console.log(row('autocannon', ac));
 console.log(row('wrk', wrk));

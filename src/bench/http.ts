@@ -1,4 +1,4 @@
-import { type Dispatcher, Pool } from 'undici';
+import { Client, type Dispatcher, Pool } from 'undici';
 import { describeError } from '../lib/errors.js';
 
 /** What one request came back with; `error` set means no response (refused, reset, timeout). */
@@ -11,41 +11,65 @@ export interface HttpResponse {
 }
 
 export interface HttpClientOptions {
-  /** Connections per origin; null lets the pool open as many as there are requests in flight. */
+  /** Keep-alive connections per origin; null lets a pool open one per request in flight. */
   connections: number | null;
+  /**
+   * Closed model: each VU keeps its own connection (slot = VU id modulo `connections`), as k6
+   * and wrk do. Skipping the pool's dispatch queue is the cheapest path through undici.
+   */
+  perVuConnections: boolean;
   /** Headers and body timeout per request. */
   timeoutMs: number;
 }
 
 /**
- * The load generator's HTTP client: one undici Pool per origin with keep-alive connections and
- * the low-level `dispatch` API. `dispatch` skips the stream machinery of `request()` (about twice
- * the requests per second on one core), which is what keeps the generator from being the
- * bottleneck; response bodies are drained, or collected only when a scenario needs them.
+ * The load generator's HTTP client: undici with keep-alive connections and the low-level
+ * `dispatch` API. `dispatch` skips the stream machinery of `request()` (about twice the requests
+ * per second on one core); the callback-style handler (onHeaders/onData/onComplete) is what
+ * undici's HTTP/1.1 client calls natively, so no adapter sits between it and us. Response bodies
+ * are drained, or collected only when a scenario needs them.
  */
 export class HttpClient {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, Dispatcher>();
+  private readonly perVu = new Map<string, Client[]>();
 
   constructor(private readonly opts: HttpClientOptions) {}
 
-  private pool(origin: string): Pool {
+  private options() {
+    return {
+      pipelining: 1,
+      keepAliveTimeout: 60_000,
+      keepAliveMaxTimeout: 600_000,
+      headersTimeout: this.opts.timeoutMs,
+      bodyTimeout: this.opts.timeoutMs,
+      connectTimeout: Math.min(this.opts.timeoutMs, 10_000),
+    };
+  }
+
+  private dispatcher(origin: string, slot: number): Dispatcher {
+    if (this.opts.perVuConnections && this.opts.connections !== null) {
+      let list = this.perVu.get(origin);
+      if (!list) {
+        list = [];
+        this.perVu.set(origin, list);
+      }
+      const i = slot % this.opts.connections;
+      let c = list[i];
+      if (!c) {
+        c = new Client(origin, this.options());
+        list[i] = c;
+      }
+      return c;
+    }
     let p = this.pools.get(origin);
     if (!p) {
-      p = new Pool(origin, {
-        connections: this.opts.connections,
-        pipelining: 1,
-        keepAliveTimeout: 60_000,
-        keepAliveMaxTimeout: 600_000,
-        headersTimeout: this.opts.timeoutMs,
-        bodyTimeout: this.opts.timeoutMs,
-        connectTimeout: Math.min(this.opts.timeoutMs, 10_000),
-      });
+      p = new Pool(origin, { ...this.options(), connections: this.opts.connections });
       this.pools.set(origin, p);
     }
     return p;
   }
 
-  /** Sends one request; never rejects (a failure comes back as `error`). */
+  /** Sends one request on the VU's connection (`slot`); never rejects (a failure comes back as `error`). */
   send(
     origin: string,
     method: string,
@@ -53,40 +77,44 @@ export class HttpClient {
     headers: Record<string, string> | undefined,
     body: string | undefined,
     wantBody: boolean,
+    slot = 0,
   ): Promise<HttpResponse> {
     return new Promise((resolve) => {
       let status = 0;
       let bytes = 0;
       let chunks: Buffer[] | undefined;
       const handler: Dispatcher.DispatchHandler = {
-        onRequestStart() {},
-        onResponseStart(_ctl, statusCode) {
+        onConnect() {},
+        onHeaders(statusCode) {
           status = statusCode;
           if (wantBody) chunks = [];
+          return true;
         },
-        onResponseData(_ctl, chunk) {
+        onData(chunk) {
           bytes += chunk.length;
           chunks?.push(chunk);
+          return true;
         },
-        onResponseEnd() {
+        onComplete() {
           resolve({ status, bytes, body: chunks ? Buffer.concat(chunks) : undefined });
         },
-        onResponseError(_ctl, error) {
+        onError(error) {
           resolve({ status, bytes, error: describeError(error) });
         },
       };
       try {
-        this.pool(origin).dispatch({ origin, method, path, headers, body }, handler);
+        this.dispatcher(origin, slot).dispatch({ origin, method, path, headers, body }, handler);
       } catch (error) {
         resolve({ status: 0, bytes: 0, error: describeError(error) });
       }
     });
   }
 
-  /** Closes every pool: `force` aborts requests still in flight (the hard stop). */
+  /** Closes every connection: `force` aborts requests still in flight (the hard stop). */
   async close(force = false): Promise<void> {
-    const pools = [...this.pools.values()];
+    const all: Dispatcher[] = [...this.pools.values(), ...[...this.perVu.values()].flat().filter(Boolean)];
     this.pools.clear();
-    await Promise.all(pools.map((p) => (force ? p.destroy() : p.close()).catch(() => {})));
+    this.perVu.clear();
+    await Promise.all(all.map((d) => (force ? d.destroy() : d.close()).catch(() => {})));
   }
 }

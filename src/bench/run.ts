@@ -273,7 +273,11 @@ export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<B
   };
   const perWorkerConnections =
     load.connections === null ? null : Math.max(1, Math.ceil(load.connections / load.workers));
-  const runner: RunnerOptions = { connections: perWorkerConnections, timeoutMs: load.timeoutMs };
+  const runner: RunnerOptions = {
+    connections: perWorkerConnections,
+    perVuConnections: load.model === 'closed',
+    timeoutMs: load.timeoutMs,
+  };
   const init = { spec: plan.scenario.spec, runner };
   const totalMs = load.warmupMs + stagesDuration(load.stages);
   let startAt = 0;

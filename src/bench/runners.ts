@@ -18,12 +18,14 @@ import {
 export interface RunnerOptions {
   /** Connections per origin (null: as many as requests in flight). */
   connections: number | null;
+  /** Closed model: one connection per VU instead of a shared pool. */
+  perVuConnections: boolean;
   timeoutMs: number;
 }
 
 /** Builds the runner for a scenario; each thread builds its own from the same plain spec. */
 export function createRunner(spec: ScenarioSpec, opts: RunnerOptions): ScenarioRunner {
-  const client = new HttpClient({ connections: opts.connections, timeoutMs: opts.timeoutMs });
+  const client = new HttpClient(opts);
   return spec.kind === 'sentinel' ? new SentinelRunner(spec, client) : new HttpRunner(spec, client);
 }
 
@@ -139,6 +141,7 @@ class HttpRunner implements ScenarioRunner {
       headers,
       body,
       r.captures.length > 0,
+      vu.id - 1,
     );
     const t1 = now();
     let failure: FailureKind | undefined = res.error
@@ -213,7 +216,7 @@ class SentinelRunner implements ScenarioRunner {
     return this.client.close(force);
   }
 
-  async iterate(_vu: VirtualUser, ctx: IterationContext, dueAt: number | undefined): Promise<void> {
+  async iterate(vu: VirtualUser, ctx: IterationContext, dueAt: number | undefined): Promise<void> {
     const i = this.pick();
     const payload = this.spec.payloads[i]!;
     const t0 = dueAt ?? now();
@@ -224,6 +227,7 @@ class SentinelRunner implements ScenarioRunner {
       { 'content-type': 'application/json' },
       this.bodies[i],
       true,
+      vu.id - 1,
     );
     const t1 = now();
     const jobId = res.error || res.status !== 202 ? undefined : parseJson(res.body)?.job_id;
@@ -242,7 +246,7 @@ class SentinelRunner implements ScenarioRunner {
       const wait = Math.min(this.spec.pollIntervalMs, deadline - now());
       if (wait > 0 && !(await ctx.sleep(wait, true))) return;
       const p0 = now();
-      const poll = await this.client.send(this.origin, 'GET', path, undefined, undefined, true);
+      const poll = await this.client.send(this.origin, 'GET', path, undefined, undefined, true, vu.id - 1);
       const p1 = now();
       const job = poll.error || poll.status !== 200 ? undefined : parseJson(poll.body);
       const status = typeof job?.status === 'string' ? job.status : undefined;
