@@ -59,8 +59,8 @@ test('built-in sentinel scenario: submit, poll to a terminal status, check stdou
   const poll = result.requests.find((q) => q.name === 'poll')!;
   expect(submit).toMatchObject({ requests: 40, failed: 0 });
   expect(poll.failed).toBe(0);
-  // Each job needs 150 ms and polls come every 50 ms: at least 3 polls per job.
-  expect(poll.requests).toBeGreaterThanOrEqual(120);
+  // Every job is polled at least once before its terminal status is seen.
+  expect(poll.requests).toBeGreaterThanOrEqual(40);
   expect(fig(result, 'e2e_duration')).toMatchObject({ type: 'trend', count: 40 });
   expect(fig(result, 'e2e_duration')!.p99!).toBeGreaterThanOrEqual(150);
   expect(fig(result, 'checks')).toMatchObject({ rate: 1, hits: 40, total: 40 });
