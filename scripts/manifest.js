@@ -1,11 +1,18 @@
 // Writes oclif.manifest.json so `--help` and command lookup do not import every command module
 // (the same thing `oclif manifest` does, without pulling in the oclif release tooling).
 import { renameSync, writeFileSync } from 'node:fs';
-import { Config } from '@oclif/core';
+import { Plugin } from '@oclif/core';
 
-const config = await Config.load({ root: new URL('..', import.meta.url).pathname, ignoreManifest: true });
-const plugin = config.getPluginsList().find((p) => p.type === 'core');
-const manifest = await plugin.manifest;
+// A Plugin of its own, as `oclif manifest` builds it: Config.load() ignores ignoreManifest for the
+// root plugin and would return the old manifest, so commands added since would never appear.
+const plugin = new Plugin({
+  root: new URL('..', import.meta.url).pathname,
+  type: 'core',
+  ignoreManifest: true,
+  isRoot: true,
+});
+await plugin.load();
+const manifest = plugin.manifest;
 if (!manifest || Object.keys(manifest.commands).length === 0) {
   console.error('manifest: no commands found (is dist/ built?)');
   process.exit(1);
