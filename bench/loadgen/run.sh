@@ -37,12 +37,19 @@ kill -0 "$server_pid" 2>/dev/null || { echo "the benchmark server did not start"
 
 echo "server: node http on core 1; generators on core 0; ${CONNECTIONS} connections, ${DURATION}s, ${ROUNDS} round(s)"
 echo "machine load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# CPU seconds of each generator (user + sys, startup included) via /usr/bin/time when present:
+# requests per CPU-second compare the generators' efficiency even when the machine is busy.
+timed() {
+  local cpu_file=$1
+  shift
+  if [[ -x /usr/bin/time ]]; then /usr/bin/time -f "%U %S" -o "$cpu_file" "$@"; else "$@"; fi
+}
 for round in $(seq "$ROUNDS"); do
-  taskset -c 0 node bin/run.js bench "$URL" -c "$CONNECTIONS" -d "${DURATION}s" --progress none --json \
-    >"$out/ours-$round.json" 2>"$out/ours-$round.err" || true
-  taskset -c 0 node_modules/.bin/autocannon -c "$CONNECTIONS" -d "$DURATION" -j "$URL" \
+  timed "$out/ours-$round.cpu" taskset -c 0 node bin/run.js bench "$URL" -c "$CONNECTIONS" -d "${DURATION}s" \
+    --progress none --json >"$out/ours-$round.json" 2>"$out/ours-$round.err" || true
+  timed "$out/autocannon-$round.cpu" taskset -c 0 node_modules/.bin/autocannon -c "$CONNECTIONS" -d "$DURATION" -j "$URL" \
     >"$out/autocannon-$round.json" 2>/dev/null
-  taskset -c 0 wrk -t1 -c "$CONNECTIONS" -d "${DURATION}s" --latency "$URL" >"$out/wrk-$round.txt"
+  timed "$out/wrk-$round.cpu" taskset -c 0 wrk -t1 -c "$CONNECTIONS" -d "${DURATION}s" --latency "$URL" >"$out/wrk-$round.txt"
 done
 echo "machine load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -50,21 +57,32 @@ for f in "$out"/*.err; do [[ -s "$f" ]] && { echo "--- $f"; tail -5 "$f"; }; don
 node - "$out" "$ROUNDS" <<'JS'
 const fs = require('node:fs');
 const [dir, rounds] = [process.argv[2], Number(process.argv[3])];
+const cpu = (name, r) => {
+  try {
+    const [u, sys] = fs.readFileSync(`${dir}/${name}-${r}.cpu`, 'utf8').trim().split(/\s+/).map(Number);
+    return u + sys;
+  } catch {
+    return NaN;
+  }
+};
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
 const ours = [], ac = [], wrk = [];
 for (let r = 1; r <= rounds; r++) {
   const o = JSON.parse(fs.readFileSync(`${dir}/ours-${r}.json`, 'utf8')).result;
   const all = o.requests.at(-1);
-  ours.push({ rps: all.rps, p99: all.latency.p99, errors: all.failed, busy: o.self.eventLoopUtilization });
+  ours.push({ rps: all.rps, total: all.requests, cpu: cpu('ours', r), p99: all.latency.p99, errors: all.failed, busy: o.self.eventLoopUtilization });
   const a = JSON.parse(fs.readFileSync(`${dir}/autocannon-${r}.json`, 'utf8'));
-  ac.push({ rps: a.requests.total / a.duration, p99: a.latency.p99, errors: a.errors + a.non2xx });
+  ac.push({ rps: a.requests.total / a.duration, total: a.requests.total, cpu: cpu('autocannon', r), p99: a.latency.p99, errors: a.errors + a.non2xx });
   const w = fs.readFileSync(`${dir}/wrk-${r}.txt`, 'utf8');
   const unit = (v, u) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 }[u]);
   const p = /99%\s+([\d.]+)(us|ms|s)/.exec(w);
-  wrk.push({ rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(w)[1]), p99: unit(p[1], p[2]), errors: /Non-2xx|Socket errors/.test(w) ? 'see wrk' : 0 });
+  const wrkTotal = Number(/(\d+) requests in/.exec(w)[1]);
+  wrk.push({ rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(w)[1]), total: wrkTotal, cpu: cpu('wrk', r), p99: unit(p[1], p[2]), errors: /Non-2xx|Socket errors/.test(w) ? 'see wrk' : 0 });
 }
 const m = (xs, k) => median(xs.map((x) => x[k]));
-const row = (name, xs) => `${name.padEnd(20)} ${m(xs, 'rps').toFixed(0).padStart(9)} req/s   p99 ${m(xs, 'p99').toFixed(2).padStart(7)} ms   errors ${xs.map((x) => x.errors).join('/')}`;
+for (const xs of [ours, ac, wrk]) for (const x of xs) x.perCpu = x.total / x.cpu;
+const row = (name, xs) =>
+  `${name.padEnd(20)} ${m(xs, 'rps').toFixed(0).padStart(9)} req/s   p99 ${m(xs, 'p99').toFixed(2).padStart(7)} ms   ${Number.isNaN(m(xs, 'perCpu')) ? '' : `${m(xs, 'perCpu').toFixed(0).padStart(6)} req per CPU-s   `}errors ${xs.map((x) => x.errors).join('/')}`;
 if (rounds > 1) {
   console.log('');
   console.log('per round (req/s): ' + ours.map((o, i) => `ours ${o.rps.toFixed(0)} / autocannon ${ac[i].rps.toFixed(0)} / wrk ${wrk[i].rps.toFixed(0)}`).join('; '));
@@ -81,5 +99,8 @@ const p99 = m(ours, 'p99') / m(wrk, 'p99');
 console.log(`ours / autocannon  ${vsAc.toFixed(2)}x   (target >= 1.0)  ${vsAc >= 1 ? 'met' : 'MISSED'}`);
 console.log(`ours / wrk         ${vsWrk.toFixed(2)}x   (target >= 0.5)  ${vsWrk >= 0.5 ? 'met' : 'MISSED'}`);
 console.log(`p99 ours / wrk     ${p99.toFixed(2)}    (target within 10 %: 0.90-1.10)  ${Math.abs(p99 - 1) <= 0.1 ? 'met' : 'MISSED'}`);
+if (!Number.isNaN(m(ours, 'perCpu'))) {
+  console.log(`efficiency (requests per CPU-second, startup included) ours / autocannon ${(m(ours, 'perCpu') / m(ac, 'perCpu')).toFixed(2)}x, ours / wrk ${(m(ours, 'perCpu') / m(wrk, 'perCpu')).toFixed(2)}x`);
+}
 console.log(`generator event loop busy: ${ours.map((o) => Math.round(o.busy * 100) + '%').join(', ')}`);
 JS
