@@ -1,0 +1,130 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { AuditReport } from '../../../src/audit/types.js';
+import { cli, cliJson } from '../../helpers/cli.js';
+import { startStack, type TestStack } from '../../helpers/stack.js';
+
+// A real stack (PostgreSQL, RabbitMQ, Redis, worker, API) on ports shifted by 16000; the hostile
+// programs run only inside its worker's sandbox, submitted through its API by the CLI itself.
+const OFFSET = 16_000;
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startStack({ offset: OFFSET });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('audit sandbox against a live stack', () => {
+  let run: Awaited<ReturnType<typeof cliJson<AuditReport>>>;
+
+  beforeAll(async () => {
+    run = await cliJson<AuditReport>(['audit', 'sandbox', ...stack.args]);
+  });
+
+  test('exits 0 and every row is contained', () => {
+    const notContained = run.json.result.rows
+      .filter((r) => r.verdict !== 'contained')
+      .map((r) => `${r.id}: ${r.verdict} (${r.status}) ${r.reason} — ${r.evidence}`);
+    expect(notContained).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    expect(run.json.status).toBe(0);
+    expect(run.json.result.summary).toEqual({ total: 30, contained: 30, escapes: 0, inconclusive: 0 });
+    expect(run.json.warnings).toEqual([]);
+  });
+
+  test('28 attacks (11 in C++) through the real worker, then the canaries and the "still serves" row', () => {
+    const rows = run.json.result.rows;
+    expect(rows).toHaveLength(30);
+    const attacks = rows.filter((r) => r.jobId !== undefined && r.id !== 'stack-still-serves');
+    expect(attacks).toHaveLength(28);
+    expect(attacks.filter((r) => r.language === 'cpp')).toHaveLength(11);
+    expect(rows.at(-2)).toMatchObject({
+      id: 'host-canaries',
+      verdict: 'contained',
+      evidence: '0 TCP connections, 0 UDP datagrams, 0 unix connections',
+    });
+    const last = rows.at(-1)!;
+    expect(last).toMatchObject({ id: 'stack-still-serves', status: 'SUCCESS', verdict: 'contained' });
+    expect(last.evidence).toMatch(
+      /^health 200; worker pid \d+ alive; api pid \d+ alive; hello world → SUCCESS "hello, world"$/,
+    );
+  });
+
+  test('the statuses the limits produce', () => {
+    const status = Object.fromEntries(run.json.result.rows.map((r) => [r.id, r.status]));
+    expect(status).toMatchObject({
+      'res-fork-bomb': 'TIMEOUT',
+      'res-memory-bomb': 'MEMORY_LIMIT_EXCEEDED',
+      'res-memory-split': 'MEMORY_LIMIT_EXCEEDED',
+      'res-infinite-loop': 'TIMEOUT',
+      'res-output-flood': 'RUNTIME_ERROR',
+      'net-tcp-stack': 'SUCCESS',
+      'secrets-environment': 'SUCCESS',
+      'proc-kill-all': 'SUCCESS',
+    });
+  });
+
+  test("the stack's own ports were the targets, and every probe of them was refused", () => {
+    const tcp = run.json.result.rows.find((r) => r.id === 'net-tcp-stack')!;
+    const { ports } = stack.config;
+    expect(tcp.lines.slice(0, 6)).toEqual([
+      `BLOCKED: tcp 127.0.0.1:${ports.postgres} (PostgreSQL): ECONNREFUSED`,
+      `BLOCKED: tcp 127.0.0.1:${ports.redis} (Redis): ECONNREFUSED`,
+      `BLOCKED: tcp 127.0.0.1:${ports.rabbitmq} (RabbitMQ AMQP): ECONNREFUSED`,
+      `BLOCKED: tcp 127.0.0.1:${ports.rabbitmqManagement} (RabbitMQ management): ECONNREFUSED`,
+      `BLOCKED: tcp 127.0.0.1:${ports.api} (API): ECONNREFUSED`,
+      `BLOCKED: tcp 127.0.0.1:${ports.workerMetrics} (worker metrics): ECONNREFUSED`,
+    ]);
+    const files = run.json.result.rows.find((r) => r.id === 'secrets-host-files')!;
+    expect(files.lines).toContain(`BLOCKED: ${path.join(stack.config.stateDir, 'credentials.json')}: ENOENT`);
+  });
+
+  test('the worker runs as root here, and the sandboxed program as an unprivileged slot uid on the host', () => {
+    const uid = run.json.result.rows.find((r) => r.id === 'priv-uid')!;
+    expect(uid.reason).toMatch(/; on the host it ran as uid 190000000[0-3]$/);
+  });
+
+  test('no password of the stack appears anywhere in the report', () => {
+    const stored = JSON.parse(
+      readFileSync(path.join(stack.config.stateDir, 'credentials.json'), 'utf8'),
+    ) as Record<string, { password: string }>;
+    const passwords = Object.values(stored).map((c) => c.password);
+    expect(passwords).toHaveLength(3);
+    for (const p of passwords) expect(run.stdout).not.toContain(p);
+  });
+});
+
+describe('audit sandbox without a stack', () => {
+  test('exit 3 when the API does not answer', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sentinel-audit-none-'));
+    try {
+      // Offset 16900: nothing of this test listens there.
+      const r = await cliJson([
+        'audit',
+        'sandbox',
+        '--state-dir',
+        path.join(dir, 'state'),
+        '--port-offset',
+        '16900',
+      ]);
+      expect(r.exitCode).toBe(3);
+      expect(r.json.error).toMatchObject({ code: 'API_UNREACHABLE' });
+      expect(r.json.error?.message).toMatch(/^The API at http:\/\/127\.0\.0\.1:24980 does not answer/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('--help documents the command with examples', async () => {
+    const r = await cli(['audit', 'sandbox', '--help']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(
+      'Run hostile programs through the real worker and report whether the sandbox held.',
+    );
+    expect(r.stdout).toContain('$ sentinel-ctl audit sandbox --json > audit.json');
+  });
+});
