@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { sleep } from '../clients/backoff.js';
 import type { Job } from '../jobs/repository.js';
-import { describeError, EnvironmentError } from '../lib/errors.js';
+import { describeError, EnvironmentError, isSentinelError } from '../lib/errors.js';
 import { processMatches } from '../services/state.js';
-import { submitJob, waitForJob } from '../submit/client.js';
+import { type SubmitRequest, submitJob, waitForJob } from '../submit/client.js';
 import { startCanaries } from './canaries.js';
 import { buildCatalogue } from './catalogue.js';
 import { evaluate, MIN_SECRET_LENGTH, maskSecrets, searchableSecrets } from './evaluate.js';
@@ -46,6 +47,26 @@ async function checkApi(apiUrl: string): Promise<void> {
   }
 }
 
+/**
+ * The API limits submissions per client IP per minute (tuning guide "API Server": API_RATE_LIMIT,
+ * 100/min by default); an audit run right after another may meet it. Waiting out one window
+ * (12 × 5 s) is enough for the limit to let the next submission through.
+ */
+const RATE_LIMIT_RETRIES = 12;
+const RATE_LIMIT_WAIT_MS = 5000;
+
+async function submitPatiently(apiUrl: string, req: SubmitRequest): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await submitJob(apiUrl, req)).job_id;
+    } catch (error) {
+      const limited = isSentinelError(error) && error.code === 'HTTP_429';
+      if (!limited || attempt >= RATE_LIMIT_RETRIES) throw error;
+      await sleep(RATE_LIMIT_WAIT_MS);
+    }
+  }
+}
+
 /** Submits one attack through the API, waits for its result and judges it. Never throws. */
 async function runAttack(
   apiUrl: string,
@@ -62,13 +83,12 @@ async function runAttack(
   };
   let jobId: string;
   try {
-    const accepted = await submitJob(apiUrl, {
+    jobId = await submitPatiently(apiUrl, {
       language: attack.language,
       source_code: attack.source,
       time_limit_ms: attack.timeLimitMs,
       memory_limit_kb: attack.memoryLimitKb,
     });
-    jobId = accepted.job_id;
   } catch (error) {
     return {
       ...base,
@@ -144,7 +164,7 @@ async function stillServes(target: AuditTarget, secrets: Secret[], pollTimeoutMs
   let jobId: string | undefined;
   if (problems.length === 0) {
     try {
-      jobId = (await submitJob(target.apiUrl, { language: 'python', source_code: HELLO })).job_id;
+      jobId = await submitPatiently(target.apiUrl, { language: 'python', source_code: HELLO });
       const job = await waitForJob(target.apiUrl, jobId, pollTimeoutMs);
       status = job.status;
       if (job.status === 'SUCCESS' && job.stdout === HELLO_STDOUT)
