@@ -148,6 +148,16 @@ const fmtFigure = (figure: string, v: number | null) => {
   return `${v.toFixed(2)}ms`;
 };
 
+/** Rates change in percentage points (a rise from 0 has no relative change); the rest in percent. */
+function changeText(row: CompareRow): string {
+  if (row.figure.includes('rate')) {
+    if (row.delta === null) return '-';
+    const pts = Math.round(row.delta * 100_000) / 1000;
+    return `${pts > 0 ? '+' : ''}${pts} pts`;
+  }
+  return row.deltaPct === null ? '-' : `${row.deltaPct > 0 ? '+' : ''}${row.deltaPct}%`;
+}
+
 /** The comparison as a table: every figure, old → new, the change, and REGRESSION marks. */
 export function renderCompare(
   r: CompareResult,
@@ -165,7 +175,7 @@ export function renderCompare(
         row.figure,
         fmtFigure(row.figure, row.old),
         fmtFigure(row.figure, row.new),
-        row.deltaPct === null ? '-' : `${row.deltaPct > 0 ? '+' : ''}${row.deltaPct}%`,
+        changeText(row),
         row.regression ? 'REGRESSION' : '',
       ]),
     ),
