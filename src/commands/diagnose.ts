@@ -4,7 +4,6 @@ import type { FlagOverride } from '../config/load.js';
 import { renderReport } from '../diagnose/report.js';
 import { DiagnoseSession, deploymentOf, diagnoseOnce, targetsOf } from '../diagnose/session.js';
 import type { DiagnoseReport } from '../diagnose/types.js';
-import { renderDiagnose } from '../diagnose/ui/index.js';
 import { SentinelCommand } from '../lib/base-command.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { maskDeep } from '../lib/redact.js';
@@ -94,6 +93,9 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
     let report: DiagnoseReport | undefined;
     try {
       if (interactive) {
+        // Loaded only for the interactive view: ink, React and yoga cost ≈ 1.5 s of start-up that
+        // --once and --json (cron, CI) should not pay.
+        const { renderDiagnose } = await import('../diagnose/ui/index.js');
         report = await renderDiagnose(session, { intervalMs: flags.interval, taskQueue: TASK_QUEUE });
       } else {
         report = await diagnoseOnce(session, { sampleIntervalMs: flags['sample-interval'] });

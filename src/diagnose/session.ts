@@ -141,38 +141,75 @@ export class DiagnoseSession {
     ];
   }
 
-  /**
-   * Samples every collector (or only `only`), derives facts against the previous sample and
-   * evaluates the rules. Collectors not sampled keep their last result.
-   */
-  async tick(only?: ReadonlySet<ComponentName>): Promise<DiagnoseReport> {
+  /** One sample of one collector; stores the derived facts or the failure. Returns whether it answered. */
+  private async sampleOne(c: AnyCollector): Promise<boolean> {
+    const t0 = performance.now();
+    try {
+      const sample = await c.sample(this.options.timeoutMs);
+      const ms = Math.round(performance.now() - t0);
+      const prev = this.last.get(c.component)?.sample;
+      const { facts, notes } = c.derive(prev, sample);
+      this.last.set(c.component, { sample, at: Date.now() });
+      this.results.set(c.component, { ok: true, target: c.target, ms, facts, notes });
+      return true;
+    } catch (error) {
+      const ms = Math.round(performance.now() - t0);
+      this.last.delete(c.component);
+      this.results.set(c.component, { ok: false, target: c.target, ms, error: reason(error) });
+      return false;
+    }
+  }
+
+  /** Samples every collector in parallel, derives facts against the previous refresh and evaluates. */
+  async tick(): Promise<DiagnoseReport> {
     const started = performance.now();
     const timings = {} as Record<ComponentName, number>;
     await Promise.all(
       this.collectors.map(async (c) => {
-        if (only && !only.has(c.component)) {
-          timings[c.component] = 0;
-          return;
-        }
         const t0 = performance.now();
-        try {
-          const sample = await c.sample(this.options.timeoutMs);
-          const ms = Math.round(performance.now() - t0);
-          const prev = this.last.get(c.component)?.sample;
-          const { facts, notes } = c.derive(prev, sample);
-          this.last.set(c.component, { sample, at: Date.now() });
-          this.results.set(c.component, { ok: true, target: c.target, ms, facts, notes });
-        } catch (error) {
-          const ms = Math.round(performance.now() - t0);
-          this.last.delete(c.component);
-          this.results.set(c.component, { ok: false, target: c.target, ms, error: reason(error) });
-        }
+        await this.sampleOne(c);
         timings[c.component] = Math.round(performance.now() - t0);
       }),
     );
     const now = Date.now();
     const windowSeconds = this.previousAt === undefined ? 0 : (now - this.previousAt) / 1000;
     this.previousAt = now;
+    return this.evaluateNow(now, windowSeconds, timings, started);
+  }
+
+  /**
+   * Two samples per collector, `pauseMs` apart, each collector on its own: a component that hangs
+   * costs its timeout while the others take their pause, and is not asked twice.
+   */
+  async twoSamples(pauseMs: number): Promise<DiagnoseReport> {
+    const started = performance.now();
+    const timings = {} as Record<ComponentName, number>;
+    await Promise.all(
+      this.collectors.map(async (c) => {
+        const t0 = performance.now();
+        const answered = await this.sampleOne(c);
+        const first = performance.now() - t0;
+        if (answered) {
+          await sleep(pauseMs);
+          const t1 = performance.now();
+          await this.sampleOne(c);
+          timings[c.component] = Math.round(first + performance.now() - t1);
+        } else {
+          timings[c.component] = Math.round(first);
+        }
+      }),
+    );
+    const now = Date.now();
+    this.previousAt = now;
+    return this.evaluateNow(now, pauseMs / 1000, timings, started);
+  }
+
+  private evaluateNow(
+    now: number,
+    windowSeconds: number,
+    timings: Record<ComponentName, number>,
+    started: number,
+  ): DiagnoseReport {
     const facts = Object.fromEntries(
       componentNames.map((n) => [n, this.results.get(n)!]),
     ) as unknown as Facts;
@@ -266,16 +303,10 @@ export interface OnceOptions {
 }
 
 /**
- * One report: a first sample of everything, a pause, a second sample of what answered the first
- * time (a component that is down costs its timeout once, not twice).
+ * One report (--once, --json): two samples of each component `sampleIntervalMs` apart, so rates
+ * come from a real window; a component that does not answer the first time is not asked again.
+ * Timings are the collector's own time (both samples, the pause excluded).
  */
 export async function diagnoseOnce(session: DiagnoseSession, options: OnceOptions): Promise<DiagnoseReport> {
-  const t0 = performance.now();
-  const first = await session.tick();
-  const up = new Set(componentNames.filter((n) => first.facts[n].ok));
-  await sleep(options.sampleIntervalMs);
-  const second = await session.tick(up);
-  for (const n of componentNames) second.timings[n] += first.timings[n];
-  second.timings.total = Math.round(performance.now() - t0);
-  return second;
+  return session.twoSamples(options.sampleIntervalMs);
 }

@@ -74,7 +74,7 @@ export function summarize(name: ComponentName, facts: Facts, taskQueue: string):
         name,
         state: 'ok',
         line: q
-          ? `${q.name} ${count(q.messages)} (${count(q.ready)} rdy ${count(q.unacked)} unack) · ${q.consumers} cons · pub ${dash(q.publishRate, perSec)} ack ${dash(q.ackRate, perSec)}`
+          ? `${q.name} ${count(q.ready)} rdy ${count(q.unacked)} unack · ${q.consumers} cons · pub ${dash(q.publishRate, perSec)} ack ${dash(q.ackRate, perSec)}`
           : `${r.queues.length} queues (no ${taskQueue}) via ${r.via}`,
         details: [
           `RabbitMQ ${r.version ?? '?'} via ${r.via}${r.managementError ? ` (${r.managementError})` : ''}`,

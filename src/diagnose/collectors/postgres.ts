@@ -68,7 +68,7 @@ const PSS_SQL = `
 SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query, calls::float8 AS calls,
        mean_exec_time AS mean_ms, max_exec_time AS max_ms, total_exec_time AS total_ms
   FROM pg_stat_statements
- WHERE query NOT LIKE '%pg_stat_statements%' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+ WHERE query NOT LIKE '%pg_stat_statements%' AND query <> '<insufficient privilege>' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
  ORDER BY mean_exec_time DESC LIMIT 5`;
 
 const QUEUED_SQL = `

@@ -62,7 +62,10 @@ export class RedisCollector implements Collector<RedisSample, RedisFacts> {
     if (this.client) return this.client;
     const client = new Redis(this.url, {
       connectTimeout: timeoutMs,
-      commandTimeout: timeoutMs,
+      // A hung server never closes its end: don't wait ioredis' default 2 s for it after disconnect.
+      disconnectTimeout: 100,
+      // No commandTimeout: withTimeout bounds the whole sample, and ioredis' per-command timers
+      // outlive a dropped connection and would hold the process open after the report.
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
       enableOfflineQueue: true,

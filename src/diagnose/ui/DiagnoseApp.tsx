@@ -1,4 +1,4 @@
-import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { Box, type Key, Text, useApp, useInput, useStdout } from 'ink';
 import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import type { Series } from '../session.js';
 import { type ComponentSummary, summaries } from '../summary.js';
@@ -118,12 +118,15 @@ export function DiagnoseApp({
   const live = useRef({ editing, view, pane, lists, comps, findings, filter, selected });
   live.current = { editing, view, pane, lists, comps, findings, filter, selected };
 
-  useInput((input, key) => {
+  const handle = (input: string, key: Key) => {
     const L = live.current;
     if (key.ctrl && input === 'c') return quit();
     if (L.editing) {
-      if (key.return) setEditing(false);
-      else if (key.escape) {
+      if (key.return) {
+        live.current = { ...L, editing: false };
+        setEditing(false);
+      } else if (key.escape) {
+        live.current = { ...L, editing: false };
         setFilter('');
         setEditing(false);
       } else if (key.backspace || key.delete) setFilter((f) => f.slice(0, -1));
@@ -163,6 +166,17 @@ export function DiagnoseApp({
       if (L.pane === 'components' && L.comps[i]) setView({ kind: 'component', name: L.comps[i]!.name });
       if (L.pane === 'findings' && L.findings[i]) setView({ kind: 'finding', id: L.findings[i]!.id });
     }
+  };
+
+  useInput((input, key) => {
+    // Keys that reach the program in one read (typed fast, pasted, sent by tmux) arrive as one
+    // string: take them one character at a time, as if typed.
+    if (input.length > 1 && !key.ctrl && !key.meta) {
+      const plain = Object.fromEntries(Object.keys(key).map((k) => [k, false])) as unknown as Key;
+      for (const ch of input) handle(ch, plain);
+      return;
+    }
+    handle(input, key);
   });
 
   const counts = report?.counts;

@@ -184,9 +184,9 @@ describe('the diagnose UI', () => {
     const h = harness([troubled()]);
     h.fire();
     await h.until((f) => f.includes(' crit'));
-    h.app.stdin.write('/');
-    await h.until((f) => f.includes('type to filter'));
-    for (const ch of 'redis') h.app.stdin.write(ch);
+    // Typed in one read, as a paste or tmux send-keys delivers it: still taken key by key.
+    h.app.stdin.write('/redis');
+    await h.until((f) => f.includes('/redis▏') && f.includes('type to filter'));
     h.app.stdin.write(KEY.enter);
     await h.until((f) => f.includes('FINDINGS 1') && !f.includes('type to filter'));
     expect(h.frame()).toContain('/redis');
