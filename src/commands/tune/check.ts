@@ -1,0 +1,48 @@
+import { renderTable } from '../../lib/table.js';
+import { CheckFindingsError, runTuneCheck, type TuneCheckResult } from '../../tune/check.js';
+import { TuneCommand } from '../../tune/command.js';
+import { execFlags, factFlags, redisFlags } from '../../tune/flags.js';
+import { renderFacts, shortSource } from '../../tune/render.js';
+
+export type { TuneCheckResult };
+
+export default class TuneCheck extends TuneCommand {
+  static override summary =
+    'Find contradictions between components: pools vs max_connections, KEDA vs the database, and more.';
+  static override description =
+    `Reads the facts of --manifests and/or --live (and flags), then checks: the sum of every pool against max_connections minus the reserved slots (with KEDA the executions add to the API pools), an implicit pgx pool, max_workers against PostgreSQL and RabbitMQ's channel_max, worker requests and limits against WORKER_POOL_SIZE, the pool against the pod's CPU and memory, the API write timeout against the longest stream, prefetch × p99 against consumer_timeout, the KEDA cooldown and trigger protocol, the per-pod pool maximum, Redis maxmemory, usage and policy, and the API's autoscaler against the connection budget.
+
+Each finding carries the numbers, the fix and the guide section; checks that lacked a fact are listed as skipped with what they needed. Exit 1 when a finding has severity error.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --manifests k8s/',
+    '<%= config.bin %> <%= command.id %> --live',
+    '<%= config.bin %> <%= command.id %> --manifests k8s/ --live --json',
+  ];
+  static override flags = { ...factFlags, ...execFlags, ...redisFlags };
+
+  async run(): Promise<TuneCheckResult> {
+    const { flags } = await this.parse(TuneCheck);
+    const result = await runTuneCheck(this.gatherOptions(flags));
+    for (const n of result.notes) this.note(`Note: ${n}`);
+    if (!this.jsonEnabled()) {
+      this.log(`Facts (profile ${result.profile})\n${renderFacts(result.facts)}\n`);
+      this.log(
+        result.findings.length === 0
+          ? 'No contradictions found.'
+          : renderTable(
+              ['SEVERITY', 'CHECK', 'FINDING', 'FIX', 'SOURCE'],
+              result.findings.map((f) => [f.severity, f.id, f.message, f.fix, shortSource(f.source)]),
+            ),
+      );
+      this.log(`\nPassed: ${result.passed.join(', ') || '-'}`);
+      for (const s of result.skipped) this.log(`Skipped ${s.id}: needs ${s.missing.join(', ')}`);
+    }
+    if (result.errors > 0) throw new CheckFindingsError(result);
+    return result;
+  }
+
+  protected override toErrorJson(err: unknown) {
+    const envelope = super.toErrorJson(err);
+    return err instanceof CheckFindingsError ? { ...envelope, result: err.result } : envelope;
+  }
+}
