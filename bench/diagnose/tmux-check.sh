@@ -67,6 +67,9 @@ tmux send-keys -t "$session" / r a b b i t
 capture filtering 'type to filter'
 tmux send-keys -t "$session" Enter
 capture filtered 'FINDINGS 2'
+# A few refreshes later: the backlog keeps its first-seen time, so its age grows.
+sleep 5
+capture later 'FINDINGS 2'
 tmux send-keys -t "$session" q
 capture exit 'EXIT='
 echo "screens saved in $out"

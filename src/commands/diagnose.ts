@@ -54,13 +54,19 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
   ];
   static override flags = {
     once: Flags.boolean({ summary: 'Print one plain report and exit (the default without a terminal).' }),
-    interval: duration({ default: 2000, summary: 'Refresh period of the interactive view (e.g. 2s).' }),
+    interval: duration({
+      default: 2000,
+      defaultHelp: async () => '2s',
+      summary: 'Refresh period of the interactive view (e.g. 2s).',
+    }),
     'sample-interval': duration({
       default: 1000,
+      defaultHelp: async () => '1s',
       summary: 'Pause between the two samples that rates come from, for --once and --json (e.g. 1s).',
     }),
     timeout: duration({
       default: 2000,
+      defaultHelp: async () => '2s',
       summary: 'Per-collector timeout (a slower component is reported down).',
     }),
     'database-url': Flags.string(url('PostgreSQL URL', 'DATABASE_URL')),
