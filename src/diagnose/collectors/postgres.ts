@@ -76,6 +76,14 @@ SELECT count(*)::float8 AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float
   FROM execution_jobs WHERE status = 'QUEUED'`;
 
 type Row = Record<string, unknown>;
+
+/**
+ * Query texts are shown to the user: hide string literals after PASSWORD (CREATE/ALTER ROLE keeps
+ * them verbatim in pg_stat_activity and pg_stat_statements, which do not normalise utility statements).
+ */
+export function redactSql(query: string): string {
+  return query.replace(/(password\s+)(E?'(?:[^']|'')*'|\$\w*\$.*?\$\w*\$)/gi, "$1'****'");
+}
 const n = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
@@ -134,7 +142,7 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
           statStatements = {
             available: true,
             top: r.rows.map((q: Row) => ({
-              query: String(q.query),
+              query: redactSql(String(q.query)),
               calls: n(q.calls),
               meanMs: round1(n(q.mean_ms)),
               maxMs: round1(n(q.max_ms)),
@@ -172,7 +180,7 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
             seconds: round1(n(idleInTx ? a.state_s : a.query_s)),
             xactSeconds: a.xact_s === null ? null : round1(n(a.xact_s)),
             waitEvent: a.wait_event_type ? `${a.wait_event_type}:${a.wait_event}` : null,
-            query: String(a.query ?? ''),
+            query: redactSql(String(a.query ?? '')),
             blockedBy: (a.blocked_by as number[] | null) ?? [],
           };
         }),

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseKeyValues, parseMeminfo, parseProcStat } from '../../../src/diagnose/collectors/host.js';
+import { redactSql } from '../../../src/diagnose/collectors/postgres.js';
 import { managementRequest, queueFacts, vhostOf } from '../../../src/diagnose/collectors/rabbitmq.js';
 import { parseRedisInfo } from '../../../src/diagnose/collectors/redis.js';
 import { WorkerCollector } from '../../../src/diagnose/collectors/worker.js';
@@ -242,6 +243,18 @@ describe('parsers of the other collectors', () => {
       expect(backlogSince(q, firstSeen, now)).toBe(expected);
     },
   );
+
+  test.each([
+    [
+      "ALTER ROLE \"sentinel\" LOGIN PASSWORD 'it''s-secret'",
+      'ALTER ROLE "sentinel" LOGIN PASSWORD \'****\'',
+    ],
+    ["create role x password E'a\\b' login", "create role x password '****' login"],
+    ['ALTER ROLE x PASSWORD $pw$secret$pw$', "ALTER ROLE x PASSWORD '****'"],
+    ['SELECT 1', 'SELECT 1'],
+  ])('query text shown without passwords: %s', (query, shown) => {
+    expect(redactSql(query)).toBe(shown);
+  });
 
   test('pool_max_conns from a DATABASE_URL', () => {
     expect(poolMaxConnsOf('postgres://u:p@h/db?sslmode=disable&pool_max_conns=20&pool_min_conns=5')).toBe(20);
