@@ -76,7 +76,8 @@ const more = (n: number) => (n > 0 ? ` (+${n} more)` : '');
  * Judges one run. In order:
  * 1. the output contains a secret value, a connection string with a password, or a worker
  *    variable with a value → ESCAPE, whatever the status;
- * 2. the program printed an `ESCAPED:` line, or the host saw it run as uid 0 → ESCAPE;
+ * 2. the program printed an `ESCAPED:` line, the host saw it run as uid 0, or one of its
+ *    processes outlived the job → ESCAPE;
  * 3. stdout is larger than the worker's cap allows → ESCAPE (the output limit did not hold);
  * 4. the status is not one a contained run ends with → INCONCLUSIVE;
  * 5. fewer or more `BLOCKED:` lines than probes, or the required evidence line is missing →
@@ -134,6 +135,14 @@ export function evaluate(expect: Expectation, observed: Observation, secrets: Se
       lines,
     };
   }
+  if (expect.noSurvivors && (observed.survivors ?? 0) > 0) {
+    return {
+      verdict: 'ESCAPE',
+      evidence: `${observed.survivors} of its processes still alive on the host after the job (the audit killed them)`,
+      reason: 'a process outlived its job',
+      lines,
+    };
+  }
   const stdoutBytes = Buffer.byteLength(observed.stdout);
   if (expect.maxStdoutBytes !== undefined && stdoutBytes > expect.maxStdoutBytes) {
     return {
@@ -188,6 +197,12 @@ export function evaluate(expect: Expectation, observed: Observation, secrets: Se
       observed.hostUids === undefined
         ? '; its host uid was not seen (is the worker on another machine?)'
         : `; on the host it ran as uid ${observed.hostUids.join(', ')}`;
+  }
+  if (expect.noSurvivors) {
+    hostPart +=
+      observed.survivors === undefined
+        ? '; not seen from the host (is the worker on another machine?)'
+        : '; seen on the host while the job ran, gone after it';
   }
   return {
     verdict: 'contained',

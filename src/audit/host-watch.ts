@@ -16,25 +16,31 @@ export function parseUids(status: string): number[] {
   return m ? [Number(m[1]), Number(m[2])] : [];
 }
 
-function scan(comm: string, seen: Set<number>): boolean {
-  let found = false;
+/** Host pids whose comm is `comm`, with the real and effective uids of each. */
+export function findByComm(comm: string): Array<{ pid: number; uids: number[] }> {
+  const found: Array<{ pid: number; uids: number[] }> = [];
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
-    return false;
+    return found;
   }
   for (const pid of entries) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       if (readFileSync(`/proc/${pid}/comm`, 'utf8').trimEnd() !== comm) continue;
-      for (const uid of parseUids(readFileSync(`/proc/${pid}/status`, 'utf8'))) seen.add(uid);
-      found = true;
+      found.push({ pid: Number(pid), uids: parseUids(readFileSync(`/proc/${pid}/status`, 'utf8')) });
     } catch {
       // Gone between the listing and the read.
     }
   }
   return found;
+}
+
+function scan(comm: string, seen: Set<number>): boolean {
+  const found = findByComm(comm);
+  for (const p of found) for (const uid of p.uids) seen.add(uid);
+  return found.length > 0;
 }
 
 /**
@@ -59,4 +65,21 @@ export function watchComm(comm: string, intervalMs = 100, maxScans = 900): CommW
       return found ? [...seen].sort((a, b) => a - b) : undefined;
     },
   };
+}
+
+/**
+ * After a job has ended: the processes still carrying its marker, which should not exist (the
+ * sandbox's pid namespace and the slot's cgroup end with the job). Any found are killed by pid, so
+ * a sandbox that failed the check does not leave the audit's program running on the host.
+ */
+export function reapSurvivors(comm: string): number[] {
+  const found = findByComm(comm).map((p) => p.pid);
+  for (const pid of found) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  return found;
 }

@@ -7,7 +7,7 @@ import { type SubmitRequest, submitJob, waitForJob } from '../submit/client.js';
 import { startCanaries } from './canaries.js';
 import { buildCatalogue } from './catalogue.js';
 import { evaluate, MIN_SECRET_LENGTH, maskSecrets, searchableSecrets } from './evaluate.js';
-import { watchComm } from './host-watch.js';
+import { reapSurvivors, watchComm } from './host-watch.js';
 import type { AuditTarget } from './target.js';
 import type { Attack, AuditReport, AuditRow, Secret } from './types.js';
 
@@ -54,6 +54,7 @@ async function checkApi(apiUrl: string): Promise<void> {
  */
 const RATE_LIMIT_RETRIES = 12;
 const RATE_LIMIT_WAIT_MS = 5000;
+const SURVIVOR_GRACE_MS = 300;
 
 async function submitPatiently(apiUrl: string, req: SubmitRequest): Promise<string> {
   for (let attempt = 0; ; attempt++) {
@@ -118,6 +119,14 @@ async function runAttack(
   } finally {
     hostUids = watch?.stop();
   }
+  let survivors: number | undefined;
+  // Only when the host saw the program at all: a worker on another machine is out of sight.
+  if (attack.hostWatch !== undefined && attack.expect.noSurvivors && hostUids !== undefined) {
+    // The worker stores a result only after the sandbox's processes are gone; a short grace
+    // covers a kill still in flight.
+    await sleep(SURVIVOR_GRACE_MS);
+    survivors = reapSurvivors(attack.hostWatch).length;
+  }
   const evaluation = evaluate(
     attack.expect,
     {
@@ -128,6 +137,7 @@ async function runAttack(
       timeUsedMs: job.time_used_ms,
       memoryUsedKb: job.memory_used_kb,
       ...(hostUids === undefined ? {} : { hostUids }),
+      ...(survivors === undefined ? {} : { survivors }),
     },
     secrets,
   );
@@ -224,8 +234,11 @@ export async function runAudit(target: AuditTarget, options: AuditOptions): Prom
     const ctx = {
       ...target.context,
       canary: { tcpPort: canaries.tcpPort, udpPort: canaries.udpPort, unixName: canaries.unixName },
-      // 15 characters, the most a comm holds.
-      marker: `sa-${randomBytes(6).toString('hex')}`,
+      // 15 characters each, the most a comm holds.
+      markers: {
+        uid: `su-${randomBytes(6).toString('hex')}`,
+        daemon: `sd-${randomBytes(6).toString('hex')}`,
+      },
     };
     const attacks = (options.attacks ?? buildCatalogue)(ctx);
     const total = attacks.length + 2;

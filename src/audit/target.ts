@@ -11,8 +11,8 @@ export interface AuditTarget {
   apiUrl: string;
   /** Every password of the stack, from the config and the connection strings in use. */
   secrets: Secret[];
-  /** The context without the canaries and the marker (the runner makes those per run). */
-  context: Omit<AttackContext, 'canary' | 'marker'>;
+  /** The context without the canaries and the markers (the runner makes those per run). */
+  context: Omit<AttackContext, 'canary' | 'markers'>;
   /** Host processes that must survive the suite, from the state dir's pid files. */
   processes: Array<{ name: string; record: ProcessRecord }>;
 }

@@ -52,10 +52,11 @@ export interface AttackContext {
   /** The host's own hostname, which a program in its own UTS namespace must not see. */
   hostHostname: string;
   /**
-   * A process name (comm, at most 15 characters) unique to this run: the uid attack takes it with
-   * prctl(PR_SET_NAME) so the audit can find the process on the host and read its real uid.
+   * Process names (comm, 15 characters) unique to this run, which two attacks take with
+   * prctl(PR_SET_NAME) so the audit can find their processes on the host: `uid` to read the real
+   * uid there, `daemon` to see whether a process outlived its job.
    */
-  marker: string;
+  markers: { uid: string; daemon: string };
 }
 
 /** What containment looks like for one attack. */
@@ -72,6 +73,8 @@ export interface Expectation {
   maxStdoutBytes?: number;
   /** Seen from the host (by the attack's marker), the program must not run as uid 0. */
   hostNotRoot?: boolean;
+  /** Once the job has ended, no process with the attack's marker may be left on the host. */
+  noSurvivors?: boolean;
 }
 
 /** One hostile program, ready to submit. */
@@ -102,6 +105,8 @@ export interface Observation {
    * marker; undefined when none was seen (a worker on another machine, or the program never ran).
    */
   hostUids?: number[];
+  /** Processes with the attack's marker still alive on the host after the job ended (when checked). */
+  survivors?: number;
 }
 
 /** A value that must never appear in a program's output, with a name to report instead of it. */

@@ -26,7 +26,7 @@ export function privilegeAttacks(ctx: AttackContext): Attack[] {
       category: 'privilege',
       title: 'uid 0 check: getuid(), capabilities, and the real uid of the process seen from the host',
       language: 'cpp',
-      hostWatch: ctx.marker,
+      hostWatch: ctx.markers.uid,
       body: code`
 #include <sys/prctl.h>
 
@@ -34,7 +34,7 @@ int main() {
   // The audit finds this process on the host by this name and reads its host uid there: from
   // inside, uid_map only shows the parent user namespace, which bwrap's --disable-userns makes an
   // intermediate one.
-  prctl(PR_SET_NAME, ${cppStr(ctx.marker)}, 0, 0, 0);
+  prctl(PR_SET_NAME, ${cppStr(ctx.markers.uid)}, 0, 0, 0);
   std::string ids = "uid " + std::to_string(getuid()) + ", euid " + std::to_string(geteuid()) +
                     ", gid " + std::to_string(getgid());
   if (getuid() == 0 || geteuid() == 0 || getgid() == 0) escaped("getuid()", ids + ": root");
@@ -227,6 +227,69 @@ ${kernelCalls.map((c) => `      {"${c}", SYS_${c}},`).join('\n')}
         text: 'every call refused by the syscall filter (EPERM)',
         statuses: ['SUCCESS'],
         blocked: kernelCalls.length,
+      },
+    }),
+    attack({
+      id: 'priv-seccomp-bypass',
+      category: 'privilege',
+      title: 'slip past the syscall filter: i386 int 0x80, the x32 ABI, clone/clone3 with namespace flags',
+      language: 'cpp',
+      body: code`
+#include <csignal>
+#include <cstdint>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+static char stack[64 * 1024];
+static int child(void *) { _exit(0); }
+
+// A raw i386 system call from this 64-bit process (its numbers differ from x86_64's).
+static long int80(long nr, long a = 0, long b = 0) {
+  long r;
+  asm volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(a), "c"(b), "d"(0L), "S"(0L), "D"(0L) : "memory");
+  return r;
+}
+
+// Returns -errno like the kernel: refused (EPERM/ENOSYS) or through.
+static void raw(const std::string &what, long r) {
+  if (r == -EPERM || r == -ENOSYS) blocked(what, en(static_cast<int>(-r)));
+  else if (r < 0) escaped(what, "reached the kernel (" + en(static_cast<int>(-r)) + ")");
+  else escaped(what, "succeeded (returned " + std::to_string(r) + ")");
+}
+
+int main() {
+  raw("int 0x80 ptrace(PTRACE_TRACEME) (i386 nr 26)", int80(26, 0));
+  raw("int 0x80 unshare(CLONE_NEWUSER) (i386 nr 310)", int80(310, CLONE_NEWUSER));
+  // x32: the same call numbers with bit 30 set; ptrace is x32 nr 521.
+  errno = 0;
+  long x = syscall(0x40000000L | 521, 0L, 0L, 0L, 0L);
+  raw("x32 ptrace(PTRACE_TRACEME) (nr 0x40000000 | 521)", x == -1 ? -errno : x);
+
+  int pid = clone(child, stack + sizeof stack, CLONE_NEWUSER | SIGCHLD, nullptr);
+  if (pid < 0) {
+    blocked("clone(CLONE_NEWUSER)", en(errno));
+  } else {
+    waitpid(pid, nullptr, 0);
+    escaped("clone(CLONE_NEWUSER)", "a child in a new user namespace");
+  }
+  // struct clone_args, version 0 (64 bytes): flags, pidfd, child_tid, parent_tid, exit_signal, ...
+  std::uint64_t args[8] = {CLONE_NEWUSER, 0, 0, 0, SIGCHLD, 0, 0, 0};
+  long r = syscall(435, args, sizeof args);  // clone3
+  if (r == 0) _exit(0);
+  if (r > 0) {
+    waitpid(static_cast<pid_t>(r), nullptr, 0);
+    escaped("clone3(CLONE_NEWUSER)", "a child in a new user namespace");
+  } else {
+    blocked("clone3(CLONE_NEWUSER)", en(errno));
+  }
+  return 0;
+}
+`,
+      expect: {
+        text: 'other ABIs refused (EPERM), namespace flags refused (EPERM / ENOSYS)',
+        statuses: ['SUCCESS'],
+        blocked: 5,
       },
     }),
     attack({

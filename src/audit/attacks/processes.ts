@@ -90,6 +90,99 @@ int main() {
       },
     }),
     attack({
+      id: 'proc-inherited-fds',
+      category: 'processes',
+      title: "descriptors inherited from the worker or reachable through pid 1's /proc/1/fd",
+      language: 'python',
+      // Reports descriptors, never writes to one: a leaked descriptor belongs to a host process.
+      body: code`
+MODES = {0: 'read', 1: 'write', 2: 'read-write'}
+leaked = []
+for fd in sorted(int(x) for x in os.listdir('/proc/self/fd')):
+    if fd <= 2:
+        continue
+    try:
+        target = os.readlink('/proc/self/fd/%d' % fd)
+    except OSError:
+        continue  # the listing's own directory descriptor, closed by now
+    try:
+        with open('/proc/self/fdinfo/%d' % fd) as f:
+            mode = MODES.get(int(f.read().split('flags:')[1].split()[0], 8) & 3, '?')
+    except Exception:
+        mode = '?'
+    leaked.append('fd %d -> %s (%s)' % (fd, target, mode))
+if leaked:
+    escaped('descriptors inherited from the worker', '; '.join(leaked))
+else:
+    blocked('descriptors inherited from the worker', 'none beyond stdin, stdout and stderr')
+try:
+    names = sorted(int(x) for x in os.listdir('/proc/1/fd'))
+except Exception as e:
+    names = None
+    blocked("pid 1's descriptors (/proc/1/fd)", why(e))
+if names is not None:
+    opened = []
+    for fd in names:
+        if fd <= 2:
+            continue
+        try:
+            copy = os.open('/proc/1/fd/%d' % fd, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            continue
+        opened.append('fd %d -> %s' % (fd, os.readlink('/proc/self/fd/%d' % copy)))
+        os.close(copy)
+    if opened:
+        escaped("pid 1's descriptors (/proc/1/fd)", 'opened ' + '; '.join(opened))
+    else:
+        blocked("pid 1's descriptors (/proc/1/fd)", '%d listed, none beyond stdio opens' % len(names))
+`,
+      expect: {
+        text: 'only stdin, stdout and stderr; nothing of pid 1 opens',
+        statuses: ['SUCCESS'],
+        blocked: 2,
+      },
+    }),
+    attack({
+      id: 'proc-outlive-job',
+      category: 'processes',
+      title: 'outlive the job: a setsid, double-forked daemon left running after the program exits',
+      language: 'python',
+      hostWatch: ctx.markers.daemon,
+      body: code`
+import ctypes, time
+MARK = ${JSON.stringify(ctx.markers.daemon)}
+libc = ctypes.CDLL(None, use_errno=True)
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    if os.fork() != 0:
+        os._exit(0)
+    # The daemon: named so the audit can look for it on the host, detached from every pipe.
+    libc.prctl(15, MARK.encode(), 0, 0, 0)  # PR_SET_NAME
+    os.write(w, str(os.getpid()).encode())
+    os.close(w)
+    devnull = os.open('/dev/null', os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    for _ in range(600):  # 60 s, far past the job
+        time.sleep(0.1)
+    os._exit(0)
+os.close(w)
+os.waitpid(pid, 0)
+daemon = os.read(r, 32).decode()
+print('INFO: left a daemon behind: pid %s here, named %s' % (daemon, MARK), flush=True)
+time.sleep(1.0)  # while the job still runs, the audit sees the daemon on the host
+`,
+      expect: {
+        text: 'SUCCESS; the daemon dies with the job (nothing of it left on the host)',
+        statuses: ['SUCCESS'],
+        evidence: /^INFO: left a daemon behind/,
+        noSurvivors: true,
+        hostNotRoot: true,
+      },
+    }),
+    attack({
       id: 'proc-kill-all',
       category: 'processes',
       title: 'kill everything it can: SIGKILL to the worker and API pids, to pid 1, kill(-1, SIGKILL)',

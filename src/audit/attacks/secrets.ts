@@ -26,6 +26,7 @@ export function secretAttacks(ctx: AttackContext): Attack[] {
     '/proc/1/root/etc/shadow',
     `/proc/1/root${ctx.credentialsFile}`,
   ];
+  const compileProbes = ['/etc/shadow', ctx.credentialsFile, ...(ctx.configFile ? [ctx.configFile] : [])];
   const pids = knownPids(ctx).map(({ name, pid }) => [name, pid] as const);
   return [
     attack({
@@ -54,6 +55,34 @@ else:
         text: 'nothing of the host is there (ENOENT); /tmp is private',
         statuses: ['SUCCESS'],
         blocked: hostPaths.length + 1,
+      },
+    }),
+    attack({
+      id: 'secrets-compile-include',
+      category: 'secrets',
+      title: 'read host files at compile time: __has_include / #include of /etc/shadow and credentials.json',
+      language: 'cpp',
+      // The compiler runs in the sandbox too; were the files visible, including them would put
+      // their text into the compiler's error messages, where the secret search finds it.
+      body: code`
+${compileProbes.map((p, i) => `#if __has_include(${JSON.stringify(p)})\n#define SEEN_${i} 1\n#else\n#define SEEN_${i} 0\n#endif`).join('\n')}
+
+int main() {
+  const struct { const char *path; bool seen; } probes[] = {
+${compileProbes.map((p, i) => `      {${JSON.stringify(p)}, SEEN_${i}},`).join('\n')}
+  };
+  for (const auto &p : probes) {
+    std::string what = std::string("#include \"") + p.path + "\" at compile time";
+    if (p.seen) escaped(what, "the compiler can read it");
+    else blocked(what, "not there for the compiler");
+  }
+  return 0;
+}
+`,
+      expect: {
+        text: 'the compiler sees none of them',
+        statuses: ['SUCCESS'],
+        blocked: compileProbes.length,
       },
     }),
     attack({

@@ -32,16 +32,16 @@ describe('audit sandbox against a live stack', () => {
     expect(notContained).toEqual([]);
     expect(run.exitCode).toBe(0);
     expect(run.json.status).toBe(0);
-    expect(run.json.result.summary).toEqual({ total: 30, contained: 30, escapes: 0, inconclusive: 0 });
+    expect(run.json.result.summary).toEqual({ total: 34, contained: 34, escapes: 0, inconclusive: 0 });
     expect(run.json.warnings).toEqual([]);
   });
 
-  test('28 attacks (11 in C++) through the real worker, then the canaries and the "still serves" row', () => {
+  test('32 attacks (13 in C++) through the real worker, then the canaries and the "still serves" row', () => {
     const rows = run.json.result.rows;
-    expect(rows).toHaveLength(30);
+    expect(rows).toHaveLength(34);
     const attacks = rows.filter((r) => r.jobId !== undefined && r.id !== 'stack-still-serves');
-    expect(attacks).toHaveLength(28);
-    expect(attacks.filter((r) => r.language === 'cpp')).toHaveLength(11);
+    expect(attacks).toHaveLength(32);
+    expect(attacks.filter((r) => r.language === 'cpp')).toHaveLength(13);
     expect(rows.at(-2)).toMatchObject({
       id: 'host-canaries',
       verdict: 'contained',
@@ -86,6 +86,20 @@ describe('audit sandbox against a live stack', () => {
   test('the worker runs as root here, and the sandboxed program as an unprivileged slot uid on the host', () => {
     const uid = run.json.result.rows.find((r) => r.id === 'priv-uid')!;
     expect(uid.reason).toMatch(/; on the host it ran as uid 190000000[0-3]$/);
+  });
+
+  test('a daemon left behind was seen on the host during its job and was gone after it', () => {
+    const daemon = run.json.result.rows.find((r) => r.id === 'proc-outlive-job')!;
+    expect(daemon.reason).toMatch(
+      /^SUCCESS as expected; on the host it ran as uid 190000000[0-3]; seen on the host while the job ran, gone after it$/,
+    );
+  });
+
+  test('no descriptor of the worker reaches the sandbox', () => {
+    const fds = run.json.result.rows.find((r) => r.id === 'proc-inherited-fds')!;
+    expect(fds.lines[0]).toBe(
+      'BLOCKED: descriptors inherited from the worker: none beyond stdin, stdout and stderr',
+    );
   });
 
   test('no password of the stack appears anywhere in the report', () => {

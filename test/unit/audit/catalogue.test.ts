@@ -4,9 +4,9 @@ import { buildCatalogue } from '../../../src/audit/catalogue.js';
 import { attackById, catalogue, ctx } from './fixtures.js';
 
 describe('the attack catalogue', () => {
-  test('28 attacks, 11 of them in C++, ids unique', () => {
-    expect(catalogue).toHaveLength(28);
-    expect(catalogue.filter((a) => a.language === 'cpp')).toHaveLength(11);
+  test('32 attacks, 13 of them in C++, ids unique', () => {
+    expect(catalogue).toHaveLength(32);
+    expect(catalogue.filter((a) => a.language === 'cpp')).toHaveLength(13);
     expect(new Set(catalogue.map((a) => a.id)).size).toBe(catalogue.length);
   });
 
@@ -26,6 +26,7 @@ describe('the attack catalogue', () => {
       'network/net-interfaces/python',
       'network/net-unix-sockets/python',
       'secrets/secrets-host-files/python',
+      'secrets/secrets-compile-include/cpp',
       'secrets/secrets-environment/python',
       'secrets/secrets-symlinks/python',
       'filesystem/fs-write-outside/python',
@@ -37,8 +38,11 @@ describe('the attack catalogue', () => {
       'privilege/priv-mount/cpp',
       'privilege/priv-ptrace/cpp',
       'privilege/priv-kernel-surface/cpp',
+      'privilege/priv-seccomp-bypass/cpp',
       'privilege/priv-hostname/python',
       'processes/proc-host-processes/cpp',
+      'processes/proc-inherited-fds/python',
+      'processes/proc-outlive-job/python',
       'processes/proc-kill-all/cpp',
     ]);
   });
@@ -66,7 +70,7 @@ describe('the attack catalogue', () => {
     }
   });
 
-  test("the stack's own ports, paths, pids, canaries and marker are written into the programs", () => {
+  test("the stack's own ports, paths, pids, canaries and markers are written into the programs", () => {
     const tcp = attackById('net-tcp-stack').source;
     expect(tcp).toContain(
       'TARGETS = [["PostgreSQL",21432],["Redis",22379],["RabbitMQ AMQP",21672],["RabbitMQ management",31672],["API",24080],["worker metrics",25090],["host canary",40001]]',
@@ -84,8 +88,17 @@ describe('the attack catalogue', () => {
     );
     expect(attackById('secrets-environment').source).toContain('[["worker",4242],["API",4243]]');
     expect(attackById('proc-kill-all').source).toContain('hosts = {{"worker", 4242}, {"API", 4243}};');
-    expect(attackById('priv-uid').source).toContain('prctl(PR_SET_NAME, "sa-0123456789ab", 0, 0, 0);');
-    expect(attackById('priv-uid').hostWatch).toBe('sa-0123456789ab');
+    expect(attackById('priv-uid').source).toContain('prctl(PR_SET_NAME, "su-0123456789ab", 0, 0, 0);');
+    expect(attackById('priv-uid').hostWatch).toBe('su-0123456789ab');
+    expect(attackById('proc-outlive-job').source).toContain('MARK = "sd-0123456789ab"');
+    expect(attackById('proc-outlive-job').hostWatch).toBe('sd-0123456789ab');
+    expect(catalogue.filter((a) => a.hostWatch !== undefined).map((a) => a.id)).toEqual([
+      'priv-uid',
+      'proc-outlive-job',
+    ]);
+    expect(attackById('secrets-compile-include').source).toContain(
+      '#if __has_include("/tmp/sentinel-it-x/state/credentials.json")\n#define SEEN_1 1',
+    );
     expect(attackById('priv-hostname').source).toContain('HOST = "build-host-7"');
     expect(attackById('res-fork-bomb').source).toContain('const int limit = 64;');
     expect(attackById('res-disk-fill').source).toContain('LIMIT = 64');
@@ -104,6 +117,7 @@ describe('the attack catalogue', () => {
       .map((id) => [id, withPids[id], without[id]]);
     expect(changed).toEqual([
       ['secrets-host-files', 10, 9],
+      ['secrets-compile-include', 3, 2],
       ['secrets-environment', 5, 3],
       ['priv-ptrace', 7, 5],
       ['proc-host-processes', 4, 2],

@@ -65,6 +65,9 @@ const flood = expectOf('res-output-flood');
 const loop = expectOf('res-infinite-loop');
 const uid = expectOf('priv-uid');
 const ptrace = expectOf('priv-ptrace');
+const daemon = expectOf('proc-outlive-job');
+const fds = expectOf('proc-inherited-fds');
+const DAEMON_LINE = 'INFO: left a daemon behind: pid 4 here, named sd-0123456789ab';
 const FLOOD_NOTE =
   '[sentinel: program stopped: output limit exceeded (more than 65536 bytes on stdout or stderr)]';
 
@@ -313,6 +316,64 @@ const rows: Row[] = [
     evidence: 'BLOCKED: probe 1: EPERM (+1 more)',
     reason:
       'SUCCESS as expected; 2 of 2 probes blocked; its host uid was not seen (is the worker on another machine?)',
+  },
+  {
+    name: 'a daemon still alive on the host after the job → ESCAPE',
+    expect: daemon,
+    observed: obs({ stdout: `${DAEMON_LINE}\n`, hostUids: [1_900_000_002], survivors: 1 }),
+    verdict: 'ESCAPE',
+    evidence: '1 of its processes still alive on the host after the job (the audit killed them)',
+    reason: 'a process outlived its job',
+  },
+  {
+    name: 'the daemon seen during the job and gone after it → contained',
+    expect: daemon,
+    observed: obs({ stdout: `${DAEMON_LINE}\n`, hostUids: [1_900_000_002], survivors: 0 }),
+    verdict: 'contained',
+    evidence: DAEMON_LINE,
+    reason:
+      'SUCCESS as expected; on the host it ran as uid 1900000002; seen on the host while the job ran, gone after it',
+  },
+  {
+    name: 'the daemon never seen from the host → contained on the inside evidence, said so',
+    expect: daemon,
+    observed: obs({ stdout: `${DAEMON_LINE}\n` }),
+    verdict: 'contained',
+    evidence: DAEMON_LINE,
+    reason:
+      'SUCCESS as expected; its host uid was not seen (is the worker on another machine?); not seen from the host (is the worker on another machine?)',
+  },
+  {
+    name: 'the daemon never started → INCONCLUSIVE',
+    expect: daemon,
+    observed: obs({ stdout: 'INFO: starting\n' }),
+    verdict: 'INCONCLUSIVE',
+    evidence: 'INFO: starting',
+    reason:
+      'SUCCESS as expected, but no line shows why (expected one matching /^INFO: left a daemon behind/)',
+  },
+  {
+    name: 'the fork for the daemon failed → INCONCLUSIVE',
+    expect: daemon,
+    observed: obs({
+      status: 'RUNTIME_ERROR',
+      exitCode: 1,
+      stderr: 'BlockingIOError: [Errno 11] Resource temporarily unavailable\n',
+    }),
+    verdict: 'INCONCLUSIVE',
+    evidence: 'BlockingIOError: [Errno 11] Resource temporarily unavailable',
+    reason: 'ended RUNTIME_ERROR, but a contained run ends SUCCESS',
+  },
+  {
+    name: 'a descriptor inherited from the worker → ESCAPE',
+    expect: fds,
+    observed: obs({
+      stdout:
+        "ESCAPED: descriptors inherited from the worker: fd 251 -> pipe:[308985] (write)\nBLOCKED: pid 1's descriptors (/proc/1/fd): 4 listed, none beyond stdio opens\n",
+    }),
+    verdict: 'ESCAPE',
+    evidence: 'ESCAPED: descriptors inherited from the worker: fd 251 -> pipe:[308985] (write)',
+    reason: 'the program reports an escape',
   },
   {
     name: 'no output at all from a probe program → INCONCLUSIVE',

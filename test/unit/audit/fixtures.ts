@@ -21,7 +21,7 @@ export const ctx: AttackContext = {
   pidsLimit: 64,
   tmpfsMb: 64,
   hostHostname: 'build-host-7',
-  marker: 'sa-0123456789ab',
+  markers: { uid: 'su-0123456789ab', daemon: 'sd-0123456789ab' },
 };
 
 export const catalogue = buildCatalogue(ctx);
