@@ -7,19 +7,22 @@ function changeText(c: TuneWrite['changes'][number]): string {
 }
 
 /**
- * The whole diff of a write, each file preceded by `#` lines that say which value changes and why
- * (the tuner's formula with its inputs): a reviewer reads the reason next to the hunk. Text before a
- * file's `---` header is ignored by patch and git apply.
+ * The whole diff of a write, each file preceded by `#` lines that say which values change and why
+ * (the tuner's formula with its inputs, once per group of values it explains): a reviewer reads
+ * the reason next to the hunk. Text before a file's `---` header is ignored by patch and git apply.
  */
 export function diffText(w: TuneWrite): string {
   return w.files
     .map((f) => {
-      const notes = w.changes
-        .filter((c) => c.file === f.file)
-        .map(
-          (c) => `# ${f.file}:${c.line} ${c.field}: ${changeText(c)}${c.reason ? ` — ${c.reason}` : ''}\n`,
-        );
-      return notes.join('') + f.diff;
+      const lines: string[] = [];
+      const changes = w.changes.filter((c) => c.file === f.file);
+      changes.forEach((c, i) => {
+        lines.push(`# ${f.file}:${c.line} ${c.field}: ${changeText(c)}`);
+        const next = changes[i + 1];
+        if (c.reason && next?.reason !== c.reason) lines.push(`#   why: ${c.reason}`);
+      });
+      const diff = f.diff.endsWith('\n') ? f.diff : `${f.diff}\n`;
+      return lines.map((l) => `${l}\n`).join('') + diff;
     })
     .join('');
 }

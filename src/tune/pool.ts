@@ -215,12 +215,21 @@ export function planPool(g: Gathered): TunePlan {
   const params = { pool_max_conns: apiPool.value, pool_min_conns: apiMin.value };
   const conn = findConnectionStrings(tree);
   if (roles?.api) {
-    edits.push({
-      op: 'set-pool-params',
-      params,
-      workload: selector(roles.api),
-      reason: `${apiPool.reason}; ${apiMin.reason}`,
-    });
+    // Two edits (they compose on the same strings), so each value carries its own formula.
+    edits.push(
+      {
+        op: 'set-pool-params',
+        params: { pool_max_conns: apiPool.value },
+        workload: selector(roles.api),
+        reason: apiPool.reason,
+      },
+      {
+        op: 'set-pool-params',
+        params: { pool_min_conns: apiMin.value },
+        workload: selector(roles.api),
+        reason: apiMin.reason,
+      },
+    );
   } else {
     // No API Deployment: only env files (a compose deployment), changed line by line.
     for (const s of conn.sites) {
@@ -254,13 +263,23 @@ export function planPool(g: Gathered): TunePlan {
           `give the worker its own DATABASE_URL with pool_max_conns=${workerConns}. The worker's pool is not written.`,
       );
     } else {
-      edits.push({
-        op: 'set-pool-params',
-        params: { pool_max_conns: workerConns, pool_min_conns: workerMin.value },
-        workload: selector(roles.worker),
-        envFiles: false,
-        reason: workerPoolRec.reason,
-      });
+      const worker = selector(roles.worker);
+      edits.push(
+        {
+          op: 'set-pool-params',
+          params: { pool_max_conns: workerConns },
+          workload: worker,
+          envFiles: false,
+          reason: workerPoolRec.reason,
+        },
+        {
+          op: 'set-pool-params',
+          params: { pool_min_conns: workerMin.value },
+          workload: worker,
+          envFiles: false,
+          reason: workerMin.reason,
+        },
+      );
     }
   }
 

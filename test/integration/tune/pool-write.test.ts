@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import type { TuneResult } from '../../../src/tune/types.js';
+import { cli, cliJson, repoRoot } from '../../helpers/cli.js';
+
+const FIXTURES = path.join(repoRoot, 'test/fixtures');
+const GOLDEN = path.join(FIXTURES, 'tune');
+/** Set UPDATE_GOLDEN=1 to rewrite the expected files from the binary's output (then review the diff). */
+const update = process.env.UPDATE_GOLDEN === '1';
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'sentinel-tune-pool-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function copy(from: string, name: string): string {
+  const dir = path.join(work, name);
+  cpSync(path.join(FIXTURES, from), dir, { recursive: true });
+  return dir;
+}
+
+/** Every file of a directory: bytes (hashed) and mode. */
+function snapshot(dir: string): Record<string, { sha: string; mode: number }> {
+  const out: Record<string, { sha: string; mode: number }> = {};
+  for (const name of readdirSync(dir).sort()) {
+    const file = path.join(dir, name);
+    out[name] = {
+      sha: createHash('sha256').update(readFileSync(file)).digest('hex'),
+      mode: statSync(file).mode & 0o777,
+    };
+  }
+  return out;
+}
+
+function expectGolden(actual: string, name: string): void {
+  const file = path.join(GOLDEN, name);
+  if (update) writeFileSync(file, actual);
+  expect(actual).toBe(readFileSync(file, 'utf8'));
+}
+
+// Secrets of the fixture: the passwords, and the base64 Secret value that holds one.
+const SECRETS = [
+  'dev-pw',
+  's3cr%40t',
+  'w0rker-pw',
+  'r3dis-pw',
+  'jwt-signing-key',
+  'cG9zdGdyZXM6Ly93b3JrZXI6',
+];
+
+describe('tune pool --write over the Sentinel fixture tree (built binary)', () => {
+  const dir = copy('manifests/sentinel', 'sentinel');
+  chmodSync(path.join(dir, 'secrets.yaml'), 0o600);
+  const args = [
+    'tune',
+    'pool',
+    '--manifests',
+    'sentinel',
+    '--cpus',
+    '4',
+    '--memory',
+    '8Gi',
+    '--profile',
+    'prod',
+  ];
+  const before = snapshot(dir);
+
+  test('--dry-run prints the commented, masked diff (checked in) and writes nothing', async () => {
+    const r = await cli([...args, '--dry-run'], { cwd: work });
+    expect(r.exitCode).toBe(0);
+    expectGolden(r.stdout, 'pool-prod.diff');
+    for (const s of SECRETS) expect(r.stdout).not.toContain(s);
+    expect(r.stderr).toContain('Dry run: 6 file(s) would change; nothing was written.');
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  test('--write applies exactly that: every file as checked in, modes kept', async () => {
+    const r = await cliJson<TuneResult>([...args, '--write'], { cwd: work });
+    expect(r.exitCode).toBe(0);
+    const w = r.json.result.write!;
+    expect(w.mode).toBe('write');
+    expect(w.unchanged).toBe(false);
+    expect(w.written).toEqual([
+      'sentinel/.env',
+      'sentinel/api.yaml',
+      'sentinel/config.yaml',
+      'sentinel/postgres.yaml',
+      'sentinel/secrets.yaml',
+      'sentinel/worker.yaml',
+    ]);
+    for (const s of SECRETS) expect(r.stdout).not.toContain(s);
+    for (const name of readdirSync(dir)) {
+      expectGolden(readFileSync(path.join(dir, name), 'utf8'), `pool-prod.after/${name}`);
+    }
+    expect(statSync(path.join(dir, 'secrets.yaml')).mode & 0o777).toBe(0o600);
+    expect(
+      r.json.result.rows.map((x) => [x.setting, x.component, x.current ?? null, x.recommended, x.status]),
+    ).toEqual([
+      ['WORKER_POOL_SIZE', 'worker', '4', '4', 'same'],
+      ['resources.requests.cpu', 'worker', null, '2', 'unknown'],
+      ['resources.requests.memory', 'worker', null, '1Gi', 'unknown'],
+      ['resources.limits.cpu', 'worker', null, '4', 'unknown'],
+      ['resources.limits.memory', 'worker', null, '2Gi', 'unknown'],
+      ['pool_max_conns', 'api DATABASE_URL', '4', '20', 'change'],
+      ['pool_min_conns', 'api DATABASE_URL', null, '5', 'unknown'],
+      ['pool_max_conns', 'worker DATABASE_URL', '4', '4', 'same'],
+      ['max_connections', 'postgresql', '100', '273', 'change'],
+      ['max_workers', 'KEDA × pool', null, '200', 'info'],
+    ]);
+    expect(r.json.result.rows.find((x) => x.setting === 'max_connections')?.reason).toBe(
+      '3 API × 20 + max(50 workers × 2, 50 max replicas × 4 pool) + 10 = 60 + 200 + 10 = 270 (API pools and executions are open at once; every execution at maxReplicaCount may hold a connection) + 3 superuser_reserved_connections = 273',
+    );
+  });
+
+  test('a second --write changes nothing and says so', async () => {
+    const after = snapshot(dir);
+    const r = await cliJson<TuneResult>([...args, '--write'], { cwd: work });
+    expect(r.exitCode).toBe(0);
+    expect(r.json.result.write).toMatchObject({ unchanged: true, written: [], files: [] });
+    expect(snapshot(dir)).toEqual(after);
+    const text = await cli([...args, '--write'], { cwd: work });
+    expect(text.stderr).toContain('Nothing to change: the files already hold every recommendation.');
+    const dry = await cli([...args, '--dry-run'], { cwd: work });
+    expect(dry.stdout).toBe('');
+    expect(snapshot(dir)).toEqual(after);
+  });
+
+  test('tune check on the result: the pools fit, the AMQP trigger is still reported (exit 1)', async () => {
+    const r = await cliJson<{ findings: Array<{ id: string; severity: string }>; passed: string[] }>(
+      ['tune', 'check', '--manifests', 'sentinel'],
+      { cwd: work },
+    );
+    expect(r.exitCode).toBe(1);
+    expect(r.json.error?.code).toBe('CHECK_FINDINGS');
+    expect(r.json.result.findings.map((f) => [f.id, f.severity])).toEqual([
+      ['keda-trigger-protocol', 'error'],
+    ]);
+    expect(r.json.result.passed).toEqual(
+      expect.arrayContaining([
+        'pools-vs-max-connections',
+        'max-workers-vs-max-connections',
+        'worker-resources-vs-pool',
+      ]),
+    );
+  });
+});
+
+describe('flag rules live in the flag definitions', () => {
+  test.each<[string, string[], string]>([
+    ['--write without a target', ['tune', 'pool', '--write'], 'manifests'],
+    ['--write with --dry-run', ['tune', 'pool', '--manifests', '.', '--write', '--dry-run'], '--dry-run'],
+    ['--disk without --db-cpus', ['tune', 'pool', '--disk', 'ssd'], 'db-cpus'],
+  ])('%s → exit 2', async (_name, args, mention) => {
+    const r = await cli(args, { cwd: work });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(mention);
+  });
+});
+
+describe('malformed input: exit 2 with file:line:column, every file byte-identical', () => {
+  test.each<[string, string]>([
+    [
+      'bad-indent',
+      'bad-indent/deployment.yaml:14:1: A block sequence may not be used as an implicit map key',
+    ],
+    [
+      'duplicate-key',
+      'duplicate-key/configmap.yaml:8:3: key "WORKER_POOL_SIZE" is given twice in the same map',
+    ],
+    ['tab-indent', 'tab-indent/configmap.yaml:6:1: Tabs are not allowed as indentation'],
+    ['bad-env', 'bad-env/.env:3:1: expected KEY=VALUE, found "this line is not an assignment"'],
+    ['unclosed-quote', 'unclosed-quote/secret.yaml:6:17: " quote opened here is never closed'],
+  ])('%s', async (name, problem) => {
+    const dir = copy(`manifests/malformed/${name}`, name);
+    const before = snapshot(dir);
+    const r = await cli(['tune', 'pool', '--manifests', name, '--cpus', '2', '--memory', '4Gi', '--write'], {
+      cwd: work,
+    });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(problem);
+    expect(r.stderr).toContain('no file was changed');
+    expect(snapshot(dir)).toEqual(before);
+    const j = await cliJson(['tune', 'pool', '--manifests', name, '--write'], { cwd: work });
+    expect(j.exitCode).toBe(2);
+    expect(j.json.error?.code).toBe('MANIFEST_PARSE');
+    expect(snapshot(dir)).toEqual(before);
+  });
+});
