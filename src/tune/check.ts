@@ -35,8 +35,8 @@ export class CheckFindingsError extends CheckFailedError {
 }
 
 /**
- * The API's HorizontalPodAutoscaler against the connection budget: the guide's max_connections
- * formula counts the Deployment's replicas, but the HPA can open maxReplicas × pool.
+ * The API's HorizontalPodAutoscaler against the connection budget: the API opens maxReplicas × pool
+ * at its peak. The facts count the peak already unless `--api-replicas` says fewer.
  */
 export function checkApiHpa(facts: FactBook): Finding[] {
   const hpa = facts.get<number>('api.hpaMaxReplicas');
@@ -50,7 +50,7 @@ export function checkApiHpa(facts: FactBook): Finding[] {
       severity: 'warning',
       message:
         `The API's HorizontalPodAutoscaler scales to ${hpa.value} replicas × pool_max_conns ${pool.value} = ${hpa.value * pool.value} connections, ` +
-        `${extra} more than the ${replicas.value} × ${pool.value} the max_connections formula counts.`,
+        `${extra} more than the ${replicas.value} × ${pool.value} counted (${replicas.detail}).`,
       fix: `Size max_connections for the peak (sentinel-ctl tune pool --api-replicas ${hpa.value} --write), or lower the HPA's maxReplicas.`,
       source: sources.pgxRecommendations,
       evidence: { 'api.hpaMaxReplicas': hpa, 'api.replicas': replicas, 'api.poolMaxConns': pool },

@@ -107,14 +107,24 @@ function showPool(v: number | null): string {
 }
 
 function apiFacts(book: FactBook, roles: Roles, a: RoleWorkload): void {
-  if (a.workload.replicas !== undefined) {
-    book.put('api.replicas', fact(a.workload.replicas, 'manifest', `${a.label} spec.replicas`));
-  }
-  if (roles.apiHpa?.maxReplicas !== undefined) {
+  // The connections the API can open at once come from its peak replicas: the autoscaler's
+  // maxReplicas when one scales it (as KEDA's maxReplicaCount counts for the workers).
+  const hpaMax = roles.apiHpa?.maxReplicas;
+  const replicas = a.workload.replicas;
+  if (hpaMax !== undefined && (replicas === undefined || hpaMax > replicas)) {
     book.put(
-      'api.hpaMaxReplicas',
-      fact(roles.apiHpa.maxReplicas, 'manifest', `${roles.apiHpa.label} spec.maxReplicas`),
+      'api.replicas',
+      fact(
+        hpaMax,
+        'manifest',
+        `${roles.apiHpa!.label} spec.maxReplicas (peak; ${a.label} spec.replicas is ${replicas ?? 'unset'})`,
+      ),
     );
+  } else if (replicas !== undefined) {
+    book.put('api.replicas', fact(replicas, 'manifest', `${a.label} spec.replicas`));
+  }
+  if (hpaMax !== undefined) {
+    book.put('api.hpaMaxReplicas', fact(hpaMax, 'manifest', `${roles.apiHpa!.label} spec.maxReplicas`));
   }
   const db = firstEnv(a.container, ['DATABASE_URL']);
   if (db?.value !== undefined) {

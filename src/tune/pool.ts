@@ -163,8 +163,8 @@ export function planPool(g: Gathered): TunePlan {
   if (hpaMax !== undefined && hpaMax > apiReplicas) {
     warnings.push(
       `The API's HorizontalPodAutoscaler can scale it to ${hpaMax} replicas: ${hpaMax} × ${apiPool.value} = ${hpaMax * apiPool.value} connections, ` +
-        `${(hpaMax - apiReplicas) * apiPool.value} more than the ${apiReplicas} × ${apiPool.value} that max_connections counts (the guide's formula uses the Deployment's replicas). ` +
-        `Size for the peak with --api-replicas ${hpaMax}, or keep the HPA's maxReplicas low.`,
+        `${(hpaMax - apiReplicas) * apiPool.value} more than the ${apiReplicas} × ${apiPool.value} that max_connections counts with --api-replicas ${apiReplicas}. ` +
+        `Size for the peak (drop --api-replicas), or lower the HPA's maxReplicas.`,
     );
   }
 
