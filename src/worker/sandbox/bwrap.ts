@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { EnvironmentError } from '../../lib/errors.js';
 import { runBounded } from '../../lib/proc.js';
+import { closeInheritableFds } from './fds.js';
 import { OUTPUT_CAP_BYTES } from './limits.js';
 import { buildSeccompFilter } from './seccomp.js';
 import { SlotRuntime, type SlotRuntimeOptions } from './slots.js';
@@ -222,6 +223,8 @@ export class BwrapDriver implements SandboxDriver {
         });
       }
     }
+    // Before any sandbox starts: bwrap would hand the worker's stray descriptors to every program.
+    closeInheritableFds();
     try {
       this.seccomp = buildSeccompFilter();
     } catch (error) {
