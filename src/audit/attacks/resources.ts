@@ -5,7 +5,9 @@ import { AUDIT_MEMORY_LIMIT_KB, attack, BOMB_TIME_LIMIT_MS, code } from './prelu
 /**
  * Resources: the limits of sentinel-tuning-guide.md "nsjail Sandbox Limits" (pids 64, memory
  * 256 MB, tmpfs 64 MB, 1 CPU, the job's wall clock) and the worker's output cap hold against
- * programs built to break them. Bombs and loops run under a small wall clock so the audit stays short.
+ * programs built to break them. What only the wall clock stops (the fork bomb, the loop) runs under
+ * a small one so the audit stays short; what a limit ends by itself (thread and memory bombs, the
+ * disk fill) keeps the probes' longer one, so a busy host cannot turn it into a TIMEOUT.
  */
 
 const memoryMb = AUDIT_MEMORY_LIMIT_KB / 1024;
@@ -58,7 +60,6 @@ int main() {
       category: 'resources',
       title: `thread bomb: pthread_create with 64 KiB stacks until refused (pids limit ${ctx.pidsLimit})`,
       language: 'cpp',
-      timeLimitMs: BOMB_TIME_LIMIT_MS,
       body: code`
 #include <pthread.h>
 
@@ -96,7 +97,6 @@ int main() {
       category: 'resources',
       title: `memory bomb: fill 1 GB of memory in 16 MB blocks (limit ${memoryMb} MB)`,
       language: 'python',
-      timeLimitMs: BOMB_TIME_LIMIT_MS,
       body: code`
 blocks = []
 for i in range(64):

@@ -1,28 +1,99 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  chmodSync,
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { AuditReport } from '../../../src/audit/types.js';
-import { cli, cliJson } from '../../helpers/cli.js';
-import { startStack, type TestStack } from '../../helpers/stack.js';
+import { loadConfig } from '../../../src/config/load.js';
+import type { SentinelConfig } from '../../../src/config/schema.js';
+import { binPath, cli, cliJson, repoRoot } from '../../helpers/cli.js';
 
 // A real stack (PostgreSQL, RabbitMQ, Redis, worker, API) on ports shifted by 16000; the hostile
 // programs run only inside its worker's sandbox, submitted through its API by the CLI itself.
 const OFFSET = 16_000;
-let stack: TestStack;
+const STRAY_FD = 200;
+let dir: string;
+let args: string[];
+let config: SentinelConfig;
+let leakedFile: string;
 
+/**
+ * `up`, started the way a careless supervisor would start it: holding a descriptor it was never
+ * told about (fd 200, a file opened for writing, without close-on-exec). The worker inherits it
+ * from `up`; the sandbox must not pass it on to programs.
+ */
 beforeAll(async () => {
-  stack = await startStack({ offset: OFFSET });
+  dir = mkdtempSync(path.join(os.tmpdir(), 'sentinel-it-audit-'));
+  // As a checkout would be: the postgres account must be able to enter the state dir.
+  chmodSync(dir, 0o755);
+  const configFile = path.join(dir, 'sentinel.config.yaml');
+  writeFileSync(configFile, '{}\n');
+  args = ['--config', configFile, '--state-dir', path.join(dir, 'state'), '--port-offset', String(OFFSET)];
+  leakedFile = path.join(dir, 'supervisor.log');
+  const leaked = openSync(leakedFile, 'a');
+  try {
+    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1' };
+    for (const k of ['DATABASE_URL', 'RABBITMQ_URL', 'REDIS_URL', 'SENTINEL_CONFIG', 'SENTINEL_STATE_DIR'])
+      delete env[k];
+    delete env.SENTINEL_PORT_OFFSET;
+    const up = spawn('node', [binPath, 'up', ...args, '--json'], {
+      cwd: repoRoot,
+      env,
+      // At fd 200, as a shell or a job runner leaves one (bash keeps 255): Node marks the low
+      // descriptors it inherits close-on-exec at start-up, but not these.
+      stdio: ['ignore', 'pipe', 'pipe', ...Array<'ignore'>(STRAY_FD - 3).fill('ignore'), leaked],
+    });
+    let output = '';
+    up.stdout?.on('data', (c) => (output += c));
+    up.stderr?.on('data', (c) => (output += c));
+    const code = await new Promise<number | null>((resolve) => up.on('close', resolve));
+    if (code !== 0) throw new Error(`up failed (exit ${code}):\n${output}`);
+  } finally {
+    closeSync(leaked);
+  }
+  config = loadConfig({
+    configFile,
+    env: {},
+    cwd: dir,
+    flags: [
+      { path: 'stateDir', value: path.join(dir, 'state'), flag: '--state-dir' },
+      { path: 'portOffset', value: OFFSET, flag: '--port-offset' },
+    ],
+  }).config;
 });
 afterAll(async () => {
-  await stack?.stop();
+  if (!args) return;
+  await cli(['down', ...args]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const servicePid = (service: string): number =>
+  JSON.parse(readFileSync(path.join(config.stateDir, 'run', `${service}.json`), 'utf8')).processes.at(-1).pid;
+
+test('the stack was started holding the stray descriptor; the worker closed it before any sandbox', () => {
+  // The API inherited it from `up` as the worker did, open and without close-on-exec...
+  const api = servicePid('api');
+  expect(readlinkSync(`/proc/${api}/fd/${STRAY_FD}`)).toBe(leakedFile);
+  const fdinfo = readFileSync(`/proc/${api}/fdinfo/${STRAY_FD}`, 'utf8');
+  expect(Number.parseInt(/^flags:\s+(\d+)$/m.exec(fdinfo)![1]!, 8) & 0o2000000).toBe(0);
+  // ...and the bwrap driver's init closed the worker's copy (src/worker/sandbox/fds.ts).
+  expect(() => readlinkSync(`/proc/${servicePid('worker')}/fd/${STRAY_FD}`)).toThrow(/ENOENT/);
 });
 
 describe('audit sandbox against a live stack', () => {
   let run: Awaited<ReturnType<typeof cliJson<AuditReport>>>;
 
   beforeAll(async () => {
-    run = await cliJson<AuditReport>(['audit', 'sandbox', ...stack.args]);
+    run = await cliJson<AuditReport>(['audit', 'sandbox', ...args]);
   });
 
   test('exits 0 and every row is contained', () => {
@@ -70,7 +141,7 @@ describe('audit sandbox against a live stack', () => {
 
   test("the stack's own ports were the targets, and every probe of them was refused", () => {
     const tcp = run.json.result.rows.find((r) => r.id === 'net-tcp-stack')!;
-    const { ports } = stack.config;
+    const { ports } = config;
     expect(tcp.lines.slice(0, 6)).toEqual([
       `BLOCKED: tcp 127.0.0.1:${ports.postgres} (PostgreSQL): ECONNREFUSED`,
       `BLOCKED: tcp 127.0.0.1:${ports.redis} (Redis): ECONNREFUSED`,
@@ -80,7 +151,7 @@ describe('audit sandbox against a live stack', () => {
       `BLOCKED: tcp 127.0.0.1:${ports.workerMetrics} (worker metrics): ECONNREFUSED`,
     ]);
     const files = run.json.result.rows.find((r) => r.id === 'secrets-host-files')!;
-    expect(files.lines).toContain(`BLOCKED: ${path.join(stack.config.stateDir, 'credentials.json')}: ENOENT`);
+    expect(files.lines).toContain(`BLOCKED: ${path.join(config.stateDir, 'credentials.json')}: ENOENT`);
   });
 
   test('the worker runs as root here, and the sandboxed program as an unprivileged slot uid on the host', () => {
@@ -103,9 +174,10 @@ describe('audit sandbox against a live stack', () => {
   });
 
   test('no password of the stack appears anywhere in the report', () => {
-    const stored = JSON.parse(
-      readFileSync(path.join(stack.config.stateDir, 'credentials.json'), 'utf8'),
-    ) as Record<string, { password: string }>;
+    const stored = JSON.parse(readFileSync(path.join(config.stateDir, 'credentials.json'), 'utf8')) as Record<
+      string,
+      { password: string }
+    >;
     const passwords = Object.values(stored).map((c) => c.password);
     expect(passwords).toHaveLength(3);
     for (const p of passwords) expect(run.stdout).not.toContain(p);
