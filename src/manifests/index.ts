@@ -5,7 +5,7 @@
  */
 export { isConnectionString, maskPasswords, readParams, setParams } from './conn-string.js';
 export { type FileProblem, ManifestParseError, ManifestRefusal } from './errors.js';
-export { type LoadOptions, loadManifestTree } from './load.js';
+export { type LoadOptions, listManifestFiles, loadManifestTree } from './load.js';
 export { maskEnvText, maskYamlText } from './mask.js';
 export { findArgSetting, readConfSetting, setConfSetting } from './pg-conf.js';
 export {

@@ -200,6 +200,19 @@ function indexObjects(file: YamlFile, skipKinds: boolean): K8sObject[] {
 export function loadManifestTree(inputs: string | string[], options: LoadOptions = {}): ManifestTree {
   const list = Array.isArray(inputs) ? inputs : [inputs];
   const base = path.resolve(options.base ?? process.cwd());
+  const { files: found, skipped: skippedAbs } = listManifestFiles(list);
+  return loadListed(found, skippedAbs, base);
+}
+
+/**
+ * The files {@link loadManifestTree} would read for these inputs (same walk, same bounds, same
+ * skips), without reading them: callers that only need some files can pick them first and pass
+ * those paths to loadManifestTree.
+ */
+export function listManifestFiles(list: string[]): {
+  files: Array<{ abs: string; type: 'yaml' | 'env' }>;
+  skipped: Array<{ abs: string; reason: string }>;
+} {
   const found: Array<{ abs: string; type: 'yaml' | 'env' }> = [];
   const skippedAbs: Array<{ abs: string; reason: string }> = [];
   for (const input of list) {
@@ -215,6 +228,14 @@ export function loadManifestTree(inputs: string | string[], options: LoadOptions
     if (st.isDirectory()) walk(abs, 0, found, skippedAbs);
     else found.push({ abs, type: isYamlName(path.basename(abs)) ? 'yaml' : 'env' });
   }
+  return { files: found, skipped: skippedAbs };
+}
+
+function loadListed(
+  found: Array<{ abs: string; type: 'yaml' | 'env' }>,
+  skippedAbs: Array<{ abs: string; reason: string }>,
+  base: string,
+): ManifestTree {
   const seen = new Set<string>();
   const files: ManifestFile[] = [];
   const problems: FileProblem[] = [];

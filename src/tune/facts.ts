@@ -14,6 +14,7 @@ import { FactBook } from './fact-book.js';
 import type { LiveOptions, LiveReport } from './live.js';
 import { readManifestFacts } from './manifest-facts.js';
 import { findRoles, type Roles } from './roles.js';
+import { selectManifestFiles } from './select.js';
 import { cpuText, memoryText } from './show.js';
 
 /** Facts given on the command line. Sizes in bytes, CPU in cores, times in ms. */
@@ -227,7 +228,17 @@ export async function gatherFacts(o: GatherOptions): Promise<Gathered> {
   flagFacts(book, o.flags);
   const inputs = [...(o.manifests ?? []), ...(o.envFiles ?? [])];
   if (inputs.length > 0) {
-    g.tree = loadManifestTree(inputs);
+    // Only the files that can hold what tune reads or writes are parsed (see select.ts).
+    const selection = selectManifestFiles(o.manifests ?? []);
+    g.tree = loadManifestTree([...selection.files, ...(o.envFiles ?? [])]);
+    if (selection.yamlFiles > 0) {
+      book.show(
+        'manifests.files',
+        `${selection.yamlFiles - selection.leftOut} of ${selection.yamlFiles} YAML files parsed`,
+        'manifest',
+        `${(o.manifests ?? []).join(', ')}; the others hold nothing tune reads or writes`,
+      );
+    }
     const envAbs = new Set((o.envFiles ?? []).map((f) => path.resolve(f)));
     g.envFiles = g.tree.files.filter((f) => envAbs.has(f.path)).map((f) => f.display);
     g.roles = findRoles(g.tree, o.workloads);

@@ -45,6 +45,12 @@ export interface Roles {
   notes: string[];
 }
 
+/** Images that make a workload the stack's PostgreSQL, Redis or RabbitMQ. */
+export const POSTGRES_IMAGE = /(^|\/)(postgres|postgresql)(:|@|$)|postgis|bitnami\/postgresql|cloudnative-pg/;
+export const REDIS_IMAGE = /(^|\/)(redis|valkey)(:|@|$)|redis-stack/;
+export const RABBITMQ_IMAGE = /(^|\/)rabbitmq(:|@|$)/;
+export const IMAGE_PATTERNS = [POSTGRES_IMAGE, REDIS_IMAGE, RABBITMQ_IMAGE];
+
 export const POOL_SIZE_KEYS = ['WORKER_POOL_SIZE', 'POOL_SIZE'];
 export const PREFETCH_KEYS = ['WORKER_PREFETCH', 'RABBITMQ_PREFETCH', 'PREFETCH_COUNT'];
 
@@ -165,19 +171,9 @@ export function findRoles(tree: ManifestTree, names: { api?: string; worker?: st
     roles.api = pickOne(found, 'api', '--api-workload', notes);
   }
 
-  roles.postgres = pickOne(
-    byImage(workloads, /(^|\/)(postgres|postgresql)(:|@|$)|postgis|bitnami\/postgresql|cloudnative-pg/),
-    'postgres',
-    undefined,
-    notes,
-  );
-  roles.redis = pickOne(
-    byImage(workloads, /(^|\/)(redis|valkey)(:|@|$)|redis-stack/),
-    'redis',
-    undefined,
-    notes,
-  );
-  roles.rabbitmq = pickOne(byImage(workloads, /(^|\/)rabbitmq(:|@|$)/), 'rabbitmq', undefined, notes);
+  roles.postgres = pickOne(byImage(workloads, POSTGRES_IMAGE), 'postgres', undefined, notes);
+  roles.redis = pickOne(byImage(workloads, REDIS_IMAGE), 'redis', undefined, notes);
+  roles.rabbitmq = pickOne(byImage(workloads, RABBITMQ_IMAGE), 'rabbitmq', undefined, notes);
 
   const scalers = readScaledObjects(tree);
   const workerName = roles.worker?.workload.object.name;

@@ -177,9 +177,7 @@ describe('malformed input: exit 2 with file:line:column, every file byte-identic
       'duplicate-key',
       'duplicate-key/configmap.yaml:8:3: key "WORKER_POOL_SIZE" is given twice in the same map',
     ],
-    ['tab-indent', 'tab-indent/configmap.yaml:6:1: Tabs are not allowed as indentation'],
     ['bad-env', 'bad-env/.env:3:1: expected KEY=VALUE, found "this line is not an assignment"'],
-    ['unclosed-quote', 'unclosed-quote/secret.yaml:6:17: " quote opened here is never closed'],
   ])('%s', async (name, problem) => {
     const dir = copy(`manifests/malformed/${name}`, name);
     const before = snapshot(dir);
@@ -193,6 +191,69 @@ describe('malformed input: exit 2 with file:line:column, every file byte-identic
     const j = await cliJson(['tune', 'pool', '--manifests', name, '--write'], { cwd: work });
     expect(j.exitCode).toBe(2);
     expect(j.json.error?.code).toBe('MANIFEST_PARSE');
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  // The Sentinel tree with one file broken: each is a file tune must read.
+  test.each<[string, string, string, string, string]>([
+    [
+      'tab indentation in a ConfigMap',
+      'config.yaml',
+      'data:\n  WORKER_POOL_SIZE',
+      'data:\n\tWORKER_POOL_SIZE',
+      'config.yaml:7:1: Tabs are not allowed as indentation',
+    ],
+    [
+      'an unclosed quote in a Secret',
+      'secrets.yaml',
+      "6379/0'",
+      '6379/0',
+      "secrets.yaml:20:14: ' quote opened here is never closed",
+    ],
+    [
+      'bad indentation in the worker',
+      'worker.yaml',
+      '        - name: DATABASE_URL',
+      '         - name: DATABASE_URL',
+      'worker.yaml:30:10: All sequence items must start at the same column',
+    ],
+    [
+      'a duplicate key in the API',
+      'api.yaml',
+      '  replicas: 3 # guide: production = 3\n',
+      '  replicas: 3 # guide: production = 3\n  replicas: 4\n',
+      'api.yaml:14:3: key "replicas" is given twice in the same map',
+    ],
+  ])('%s', async (_name, file, from, to, problem) => {
+    const dirName = `broken-${file.replace('.yaml', '')}`;
+    const dir = copy('manifests/sentinel', dirName);
+    const text = readFileSync(path.join(dir, file), 'utf8');
+    expect(text).toContain(from);
+    writeFileSync(path.join(dir, file), text.replace(from, to));
+    const before = snapshot(dir);
+    const r = await cli(
+      ['tune', 'pool', '--manifests', dirName, '--cpus', '4', '--memory', '8Gi', '--write'],
+      {
+        cwd: work,
+      },
+    );
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`${dirName}/${problem}`);
+    expect(r.stderr).toContain('no file was changed');
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  test('a broken file that holds nothing tune reads is not parsed, and nothing is written', async () => {
+    const dir = copy('manifests/malformed/tab-indent', 'unrelated-tab');
+    const before = snapshot(dir);
+    const r = await cliJson<TuneResult>(['tune', 'pool', '--manifests', 'unrelated-tab', '--write'], {
+      cwd: work,
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.json.result.facts.find((f) => f.name === 'manifests.files')?.value).toBe(
+      '0 of 2 YAML files parsed',
+    );
+    expect(r.json.result.write?.unchanged).toBe(true);
     expect(snapshot(dir)).toEqual(before);
   });
 });
