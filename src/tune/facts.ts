@@ -250,11 +250,24 @@ export async function gatherFacts(o: GatherOptions): Promise<Gathered> {
     liveFacts(book, g.live);
   }
   capacityFacts(book, g, o.flags, { cpus: hostCpus, memoryBytes: o.host?.memoryBytes ?? os.totalmem() });
-  book.show(
-    'profile',
-    o.profile,
-    o.profileFrom === 'flag' ? 'flag' : o.profileFrom === 'profile' ? 'profile' : 'default',
-    o.profileFrom === 'flag' ? '--profile' : o.profileFrom === 'profile' ? 'config' : 'default (dev)',
-  );
+  // No profile asked for: the API's replicas pick the row of the guide's pool table (1 dev,
+  // 2 staging, 3+ prod), so a production tree is not tuned with development pools.
+  const baseReplicas = o.flags.apiReplicas ?? g.roles?.api?.workload.replicas;
+  if (o.profileFrom === 'default' && baseReplicas !== undefined) {
+    g.profile = baseReplicas >= 3 ? 'prod' : baseReplicas === 2 ? 'staging' : 'dev';
+    book.show(
+      'profile',
+      g.profile,
+      'manifest',
+      `inferred: ${baseReplicas} API replicas is the ${g.profile} row of the guide's pool table (pass --profile to choose)`,
+    );
+  } else {
+    book.show(
+      'profile',
+      o.profile,
+      o.profileFrom === 'flag' ? 'flag' : o.profileFrom === 'profile' ? 'profile' : 'default',
+      o.profileFrom === 'flag' ? '--profile' : o.profileFrom === 'profile' ? 'config' : 'default (dev)',
+    );
+  }
   return g;
 }

@@ -135,6 +135,18 @@ describe('tune pool --write over the Sentinel fixture tree (built binary)', () =
     expect(snapshot(dir)).toEqual(after);
   });
 
+  test('without --profile, the API replicas pick the guide row: 3 → prod, and prod is what is written', async () => {
+    const r = await cliJson<TuneResult>(
+      ['tune', 'pool', '--manifests', 'sentinel', '--cpus', '4', '--memory', '8Gi', '--dry-run'],
+      { cwd: work },
+    );
+    expect(r.json.result.profile).toBe('prod');
+    expect(r.json.result.facts.find((f) => f.name === 'profile')?.detail).toBe(
+      "inferred: 3 API replicas is the prod row of the guide's pool table (pass --profile to choose)",
+    );
+    expect(r.json.result.write?.unchanged).toBe(true);
+  });
+
   test('tune check on the result: the pools fit, the AMQP trigger is still reported (exit 1)', async () => {
     const r = await cliJson<{ findings: Array<{ id: string; severity: string }>; passed: string[] }>(
       ['tune', 'check', '--manifests', 'sentinel'],
