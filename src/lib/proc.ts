@@ -1,6 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
-import { type Options as ExecaOptions, execa } from 'execa';
+import type { Options as ExecaOptions } from 'execa';
 import { EnvironmentError } from './errors.js';
 import { debug } from './log.js';
 
@@ -50,7 +50,14 @@ function baseOptions(opts: RunOptions): ExecaOptions {
 }
 
 /** Runs a command to completion. Throws EnvironmentError (exit 3) when it cannot start or fails. */
+/**
+ * execa is imported on first use: it costs ≈180 ms to load, and `status` or a warm `up` never
+ * spawn anything.
+ */
+const loadExeca = async () => (await import('execa')).execa;
+
 export async function run(file: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const execa = await loadExeca();
   debug('proc', `run ${file} ${args.join(' ')}`);
   const result = await execa(file, args, {
     ...baseOptions(opts),
@@ -99,7 +106,8 @@ export interface DaemonHandle {
  * Starts a long-running server in its own process group, detached from this CLI so it outlives
  * it. The group id equals the pid, so `killTree` reaches every child it forks.
  */
-export function spawnDaemon(file: string, args: string[], opts: DaemonOptions): DaemonHandle {
+export async function spawnDaemon(file: string, args: string[], opts: DaemonOptions): Promise<DaemonHandle> {
+  const execa = await loadExeca();
   debug('proc', `daemon ${file} ${args.join(' ')} > ${opts.logFile}`);
   const fd = openSync(opts.logFile, 'a', 0o644);
   try {
@@ -250,6 +258,7 @@ export async function runBounded(
   opts: BoundedRunOptions,
 ): Promise<BoundedRunResult> {
   debug('proc', `bounded ${file} ${args.join(' ')}`);
+  const execa = await loadExeca();
   const extra = opts.extraFds ?? [];
   const started = performance.now();
   const child = execa(file, args, {

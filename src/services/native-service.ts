@@ -87,7 +87,7 @@ export abstract class NativeService implements ServiceController {
     const exits: Array<Promise<{ role: string; code: number | null }>> = [];
     for (const spec of this.launchSpecs()) {
       if (ctx.signal.aborted) break;
-      const handle = spawnDaemon(spec.file, spec.args, {
+      const handle = await spawnDaemon(spec.file, spec.args, {
         cwd: spec.cwd,
         env: spec.env,
         cleanEnv: spec.cleanEnv,
