@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Profile } from '../config/schema.js';
 import { loadManifestTree, type ManifestTree } from '../manifests/index.js';
-import { type DiskKind, fact, num, resolveCapacity } from '../tuners/index.js';
+import { type DiskKind, fact, formatByteSize, num, resolveCapacity } from '../tuners/index.js';
 import { type ContainerLimits, readContainerLimits } from './container.js';
 import { FactBook } from './fact-book.js';
 import type { LiveOptions, LiveReport } from './live.js';
@@ -122,7 +122,7 @@ function liveFacts(book: FactBook, r: LiveReport): void {
       book.put(
         'rabbitmq.diskFreeLimitBytes',
         live(r.rabbitmq.diskFreeLimitBytes, `${r.targets.rabbitmq} /api/nodes disk_free_limit`),
-        (b) => `${b} bytes`,
+        (b) => `${b} bytes (${formatByteSize(b, 'rabbitmq')})`,
       );
     }
   } else book.notes.push(`live RabbitMQ management API (${r.targets.rabbitmq}): ${r.rabbitmq.error}`);
@@ -138,7 +138,11 @@ function liveFacts(book: FactBook, r: LiveReport): void {
       );
     else book.notes.push(`live Redis (${at}): no keys to sample, bytes per key stays the guide's estimate`);
     if (d.maxmemory !== undefined && d.maxmemory > 0)
-      book.put('redis.maxmemoryBytes', live(d.maxmemory, `${at} CONFIG GET maxmemory`), (b) => `${b} bytes`);
+      book.put(
+        'redis.maxmemoryBytes',
+        live(d.maxmemory, `${at} CONFIG GET maxmemory`),
+        (b) => `${b} bytes (${formatByteSize(b, 'redis')})`,
+      );
     else if (d.maxmemory === 0) book.notes.push(`live Redis (${at}): maxmemory is 0 (no limit)`);
     if (d.maxmemoryPolicy !== undefined)
       book.put('redis.maxmemoryPolicy', live(d.maxmemoryPolicy, `${at} CONFIG GET maxmemory-policy`));
@@ -146,7 +150,7 @@ function liveFacts(book: FactBook, r: LiveReport): void {
       book.put(
         'redis.usedMemoryBytes',
         live(d.usedMemory, `${at} INFO memory used_memory`),
-        (b) => `${b} bytes`,
+        (b) => `${b} bytes (${memoryText(b)})`,
       );
   } else book.notes.push(`live Redis (${r.targets.redis}): ${r.redis.error}`);
 }
@@ -173,8 +177,11 @@ function capacityFacts(
   for (const n of c.notes) book.notes.push(n);
   const worker = g.roles?.worker;
   const label = worker ? `${worker.label} container ${worker.container.name}` : undefined;
+  // With a flag, the manifest's limits are not compared with it: tune pool writes those limits from
+  // the pool it sized for the flag, so they are below it by design (a cgroup limit still is).
   const res = (section: 'requests' | 'limits', k: 'cpuMillicores' | 'memoryBytes') =>
-    book.get<number>(`worker.${section}.${k}`)?.from === 'manifest'
+    book.get<number>(`worker.${section}.${k}`)?.from === 'manifest' &&
+    (k === 'cpuMillicores' ? flags.cpus : flags.memory) === undefined
       ? book.value<number>(`worker.${section}.${k}`)
       : undefined;
   const cpu = resolveCapacity('cpu', {

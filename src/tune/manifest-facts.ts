@@ -19,7 +19,6 @@ import {
 } from '../manifests/index.js';
 import {
   fact,
-  formatCpu,
   formatGoDuration,
   formatMemory,
   parseByteSize,
@@ -30,7 +29,7 @@ import {
 import type { FactBook } from './fact-book.js';
 import { objectText, POOL_SIZE_KEYS, PREFETCH_KEYS, type Roles, type RoleWorkload } from './roles.js';
 import { findArgSettings, findConfSettings, type SettingHit } from './settings.js';
-import { rulesText } from './show.js';
+import { cpuText, rulesText } from './show.js';
 
 const int = (v: string | undefined): number | undefined =>
   v !== undefined && /^\s*\d+\s*$/.test(v) ? Number(v) : undefined;
@@ -69,7 +68,7 @@ function resources(book: FactBook, prefix: string, role: RoleWorkload): void {
       book.put(
         `${prefix}.${section}.cpuMillicores`,
         fact(parseCpuMillicores(cpu.raw), 'manifest', at(`${section}.cpu`)),
-        formatCpu,
+        cpuText,
       );
     if (mem)
       book.put(

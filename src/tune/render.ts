@@ -19,7 +19,12 @@ const GUIDE_ALIAS: Record<string, string> = {
 
 /** `tuning: Worker Pool Sizing` — the guide and the innermost section, short enough for a table. */
 export function shortSource(s: Source): string {
-  const section = s.section.split(' > ').pop() ?? s.section;
+  const parts = s.section.split(' > ');
+  // "Recommendations" alone does not say of what: keep its parent section.
+  const section =
+    parts.length > 1 && /^(Tuning )?Recommendations$/.test(parts.at(-1)!)
+      ? parts.slice(-2).join(' > ')
+      : parts.at(-1)!;
   return `${GUIDE_ALIAS[s.guide] ?? s.guide}: ${section}`;
 }
 

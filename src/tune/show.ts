@@ -7,7 +7,7 @@ export function rulesText(r: HpaScalingRules | ScalingRules): string {
   const ps = r.policies.map(
     (p) => `${p.type === 'Pods' ? `${p.value} pods` : `${p.value}%`}/${p.periodSeconds}s`,
   );
-  return `${r.selectPolicy ?? 'Max'}(${ps.join(', ')}), ${r.stabilizationWindowSeconds ?? '-'}s window`;
+  return `${r.selectPolicy ?? 'Max'}(${ps.join(', ')}), ${r.stabilizationWindowSeconds === undefined ? 'default' : `${r.stabilizationWindowSeconds}s`} window`;
 }
 
 /** `4 cores`, `500m`. */

@@ -171,7 +171,7 @@ describe('tune --live against the real local stack (built binary)', () => {
       from: 'live',
       detail: expect.stringMatching(/ MEMORY USAGE over 300 sampled keys$/),
     });
-    expect(used(f, 'redis.maxmemoryBytes')).toMatchObject({ value: `${64 * 1024 ** 2} bytes`, from: 'live' });
+    expect(used(f, 'redis.maxmemoryBytes')).toMatchObject({ value: `${64 * 1024 ** 2} bytes (64mb)`, from: 'live' });
     const row = r.json.result.rows.find((x) => x.setting === 'maxmemory');
     expect(row).toMatchObject({ current: '64mb', recommended: '128mb', basis: 'measured' });
     expect(row?.reason).toBe(
@@ -192,7 +192,7 @@ describe('tune --live against the real local stack (built binary)', () => {
       value: `${MESSAGES} ready, 0 unacknowledged, 0 consumers`,
       from: 'live',
     });
-    expect(used(f, 'rabbitmq.diskFreeLimitBytes')).toMatchObject({ value: '1000000000 bytes', from: 'live' });
+    expect(used(f, 'rabbitmq.diskFreeLimitBytes')).toMatchObject({ value: '1000000000 bytes (1GB)', from: 'live' });
     expect(r.json.result.passed).toContain('redis');
     expect(r.json.result.findings).toEqual([]);
   });
