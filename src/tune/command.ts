@@ -3,11 +3,14 @@
  * TuneOptions, run the topic, print (stdout: the report or the diff; stderr: notes), and return
  * the typed result for `--json`.
  */
+
+import type { SentinelConfig } from '../config/schema.js';
 import { SentinelCommand } from '../lib/base-command.js';
 import { endpoints } from '../services/endpoints.js';
 import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
 import type { FactFlags, GatherOptions } from './facts.js';
 import { factsFromFlags } from './flags.js';
+import type { LocalStackSettings } from './live.js';
 import { renderTune } from './render.js';
 import { diffText, runTune, type TuneOptions } from './run.js';
 import type { TuneResult, TuneTopic } from './types.js';
@@ -30,6 +33,23 @@ export interface TuneFlagValues {
   write?: boolean;
   'dry-run'?: boolean;
   [k: string]: unknown;
+}
+
+/** The local stack's settings, when the endpoints are its own (no URL points elsewhere). */
+function localStack(config: SentinelConfig, file: string | undefined): LocalStackSettings | undefined {
+  const u = config.urls;
+  if (u.database || u.rabbitmq || u.rabbitmqManagement || u.redis) return undefined;
+  return {
+    source: file ?? 'defaults',
+    apiReplicas: config.api.replicas,
+    workerReplicas: config.worker.replicas,
+    workerPoolSize: config.worker.poolSize,
+    workerPrefetch: config.worker.prefetch,
+    writeTimeoutMs: config.api.writeTimeoutMs,
+    rateLimitPerMinute: config.api.rateLimit,
+    consumerTimeoutMs: config.rabbitmq.consumerTimeoutMs,
+    channelMax: config.rabbitmq.channelMax,
+  };
 }
 
 export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
@@ -66,6 +86,9 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
               timeoutMs: flags.timeout ?? 3000,
               taskQueue: TASK_QUEUE,
               sampleKeys: REDIS_SAMPLE_KEYS,
+              ...(localStack(loaded.config, loaded.file)
+                ? { local: localStack(loaded.config, loaded.file) }
+                : {}),
             },
           }
         : {}),

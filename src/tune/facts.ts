@@ -7,8 +7,15 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Profile } from '../config/schema.js';
-import { loadManifestTree, type ManifestTree } from '../manifests/index.js';
-import { type DiskKind, fact, formatByteSize, num, resolveCapacity } from '../tuners/index.js';
+import { loadManifestTree, type ManifestTree, readParams } from '../manifests/index.js';
+import {
+  type DiskKind,
+  fact,
+  formatByteSize,
+  formatGoDuration,
+  num,
+  resolveCapacity,
+} from '../tuners/index.js';
 import { type ContainerLimits, readContainerLimits } from './container.js';
 import { FactBook } from './fact-book.js';
 import type { LiveOptions, LiveReport } from './live.js';
@@ -83,7 +90,7 @@ export function showExec(e: { p50Ms: number; p99Ms: number; count?: number }): s
   return `p50 ${num(e.p50Ms)} ms, p99 ${num(e.p99Ms)} ms${e.count !== undefined ? ` over ${e.count} executions` : ''}`;
 }
 
-function liveFacts(book: FactBook, r: LiveReport): void {
+function liveFacts(book: FactBook, r: LiveReport, local: LiveOptions['local']): void {
   const live = <T>(v: T, detail: string) => fact(v, 'live', detail);
   if (r.postgres.ok) {
     const p = r.postgres;
@@ -153,6 +160,34 @@ function liveFacts(book: FactBook, r: LiveReport): void {
         (b) => `${b} bytes (${memoryText(b)})`,
       );
   } else book.notes.push(`live Redis (${r.targets.redis}): ${r.redis.error}`);
+  // After the live readings, which win where both say something (the worker's own pool gauge).
+  if (local) {
+    // The local stack's API and worker run with these (sentinel-ctl up); its DATABASE_URL carries the pool.
+    const at = (key: string) => `local stack: ${local.source} ${key}`;
+    book.put('api.replicas', live(local.apiReplicas, at('api.replicas')));
+    book.put('worker.replicas', live(local.workerReplicas, at('worker.replicas')));
+    book.put('worker.poolSize', live(local.workerPoolSize, at('worker.poolSize')));
+    book.put('worker.prefetch', live(local.workerPrefetch, at('worker.prefetch')));
+    book.put('api.writeTimeoutMs', live(local.writeTimeoutMs, at('api.writeTimeoutMs')), formatGoDuration);
+    book.put('api.rateLimitPerMinute', live(local.rateLimitPerMinute, at('api.rateLimit')));
+    book.put(
+      'rabbitmq.consumerTimeoutMs',
+      live(local.consumerTimeoutMs, at('rabbitmq.consumerTimeoutMs')),
+      formatGoDuration,
+    );
+    book.put('rabbitmq.channelMax', live(local.channelMax, at('rabbitmq.channelMax')));
+    try {
+      const p = readParams(r.databaseUrl, ['pool_max_conns', 'pool_min_conns']);
+      const max = p.pool_max_conns === undefined ? null : Number(p.pool_max_conns);
+      book.put('api.poolMaxConns', live(max, `${r.targets.postgres} pool_max_conns`), (v) =>
+        v === null ? 'unset' : String(v),
+      );
+      if (p.pool_min_conns !== undefined)
+        book.put('api.poolMinConns', live(Number(p.pool_min_conns), `${r.targets.postgres} pool_min_conns`));
+    } catch {
+      book.notes.push(`${r.targets.postgres}: a pool parameter is given twice`);
+    }
+  }
 }
 
 /**
@@ -254,7 +289,7 @@ export async function gatherFacts(o: GatherOptions): Promise<Gathered> {
   if (o.live) {
     const { collectLive } = await import('./live.js');
     g.live = await collectLive(o.live);
-    liveFacts(book, g.live);
+    liveFacts(book, g.live, o.live.local);
   }
   capacityFacts(book, g, o.flags, { cpus: hostCpus, memoryBytes: o.host?.memoryBytes ?? os.totalmem() });
   // No profile asked for: the API's replicas pick the row of the guide's pool table (1 dev,

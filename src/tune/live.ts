@@ -20,6 +20,24 @@ export interface LiveOptions {
   taskQueue: string;
   /** Most keys whose MEMORY USAGE is sampled. */
   sampleKeys: number;
+  /**
+   * When the endpoints are the local stack's own (no DATABASE_URL etc. pointing elsewhere), the
+   * settings it was started with: they describe the API and worker that really run there.
+   */
+  local?: LocalStackSettings;
+}
+
+/** What `sentinel-ctl up` runs the local API and worker with (from the loaded config). */
+export interface LocalStackSettings {
+  source: string;
+  apiReplicas: number;
+  workerReplicas: number;
+  workerPoolSize: number;
+  workerPrefetch: number;
+  writeTimeoutMs: number;
+  rateLimitPerMinute: number;
+  consumerTimeoutMs: number;
+  channelMax: number;
 }
 
 type Part<T> = ({ ok: true } & T) | { ok: false; error: string };
@@ -65,6 +83,8 @@ export interface LiveRedis {
 }
 
 export interface LiveReport {
+  /** The DATABASE_URL read; holds the password, so it is not enumerable (`targets` has it masked). */
+  readonly databaseUrl: string;
   targets: { postgres: string; worker: string; rabbitmq: string; redis: string };
   postgres: Part<LivePostgres>;
   worker: Part<LiveWorker>;
@@ -264,7 +284,7 @@ export async function collectLive(o: LiveOptions): Promise<LiveReport> {
     part(t, (signal) => liveRabbit(e.rabbitmqManagementUrl, e.rabbitmqUrl, o.taskQueue, signal)),
     part(t, () => liveRedis(e.redisUrl, t, o.sampleKeys)),
   ]);
-  return {
+  const report = {
     targets: {
       postgres: maskUrl(e.databaseUrl),
       worker: maskUrl(e.workerMetricsUrl),
@@ -275,5 +295,8 @@ export async function collectLive(o: LiveOptions): Promise<LiveReport> {
     worker,
     rabbitmq,
     redis,
-  };
+  } as LiveReport;
+  // Holds a password: kept off JSON.stringify and console.log.
+  Object.defineProperty(report, 'databaseUrl', { value: e.databaseUrl, enumerable: false });
+  return report;
 }

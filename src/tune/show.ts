@@ -19,5 +19,6 @@ export function cpuText(millicores: number): string {
 /** `2Gi` when it is a whole unit, else GiB with one decimal (`23.5 GiB`). */
 export function memoryText(bytes: number): string {
   const exact = formatMemory(bytes);
-  return /^\d+(Mi|Gi|Ti)$/.test(exact) ? exact : `${(bytes / GIB).toFixed(1)} GiB`;
+  if (/^\d+(Mi|Gi|Ti)$/.test(exact)) return exact;
+  return bytes < GIB ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${(bytes / GIB).toFixed(1)} GiB`;
 }

@@ -171,7 +171,10 @@ describe('tune --live against the real local stack (built binary)', () => {
       from: 'live',
       detail: expect.stringMatching(/ MEMORY USAGE over 300 sampled keys$/),
     });
-    expect(used(f, 'redis.maxmemoryBytes')).toMatchObject({ value: `${64 * 1024 ** 2} bytes (64mb)`, from: 'live' });
+    expect(used(f, 'redis.maxmemoryBytes')).toMatchObject({
+      value: `${64 * 1024 ** 2} bytes (64mb)`,
+      from: 'live',
+    });
     const row = r.json.result.rows.find((x) => x.setting === 'maxmemory');
     expect(row).toMatchObject({ current: '64mb', recommended: '128mb', basis: 'measured' });
     expect(row?.reason).toBe(
@@ -192,8 +195,22 @@ describe('tune --live against the real local stack (built binary)', () => {
       value: `${MESSAGES} ready, 0 unacknowledged, 0 consumers`,
       from: 'live',
     });
-    expect(used(f, 'rabbitmq.diskFreeLimitBytes')).toMatchObject({ value: '1000000000 bytes (1GB)', from: 'live' });
-    expect(r.json.result.passed).toContain('redis');
+    expect(used(f, 'rabbitmq.diskFreeLimitBytes')).toMatchObject({
+      value: '1000000000 bytes (1GB)',
+      from: 'live',
+    });
+    // The local stack's own settings (api.replicas, its DATABASE_URL pool, prefetch, consumer_timeout)
+    // join the live readings, so the cross-component checks run.
+    expect(used(f, 'api.poolMaxConns')).toMatchObject({ value: '10', from: 'live' });
+    expect(used(f, 'worker.poolSize')).toMatchObject({ value: '3', from: 'live' });
+    expect(r.json.result.passed).toEqual(
+      expect.arrayContaining([
+        'pools-vs-max-connections',
+        'prefetch-vs-consumer-timeout',
+        'write-timeout-vs-stream',
+        'redis',
+      ]),
+    );
     expect(r.json.result.findings).toEqual([]);
   });
 });
