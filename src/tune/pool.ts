@@ -52,8 +52,8 @@ export function kedaPeak(
 ): { maxReplicaCount: number; fact?: Fact<number>; assumed?: string } | undefined {
   const f = g.book.get<number>('keda.maxReplicaCount');
   if (f) return { maxReplicaCount: f.value, fact: f };
-  // A manifest tree without a ScaledObject: the workers are not scaled by KEDA.
-  if (g.tree) return undefined;
+  // A manifest tree without a ScaledObject, or the local stack (live): the workers are not scaled by KEDA.
+  if (g.tree || g.book.get('worker.replicas')?.from === 'live') return undefined;
   const sizing = profileSizing[g.profile];
   return {
     maxReplicaCount: sizing.kedaMaxReplicas,
