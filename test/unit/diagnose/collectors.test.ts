@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -14,10 +13,11 @@ import { histogramBuckets, parseMetrics, sumBy } from '../../../src/diagnose/pro
 import { backlogSince } from '../../../src/diagnose/rules/rabbitmq.js';
 import { poolMaxConnsOf } from '../../../src/diagnose/session.js';
 import { diagnoseSources } from '../../../src/diagnose/sources.js';
+import { expectSectionExists } from '../../helpers/guides.js';
 import { queue } from './fixtures.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const sharedDir = path.resolve(here, '../../../../shared');
+const _sharedDir = path.resolve(here, '../../../../shared');
 
 describe('the worker collector against a real prom-client registry over HTTP', () => {
   const registry = new Registry();
@@ -262,25 +262,8 @@ describe('parsers of the other collectors', () => {
   });
 });
 
-function headings(file: string): string[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => /^#{1,6} /.test(l))
-    .map((l) => l.replace(/^#+ /, '').trim());
-}
-
 describe('every section a diagnose rule cites exists in its guide, in order', () => {
   test.each(Object.entries(diagnoseSources))('%s', (_key, source) => {
-    const file =
-      source.guide === 'DESIGN.md'
-        ? path.join(sharedDir, 'DESIGN.md')
-        : path.join(sharedDir, 'seeds', source.guide);
-    const hs = headings(file);
-    let from = 0;
-    for (const part of source.section.split(' > ')) {
-      const at = hs.findIndex((h, i) => i >= from && h.startsWith(part));
-      expect(at, `"${part}" of "${source.section}" in ${source.guide}`).toBeGreaterThanOrEqual(0);
-      from = at + 1;
-    }
+    expectSectionExists(source);
   });
 });

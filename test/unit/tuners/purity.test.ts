@@ -4,10 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import * as tuners from '../../../src/tuners/index.js';
 import { sources } from '../../../src/tuners/types.js';
+import { expectSectionExists } from '../../helpers/guides.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const tunersDir = path.resolve(here, '../../../src/tuners');
-const sharedDir = path.resolve(here, '../../../../shared');
+const _sharedDir = path.resolve(here, '../../../../shared');
 const files = readdirSync(tunersDir).filter((f) => f.endsWith('.ts'));
 
 /** Every module specifier a file imports. */
@@ -32,26 +33,8 @@ describe('src/tuners has no I/O', () => {
   });
 });
 
-/** Headings of a markdown file, without the #s. */
-function headings(file: string): string[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => /^#{1,6} /.test(l))
-    .map((l) => l.replace(/^#+ /, '').trim());
-}
-
 describe('every cited section exists in its guide, in order', () => {
   test.each(Object.entries(sources))('%s', (_key, source) => {
-    const file =
-      source.guide === 'DESIGN.md'
-        ? path.join(sharedDir, 'DESIGN.md')
-        : path.join(sharedDir, 'seeds', source.guide);
-    const hs = headings(file);
-    let from = 0;
-    for (const part of source.section.split(' > ')) {
-      const at = hs.findIndex((h, i) => i >= from && h.startsWith(part));
-      expect(at, `"${part}" of "${source.section}" in ${source.guide}`).toBeGreaterThanOrEqual(0);
-      from = at + 1;
-    }
+    expectSectionExists(source);
   });
 });
