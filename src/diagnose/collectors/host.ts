@@ -7,16 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  type CgroupLimit,
-  effectiveCpuLimit,
-  parseCpuList,
-  parseCpuMaxV2,
-  parseCpuQuotaV1,
-  parseMemoryLimitV1,
-  parseMemoryMaxV2,
-  parseProcSelfCgroup,
-} from '../../tuners/cgroup.js';
+import { readContainerLimits } from '../../tune/container.js';
+import { type CgroupLimit, parseProcSelfCgroup } from '../../tuners/cgroup.js';
 import type { HostFacts } from '../types.js';
 import { withTimeout } from './timeout.js';
 import { type Collector, increase, windowOf } from './types.js';
@@ -91,48 +83,42 @@ interface CgroupReading {
   oomKills?: number;
 }
 
+/**
+ * Limits come from the same reader `tune` uses (src/tune/container.ts: the tightest limit of the
+ * cgroup and its ancestors, cpuset included), so diagnose and tune never disagree about what this
+ * container may use; only the usage counters are read here.
+ */
 async function readCgroup(): Promise<CgroupReading | undefined> {
+  const limits = readContainerLimits('/', { hostCpus: os.cpus().length });
+  if (limits.version === 'none') return undefined;
   const self = await tryRead('/proc/self/cgroup');
   if (!self) return undefined;
   const cg = parseProcSelfCgroup(self);
   const unlimited: CgroupLimit = { kind: 'unlimited' };
-  const v2Root = '/sys/fs/cgroup';
-  const memMax = await cgroupFile(v2Root, cg.v2Path, 'memory.max');
-  if (memMax !== undefined) {
+  const cpuLimit = limits.cpu ?? unlimited;
+  const memLimit = limits.memory ?? unlimited;
+  if (limits.version === 'v2') {
+    const v2Root = '/sys/fs/cgroup';
     const stat = parseKeyValues((await cgroupFile(v2Root, cg.v2Path, 'memory.stat')) ?? '');
     const current = Number((await cgroupFile(v2Root, cg.v2Path, 'memory.current')) ?? Number.NaN);
-    const cpuMax = await cgroupFile(v2Root, cg.v2Path, 'cpu.max');
-    const cpuset = await cgroupFile(v2Root, cg.v2Path, 'cpuset.cpus.effective');
     const cpuStat = parseKeyValues((await cgroupFile(v2Root, cg.v2Path, 'cpu.stat')) ?? '');
     const events = parseKeyValues((await cgroupFile(v2Root, cg.v2Path, 'memory.events')) ?? '');
     return {
-      cpuLimit: effectiveCpuLimit(
-        cpuMax ? parseCpuMaxV2(cpuMax) : unlimited,
-        cpuset ? parseCpuList(cpuset) : undefined,
-      ),
-      memLimit: parseMemoryMaxV2(memMax),
+      cpuLimit,
+      memLimit,
       memUsage: Number.isFinite(current) ? current - (stat.inactive_file ?? 0) : undefined,
       cpuUsageSeconds: cpuStat.usage_usec === undefined ? undefined : cpuStat.usage_usec / 1e6,
       oomKills: events.oom_kill,
     };
   }
   const memRoot = '/sys/fs/cgroup/memory';
-  const limit = await cgroupFile(memRoot, cg.v1.memory, 'memory.limit_in_bytes');
-  if (limit === undefined) return undefined;
   const usage = Number((await cgroupFile(memRoot, cg.v1.memory, 'memory.usage_in_bytes')) ?? Number.NaN);
   const stat = parseKeyValues((await cgroupFile(memRoot, cg.v1.memory, 'memory.stat')) ?? '');
   const oom = parseKeyValues((await cgroupFile(memRoot, cg.v1.memory, 'memory.oom_control')) ?? '');
-  const cpuRoot = '/sys/fs/cgroup/cpu';
-  const quota = await cgroupFile(cpuRoot, cg.v1.cpu, 'cpu.cfs_quota_us');
-  const period = await cgroupFile(cpuRoot, cg.v1.cpu, 'cpu.cfs_period_us');
-  const cpuset = await cgroupFile('/sys/fs/cgroup/cpuset', cg.v1.cpuset, 'cpuset.effective_cpus');
   const acct = await cgroupFile('/sys/fs/cgroup/cpuacct', cg.v1.cpuacct, 'cpuacct.usage');
   return {
-    cpuLimit: effectiveCpuLimit(
-      quota && period ? parseCpuQuotaV1(quota, period) : unlimited,
-      cpuset ? parseCpuList(cpuset) : undefined,
-    ),
-    memLimit: parseMemoryLimitV1(limit),
+    cpuLimit,
+    memLimit,
     memUsage: Number.isFinite(usage) ? usage - (stat.total_inactive_file ?? 0) : undefined,
     cpuUsageSeconds: acct ? Number(acct) / 1e9 : undefined,
     oomKills: oom.oom_kill,
