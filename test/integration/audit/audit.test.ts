@@ -16,10 +16,11 @@ import type { AuditReport } from '../../../src/audit/types.js';
 import { loadConfig } from '../../../src/config/load.js';
 import type { SentinelConfig } from '../../../src/config/schema.js';
 import { binPath, cli, cliJson, repoRoot } from '../../helpers/cli.js';
+import { testOffset } from '../../helpers/ports.js';
 
 // A real stack (PostgreSQL, RabbitMQ, Redis, worker, API) on ports shifted by 16000; the hostile
 // programs run only inside its worker's sandbox, submitted through its API by the CLI itself.
-const OFFSET = 16_000;
+const OFFSET = testOffset('audit');
 const STRAY_FD = 200;
 let dir: string;
 let args: string[];

@@ -12,9 +12,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { DiagnoseReport, Finding } from '../../../src/diagnose/types.js';
 import { cli, cliJson, cliProcess } from '../../helpers/cli.js';
+import { testOffset } from '../../helpers/ports.js';
 
 // Ports: defaults + 14000 (19432, 19672, 29672, 20379): this suite's own range.
-const OFFSET = 14_000;
+const OFFSET = testOffset('diagnose');
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'sentinel-diagnose-'));
 // The postgres account must be able to enter the state dir (PostgreSQL runs as it under root).
 chmodSync(stateDir, 0o755);

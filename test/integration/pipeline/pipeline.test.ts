@@ -7,9 +7,10 @@ import type { Job } from '../../../src/jobs/repository.js';
 import { pgClientUrl } from '../../../src/services/endpoints.js';
 import { cli, cliJson } from '../../helpers/cli.js';
 import { servicePid, startStack, type TestStack } from '../../helpers/stack.js';
+import { testOffset } from '../../helpers/ports.js';
 
 // Ports: defaults + 12000. Pool of 2 workers on a 2-core machine.
-const OFFSET = 12_000;
+const OFFSET = testOffset('pipeline');
 let stack: TestStack;
 
 /** POST a submission; `from` picks the client address (the rate limit is per IP). */

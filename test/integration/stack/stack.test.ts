@@ -7,9 +7,10 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cli, cliJson, cliProcess } from '../../helpers/cli.js';
+import { testOffset } from '../../helpers/ports.js';
 
 // Ports: defaults + 11000 (16432, 16672, 26672, ...): below the ephemeral range, clear of a dev stack.
-const OFFSET = 11_000;
+const OFFSET = testOffset('stack');
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'sentinel-stack-'));
 chmodSync(stateDir, 0o755);
 const common = ['--state-dir', stateDir, '--port-offset', String(OFFSET)];
@@ -247,7 +248,15 @@ describe('the local stack through the real binary', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sentinel-nobin-'));
     writeFileSync(path.join(dir, 'sentinel.config.yaml'), 'postgres:\n  binDir: /opt/no-such-postgres/bin\n');
     const r = await cli(
-      ['up', '--services', 'postgres', '--state-dir', path.join(dir, 's'), '--port-offset', '11100'],
+      [
+        'up',
+        '--services',
+        'postgres',
+        '--state-dir',
+        path.join(dir, 's'),
+        '--port-offset',
+        String(testOffset('stackPostgresOnly')),
+      ],
       { cwd: dir },
     );
     expect(r.exitCode).toBe(3);
@@ -261,15 +270,26 @@ describe('the local stack through the real binary', () => {
     writeFileSync(path.join(dir, 'sentinel.config.yaml'), 'postgres:\n  sharedBuffers: 4000GB\n');
     const state = path.join(dir, 's');
     const r = await cli(
-      ['up', '--services', 'postgres,redis', '--state-dir', state, '--port-offset', '11200'],
+      [
+        'up',
+        '--services',
+        'postgres,redis',
+        '--state-dir',
+        state,
+        '--port-offset',
+        String(testOffset('stackTwoServices')),
+      ],
       { cwd: dir },
     );
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(/postgres exited during start-up/);
     expect(r.stderr).toMatch(/shared_buffers|shared memory/);
-    const s = await cliJson<StatusJson>(['status', '--state-dir', state, '--port-offset', '11200'], {
-      cwd: dir,
-    });
+    const s = await cliJson<StatusJson>(
+      ['status', '--state-dir', state, '--port-offset', String(testOffset('stackTwoServices'))],
+      {
+        cwd: dir,
+      },
+    );
     expect(s.json.result.services.map((x) => [x.name, x.state])).toEqual([
       ['postgres', 'stopped'],
       ['rabbitmq', 'stopped'],
@@ -282,7 +302,7 @@ describe('the local stack through the real binary', () => {
 
   test('a stale pid file is detected, reported and cleared by up', async () => {
     const state = mkdtempSync(path.join(os.tmpdir(), 'sentinel-stale-'));
-    const args = ['--state-dir', state, '--port-offset', '11300'];
+    const args = ['--state-dir', state, '--port-offset', String(testOffset('stackStale'))];
     await cli(['up', '--services', 'redis', ...args]);
     const record = JSON.parse(readFileSync(path.join(state, 'run', 'redis.json'), 'utf8'));
     process.kill(record.processes[0].pid, 'SIGKILL');
@@ -298,7 +318,7 @@ describe('the local stack through the real binary', () => {
 
   test('Ctrl-C during up leaves nothing running', async () => {
     const state = mkdtempSync(path.join(os.tmpdir(), 'sentinel-sigint-'));
-    const args = ['up', '--state-dir', state, '--port-offset', '11400'];
+    const args = ['up', '--state-dir', state, '--port-offset', String(testOffset('stackSigint'))];
     const child = cliProcess(args);
     let seen = '';
     await new Promise<void>((resolve) => {

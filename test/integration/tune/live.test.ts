@@ -10,13 +10,14 @@ import type { FactRow } from '../../../src/tune/fact-book.js';
 import type { TuneResult } from '../../../src/tune/types.js';
 import { cliJson } from '../../helpers/cli.js';
 import { startStack, type TestStack } from '../../helpers/stack.js';
+import { testOffset } from '../../helpers/ports.js';
 
 /**
  * Live facts from the real local stack: PostgreSQL settings, the task queue from RabbitMQ's
  * management API, Redis keys with MEMORY USAGE, and a worker histogram served by prom-client (the
  * library the worker itself exports /metrics with).
  */
-const OFFSET = 15100;
+const OFFSET = testOffset('tuneLive');
 const KEYS = 300;
 const MESSAGES = 7;
 
