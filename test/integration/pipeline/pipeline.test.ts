@@ -6,8 +6,8 @@ import { ApiServer } from '../../../src/api/server.js';
 import type { Job } from '../../../src/jobs/repository.js';
 import { pgClientUrl } from '../../../src/services/endpoints.js';
 import { cli, cliJson } from '../../helpers/cli.js';
-import { servicePid, startStack, type TestStack } from '../../helpers/stack.js';
 import { testOffset } from '../../helpers/ports.js';
+import { servicePid, startStack, type TestStack } from '../../helpers/stack.js';
 
 // Ports: defaults + 12000. Pool of 2 workers on a 2-core machine.
 const OFFSET = testOffset('pipeline');

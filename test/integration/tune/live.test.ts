@@ -9,8 +9,8 @@ import type { TuneCheckResult } from '../../../src/tune/check.js';
 import type { FactRow } from '../../../src/tune/fact-book.js';
 import type { TuneResult } from '../../../src/tune/types.js';
 import { cliJson } from '../../helpers/cli.js';
-import { startStack, type TestStack } from '../../helpers/stack.js';
 import { testOffset } from '../../helpers/ports.js';
+import { startStack, type TestStack } from '../../helpers/stack.js';
 
 /**
  * Live facts from the real local stack: PostgreSQL settings, the task queue from RabbitMQ's
