@@ -3,7 +3,7 @@
  * integration files run one at a time, but a file's leftovers must not meet the next one's).
  * Offsets are 100 apart and keep every service port below the kernel's ephemeral range (32768).
  *
- * SENTINEL_TEST_PORT_SHIFT (0–9) moves them all by that many ports, so two checkouts on one
+ * SENTINEL_TEST_PORT_SHIFT (0–49) moves them all by that many ports, so two checkouts on one
  * machine can run their integration tests side by side.
  */
 const OFFSETS = {
@@ -25,8 +25,8 @@ export type OffsetName = keyof typeof OFFSETS;
 
 export function testOffset(name: OffsetName): number {
   const shift = Number(process.env.SENTINEL_TEST_PORT_SHIFT ?? 0);
-  if (!Number.isInteger(shift) || shift < 0 || shift > 9) {
-    throw new Error(`SENTINEL_TEST_PORT_SHIFT must be 0–9, got ${process.env.SENTINEL_TEST_PORT_SHIFT}`);
+  if (!Number.isInteger(shift) || shift < 0 || shift > 49) {
+    throw new Error(`SENTINEL_TEST_PORT_SHIFT must be 0–49, got ${process.env.SENTINEL_TEST_PORT_SHIFT}`);
   }
   return OFFSETS[name] + shift;
 }
