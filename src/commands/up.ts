@@ -49,7 +49,7 @@ Running services are reported and left alone, so a second \`up\` changes nothing
               s.pid,
               s.ports.map((p) => `${p.name}:${p.port}`).join(' '),
               s.version,
-              s.action === 'started' ? `${s.seconds}s` : '-',
+              s.action === 'already-running' ? '-' : `${s.seconds}s`,
             ]),
           ),
         );

@@ -84,6 +84,12 @@ export const defaults: Omit<SentinelConfig, 'credentials'> & { credentials: Conf
     sandbox: 'auto',
     nsjailPath: '/usr/bin/nsjail',
     nsjailConfigDir: '/etc/nsjail',
+    // The project's own choices (docs/stack.md "Faults"): a database restart here takes several
+    // seconds, so infrastructure failures are retried for a minute before a job is given up.
+    infraRetryBudgetMs: 60_000,
+    reaperIntervalMs: 15_000,
+    // Past the job lock's 15 s TTL plus a redelivery's wait for it, so a live retry is never reaped.
+    reaperGraceMs: 60_000,
   },
   keda: {
     // Tuning guide "KEDA Auto-Scaling > ScaledObject Parameters".

@@ -98,6 +98,15 @@ export const configSchema = z.strictObject({
     sandbox: z.enum(['auto', 'nsjail', 'bwrap']),
     nsjailPath: z.string().min(1),
     nsjailConfigDir: z.string().min(1),
+    /**
+     * How long a job keeps retrying PostgreSQL/Redis failures (exponential backoff with jitter)
+     * before its message counts as failed and is dead-lettered. Long enough to ride a restart.
+     */
+    infraRetryBudgetMs: z.number().int().min(0).max(3_600_000),
+    /** How often each worker looks for jobs left non-terminal (lost workers, dead-lettered messages). */
+    reaperIntervalMs: z.number().int().min(1000).max(3_600_000),
+    /** A RUNNING/COMPILING job with no lock this long past its time limit is failed by the reaper. */
+    reaperGraceMs: z.number().int().min(1000).max(3_600_000),
     /** Replace the built-in worker with another Sentinel-compatible binary (argv form). */
     command: z.array(z.string().min(1)).min(1).optional(),
   }),

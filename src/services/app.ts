@@ -61,12 +61,13 @@ async function httpCheck(
   url: string,
   timeoutMs: number,
   expect: (body: string) => boolean,
+  unhealthy = 'unexpected answer',
 ): Promise<HealthResult> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     const body = await res.text();
     if (res.status !== 200) return { ok: false, detail: `HTTP ${res.status}: ${body.slice(0, 120)}` };
-    if (!expect(body)) return { ok: false, detail: `unexpected answer from ${url}` };
+    if (!expect(body)) return { ok: false, detail: `${new URL(url).pathname}: ${unhealthy}` };
     return { ok: true, detail: `GET ${new URL(url).pathname} → 200`, version: VERSION };
   } catch (error) {
     return { ok: false, detail: describeError(error) };
@@ -146,10 +147,13 @@ export class WorkerService extends AppService {
   }
 
   health(timeoutMs = 2000): Promise<HealthResult> {
+    // Healthy = consuming: the contract's gauge of pool workers with a live consumer is ≥ 1
+    // (0 while RabbitMQ is down and the worker reconnects).
     return httpCheck(
       endpoints(this.config).workerMetricsUrl.replace(/\/metrics$/, '') + '/metrics',
       timeoutMs,
-      (b) => b.includes('sentinel_workers_active'),
+      (b) => Number(/^sentinel_workers_active(?:\{[^}]*\})? (\S+)$/m.exec(b)?.[1] ?? 0) >= 1,
+      'no pool worker is consuming (sentinel_workers_active 0)',
     );
   }
 }

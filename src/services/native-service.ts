@@ -204,6 +204,7 @@ export abstract class NativeService implements ServiceController {
       healthy: h.ok,
       health: liveness === 'partial' ? `some processes are gone; ${h.detail}` : h.detail,
       version: h.version ?? null,
+      partial: liveness === 'partial',
     };
   }
 }

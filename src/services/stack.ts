@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { sleep } from '../clients/backoff.js';
 import type { SentinelConfig } from '../config/schema.js';
 import { describeError, EnvironmentError, ExitCode, SentinelError, UserError } from '../lib/errors.js';
 import { ApiService, WorkerService } from './app.js';
@@ -48,7 +49,12 @@ export function selectServices(all: ServiceController[], names?: string[]): Serv
 
 export interface UpEntry {
   name: ServiceName;
-  action: 'started' | 'already-running';
+  /**
+   * started: was not running; already-running: healthy, left alone; recovered: was unhealthy only
+   * because a dependency was down and became healthy once it was back; restarted: was half-dead or
+   * stayed unhealthy with its dependencies up, so it was stopped and started again.
+   */
+  action: 'started' | 'already-running' | 'recovered' | 'restarted';
   seconds: number;
   pid: number | null;
   ports: Array<{ name: string; port: number }>;
@@ -60,6 +66,8 @@ export interface UpOptions {
   configPath?: string;
   signal?: AbortSignal;
   progress?: (message: string) => void;
+  /** How long a dependant of a restarted service gets to reconnect before it is restarted too. */
+  recoverTimeoutMs?: number;
 }
 
 /** Everything that would stop a start, found before anything starts: binaries and ports. */
@@ -101,10 +109,79 @@ export async function preflight(toStart: ServiceController[]): Promise<void> {
   }
 }
 
+/** Every service `c` needs, directly or through another one. */
+function dependenciesOf(c: ServiceController, all: ServiceController[]): Set<ServiceName> {
+  const byName = new Map(all.map((x) => [x.name, x]));
+  const out = new Set<ServiceName>();
+  const visit = (n: ServiceName) => {
+    for (const d of byName.get(n)?.dependsOn ?? []) {
+      if (!out.has(d)) {
+        out.add(d);
+        visit(d);
+      }
+    }
+  };
+  visit(c.name);
+  return out;
+}
+
+/** Polls a service's health until it answers or time runs out. */
+async function waitHealthy(c: ServiceController, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!signal.aborted) {
+    if ((await c.health(2000)).ok) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(250, signal);
+  }
+  return false;
+}
+
+/** What `up` decided for one service before starting anything. */
+type Plan =
+  | { kind: 'running'; status: ServiceStatus }
+  | { kind: 'start'; restart: boolean }
+  /** Unhealthy only because something it needs is down: it reconnects once that is back. */
+  | { kind: 'await-dependencies'; missing: ServiceName[] }
+  /** Unhealthy with everything it needs up: the worker or API get a restart, a server an error. */
+  | { kind: 'unhealthy'; status: ServiceStatus };
+
 /**
- * Starts the selected services: running ones are reported and left alone, stale pid files are
- * cleared, the rest start in parallel (dependencies first) gated on their health checks. If any
- * fails or the signal aborts, everything this call started is stopped again.
+ * Classifies every selected service from its status: healthy ones are left alone; stopped, stale
+ * (pid file left behind) and half-dead ones (some recorded processes gone, e.g. RabbitMQ's beam
+ * killed while its epmd lives on) are cleaned and started; an unhealthy one whose dependency is
+ * down waits for that dependency.
+ */
+export async function planUp(
+  selected: ServiceController[],
+  statuses: Map<ServiceName, ServiceStatus>,
+): Promise<Map<ServiceName, Plan>> {
+  const plans = new Map<ServiceName, Plan>();
+  for (const c of selected) {
+    const s = statuses.get(c.name)!;
+    if (s.state === 'running') plans.set(c.name, { kind: 'running', status: s });
+    else if (s.state === 'stopped' || s.state === 'stale')
+      plans.set(c.name, { kind: 'start', restart: false });
+    else if (s.partial) plans.set(c.name, { kind: 'start', restart: true });
+    else {
+      const missing = [...dependenciesOf(c, selected)].filter((d) => statuses.get(d)?.state !== 'running');
+      plans.set(
+        c.name,
+        missing.length ? { kind: 'await-dependencies', missing } : { kind: 'unhealthy', status: s },
+      );
+    }
+  }
+  return plans;
+}
+
+/** The worker and API are this project's own processes: restarting them loses nothing. */
+const restartable = (name: ServiceName) => name === 'worker' || name === 'api';
+
+/**
+ * Starts the selected services and brings back the ones that are down: running ones are reported
+ * and left alone, stale pid files are cleared, half-dead services are stopped and started again,
+ * the rest start in waves (dependencies first) gated on their health checks. A dependant that was
+ * unhealthy only because a dependency was down gets time to reconnect, then a restart. If any
+ * start fails or the signal aborts, everything this call started is stopped again.
  */
 export async function up(config: SentinelConfig, opts: UpOptions = {}): Promise<UpEntry[]> {
   const progress = opts.progress ?? (() => {});
@@ -113,44 +190,82 @@ export async function up(config: SentinelConfig, opts: UpOptions = {}): Promise<
   const statuses = new Map(
     (await Promise.all(selected.map((c) => c.status()))).map((s) => [s.name, s] as const),
   );
+  const plans = await planUp(selected, statuses);
   const result = new Map<ServiceName, UpEntry>();
+  const entry = (
+    c: ServiceController,
+    s: ServiceStatus,
+    action: UpEntry['action'],
+    seconds = 0,
+  ): UpEntry => ({
+    name: c.name,
+    action,
+    seconds,
+    pid: s.pid,
+    ports: s.ports,
+    version: s.version,
+  });
   const toStart: ServiceController[] = [];
+  const awaiting: ServiceController[] = [];
+  const restarted = new Set<ServiceName>();
   for (const c of selected) {
+    const plan = plans.get(c.name)!;
     const s = statuses.get(c.name)!;
-    if (s.state === 'running') {
-      result.set(c.name, {
-        name: c.name,
-        action: 'already-running',
-        seconds: 0,
-        pid: s.pid,
-        ports: s.ports,
-        version: s.version,
-      });
-      continue;
+    if (plan.kind === 'running') {
+      result.set(c.name, entry(c, s, 'already-running'));
+    } else if (plan.kind === 'await-dependencies') {
+      progress(
+        `${c.name}: unhealthy while ${plan.missing.join(', ')} ${plan.missing.length > 1 ? 'are' : 'is'} down; it will reconnect`,
+      );
+      awaiting.push(c);
+    } else if (plan.kind === 'unhealthy') {
+      if (!restartable(c.name)) {
+        throw new EnvironmentError(`${c.name} is running (pid ${s.pid}) but not healthy: ${s.health}.`, {
+          code: 'UNHEALTHY',
+          suggestion: `Look at \`sentinel-ctl logs ${c.name}\`, or restart it: \`sentinel-ctl down --services ${c.name}\` then \`up\`.`,
+        });
+      }
+      awaiting.push(c);
+    } else {
+      if (s.state === 'stale') {
+        progress(`${c.name}: removing a stale pid file (pid ${s.pid} is not running)`);
+        removeRecord(config.stateDir, c.name);
+      } else if (plan.restart) {
+        progress(`${c.name}: half-dead (${s.health}); stopping what is left before starting it again`);
+        await c.stop();
+        restarted.add(c.name);
+      }
+      toStart.push(c);
     }
-    if (s.state === 'unhealthy') {
-      throw new EnvironmentError(`${c.name} is running (pid ${s.pid}) but not healthy: ${s.health}.`, {
-        code: 'UNHEALTHY',
-        suggestion: `Look at \`sentinel-ctl logs ${c.name}\`, or restart it: \`sentinel-ctl down --services ${c.name}\` then \`up\`.`,
-      });
-    }
-    if (s.state === 'stale') {
-      progress(`${c.name}: removing a stale pid file (pid ${s.pid} is not running)`);
-      removeRecord(config.stateDir, c.name);
-    }
-    toStart.push(c);
   }
-  if (toStart.length === 0) return selected.map((c) => result.get(c.name)!);
-  await preflight(toStart);
+  if (toStart.length > 0) await preflight(toStart);
 
   const inner = new AbortController();
   const onAbort = () => inner.abort();
   signal.addEventListener('abort', onAbort);
   const started: ServiceController[] = [];
-  const pending = new Map(toStart.map((c) => [c.name, c]));
-  const done = new Set<ServiceName>([...result.keys()]);
   const errors: unknown[] = [];
+  const startOne = async (c: ServiceController, action: UpEntry['action']) => {
+    started.push(c);
+    const t0 = performance.now();
+    progress(`${c.name}: starting`);
+    try {
+      await c.start({ signal: inner.signal, progress });
+    } catch (error) {
+      errors.push(error);
+      inner.abort();
+      return;
+    }
+    const s = await c.status();
+    const seconds = Math.round((performance.now() - t0) / 100) / 10;
+    progress(
+      `${c.name}: healthy in ${seconds} s (pid ${s.pid}, ${s.ports.map((p) => `${p.name} ${p.port}`).join(', ')})`,
+    );
+    result.set(c.name, entry(c, s, action, seconds));
+  };
   try {
+    const pending = new Map(toStart.map((c) => [c.name, c]));
+    const done = new Set<ServiceName>([...result.keys(), ...awaiting.map((c) => c.name)]);
     // Waves: everything whose dependencies are up starts together.
     while (pending.size > 0 && errors.length === 0 && !inner.signal.aborted) {
       const wave = [...pending.values()].filter((c) =>
@@ -160,33 +275,39 @@ export async function up(config: SentinelConfig, opts: UpOptions = {}): Promise<
       await Promise.all(
         wave.map(async (c) => {
           pending.delete(c.name);
-          started.push(c);
-          const t0 = performance.now();
-          progress(`${c.name}: starting`);
-          try {
-            await c.start({ signal: inner.signal, progress });
-          } catch (error) {
-            errors.push(error);
-            inner.abort();
-            return;
-          }
-          const s = await c.status();
-          const seconds = Math.round((performance.now() - t0) / 100) / 10;
-          progress(
-            `${c.name}: healthy in ${seconds} s (pid ${s.pid}, ${s.ports.map((p) => `${p.name} ${p.port}`).join(', ')})`,
-          );
-          result.set(c.name, {
-            name: c.name,
-            action: 'started',
-            seconds,
-            pid: s.pid,
-            ports: s.ports,
-            version: s.version,
-          });
+          await startOne(c, restarted.has(c.name) ? 'restarted' : 'started');
           done.add(c.name);
         }),
       );
     }
+    // Dependants that were unhealthy: with their dependencies back they reconnect on their own
+    // (backoff up to 10 s); the worker or API that does not is restarted.
+    await Promise.all(
+      awaiting.map(async (c) => {
+        if (errors.length > 0 || inner.signal.aborted) return;
+        const t0 = performance.now();
+        if (await waitHealthy(c, opts.recoverTimeoutMs ?? 30_000, inner.signal)) {
+          const seconds = Math.round((performance.now() - t0) / 100) / 10;
+          progress(`${c.name}: recovered in ${seconds} s`);
+          result.set(c.name, entry(c, await c.status(), 'recovered', seconds));
+          return;
+        }
+        if (inner.signal.aborted) return;
+        if (!restartable(c.name)) {
+          const s = await c.status();
+          errors.push(
+            new EnvironmentError(`${c.name} is running (pid ${s.pid}) but not healthy: ${s.health}.`, {
+              code: 'UNHEALTHY',
+              suggestion: `Look at \`sentinel-ctl logs ${c.name}\`, or restart it: \`sentinel-ctl down --services ${c.name}\` then \`up\`.`,
+            }),
+          );
+          return;
+        }
+        progress(`${c.name}: still unhealthy with everything it needs up; restarting it`);
+        await c.stop();
+        await startOne(c, 'restarted');
+      }),
+    );
     if (signal.aborted) {
       errors.unshift(
         new SentinelError(
@@ -201,7 +322,7 @@ export async function up(config: SentinelConfig, opts: UpOptions = {}): Promise<
   } finally {
     signal.removeEventListener('abort', onAbort);
     if (errors.length > 0 || signal.aborted) {
-      progress(`stopping ${started.map((c) => c.name).join(', ')} again`);
+      progress(`stopping ${started.map((c) => c.name).join(', ') || 'nothing'} again`);
       await Promise.all(started.map((c) => c.stop().catch(() => 'not-running')));
     }
   }

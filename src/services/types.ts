@@ -27,6 +27,8 @@ export interface ServiceStatus {
   version: string | null;
   startedAt: string | null;
   logFile: string;
+  /** Some recorded processes are gone while others live (e.g. RabbitMQ's beam killed, epmd left). */
+  partial?: boolean;
 }
 
 export interface StartContext {

@@ -47,6 +47,21 @@ export class WorkerMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly infraRetries = new Counter({
+    name: 'sentinel_infrastructure_retries_total',
+    help: 'PostgreSQL/Redis operations retried with backoff (a database restart shows up here).',
+    registers: [this.registry],
+  });
+  readonly reaped = new Counter({
+    name: 'sentinel_jobs_reaped_total',
+    help: 'Jobs left RUNNING/COMPILING with no live worker that the reaper marked INTERNAL_ERROR.',
+    registers: [this.registry],
+  });
+  readonly deadLetterDepth = new Gauge({
+    name: 'sentinel_dead_letter_queue_messages',
+    help: 'Messages in the dead-letter queue, read by the reaper (the broker dead-letters some itself).',
+    registers: [this.registry],
+  });
   readonly duplicates = new Counter({
     name: 'sentinel_duplicate_deliveries_total',
     help: 'Deliveries of jobs that already had a result or were running elsewhere (not run again).',

@@ -28,6 +28,9 @@ export async function startWorker(config: SentinelConfig, log: (m: string) => vo
     driver,
     // The longest job: C++ compile (10 s wall) + run (10 s), plus storing the result.
     shutdownGraceMs: 25_000,
+    infraRetryBudgetMs: config.worker.infraRetryBudgetMs,
+    reaperIntervalMs: config.worker.reaperIntervalMs,
+    reaperGraceMs: config.worker.reaperGraceMs,
     log,
   });
   await worker.start();

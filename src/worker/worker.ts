@@ -4,13 +4,14 @@ import type amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { ReconnectingAmqp } from '../clients/amqp.js';
-import { sleep } from '../clients/backoff.js';
+import { backoffMs, sleep } from '../clients/backoff.js';
 import { parseJobMessage } from '../jobs/message.js';
 import {
   claimJob,
   ensureJob,
   getJob,
   isTerminal,
+  type JobResultRow,
   pgSafeText,
   setRunningStatus,
   storeResult,
@@ -18,8 +19,8 @@ import {
 } from '../jobs/repository.js';
 import { describeError } from '../lib/errors.js';
 import { pgClientUrl } from '../services/endpoints.js';
-import { declareTopology, TASK_QUEUE } from '../services/rabbitmq/topology.js';
-import { JobLock } from './lock.js';
+import { DEAD_LETTER_QUEUE, declareTopology, TASK_QUEUE } from '../services/rabbitmq/topology.js';
+import { JobLock, lockKey } from './lock.js';
 import { WorkerMetrics } from './metrics.js';
 import { runJob, type SandboxDriver } from './sandbox/index.js';
 
@@ -35,12 +36,28 @@ export interface WorkerOptions {
   driver: SandboxDriver;
   /** How long SIGTERM waits for running executions before it kills them (unacked: redelivered). */
   shutdownGraceMs: number;
+  /** How long PostgreSQL/Redis failures are retried (backoff with jitter) before a job is given up. */
+  infraRetryBudgetMs: number;
+  /** How often the reaper runs, and how long past its time limit a lock-less running job may sit. */
+  reaperIntervalMs: number;
+  reaperGraceMs: number;
   log: (message: string) => void;
 }
 
 interface Delivery {
   ch: amqp.Channel;
   msg: amqp.ConsumeMessage;
+}
+
+/** PostgreSQL or Redis stayed unreachable for the whole retry budget. */
+class InfrastructureGaveUp extends Error {
+  constructor(
+    readonly what: string,
+    override readonly cause: unknown,
+    readonly seconds: number,
+  ) {
+    super(`${what}: still failing after ${seconds} s of retries: ${describeError(cause)}`);
+  }
 }
 
 /** One pool worker: its own channel and consumer (prefetch is per consumer), one execution at a time. */
@@ -67,13 +84,22 @@ export class Worker {
   private readonly slots: Slot[];
   private server?: http.Server;
   private stopping = false;
+  /**
+   * Outcomes the database could not take when they happened (a result, or the INTERNAL_ERROR of a
+   * job given up on): stored by the reaper once PostgreSQL is back, so no row stays non-terminal.
+   */
+  private readonly pendingResults = new Map<string, JobResultRow>();
+  private reaperTimer?: NodeJS.Timeout;
+  private reaping?: Promise<void>;
 
   constructor(private readonly opts: WorkerOptions) {
     this.db = new pg.Pool({ connectionString: pgClientUrl(opts.databaseUrl), max: opts.poolSize + 2 });
     this.db.on('error', (e) => opts.log(`postgres: idle client error: ${describeError(e)}`));
     this.redis = new Redis(opts.redisUrl, {
       lazyConnect: true,
-      maxRetriesPerRequest: 2,
+      maxRetriesPerRequest: 1,
+      // Redis down must cost a job a second, not the client's whole retry schedule.
+      commandTimeout: 1000,
       retryStrategy: (n) => Math.min(200 * 2 ** n, 5000),
     });
     this.redis.on('error', () => {});
@@ -104,6 +130,7 @@ export class Worker {
       this.metrics.workersActive.set(0);
     });
     await this.amqp.start();
+    this.scheduleReaper();
   }
 
   /** (Re)creates the topology and one channel + consumer per slot on a fresh connection. */
@@ -147,13 +174,58 @@ export class Worker {
       try {
         await this.handle(slot, d, slot.abort.signal);
       } catch (error) {
-        // Infrastructure trouble (PostgreSQL, Redis): give the message back; the quorum queue's
-        // delivery limit dead-letters it if this keeps happening.
-        this.opts.log(`worker: job failed on infrastructure, requeueing: ${describeError(error)}`);
-        await sleep(500);
-        this.safe(() => d.ch.nack(d.msg, false, true));
+        if (this.stopping || slot.abort.signal.aborted) {
+          // Shutdown cut the retries short: another worker takes the message.
+          this.safe(() => d.ch.nack(d.msg, false, true));
+        } else {
+          // The retry budget is spent (or something unexpected broke): the message is failed for
+          // good, and its row gets a terminal status now or, with PostgreSQL down, once it is back.
+          const jobId = parseJobMessage(d.msg.content);
+          if (jobId.ok) this.giveUp(jobId.job.job_id, describeError(error));
+          this.deadLetter(d, 'infrastructure', describeError(error));
+        }
       } finally {
         slot.abort = undefined;
+      }
+    }
+  }
+
+  /** Records an INTERNAL_ERROR for a job that will not run (unless a real result is pending). */
+  private giveUp(jobId: string, reason: string): void {
+    if (this.pendingResults.has(jobId)) return;
+    this.pendingResults.set(jobId, {
+      status: 'INTERNAL_ERROR',
+      stdout: '',
+      stderr: `sentinel worker: the job was given up: ${reason}`,
+      exit_code: null,
+      time_used_ms: 0,
+      memory_used_kb: 0,
+    });
+    void this.flushPending();
+  }
+
+  /**
+   * Runs a PostgreSQL or Redis operation, retrying failures with exponential backoff and full
+   * jitter for the retry budget (docs/stack.md "Faults"): a database restart costs a delay, not
+   * the job. Throws InfrastructureGaveUp when the budget is spent or the signal aborts.
+   */
+  private async retrying<T>(what: string, op: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    const t0 = Date.now();
+    const deadline = t0 + this.opts.infraRetryBudgetMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const value = await op();
+        if (attempt > 0) this.opts.log(`worker: ${what}: succeeded after ${attempt} retries`);
+        return value;
+      } catch (error) {
+        const left = deadline - Date.now();
+        if (left <= 0 || signal.aborted) {
+          throw new InfrastructureGaveUp(what, error, Math.round((Date.now() - t0) / 1000));
+        }
+        if (attempt === 0)
+          this.opts.log(`worker: ${what} failed, retrying with backoff: ${describeError(error)}`);
+        this.metrics.infraRetries.inc();
+        await sleep(Math.min(backoffMs(attempt, 200, 5000), left), signal);
       }
     }
   }
@@ -175,15 +247,9 @@ export class Worker {
   private async handle(slot: Slot, d: Delivery, signal: AbortSignal): Promise<void> {
     const parsed = parseJobMessage(d.msg.content);
     if (!parsed.ok) {
+      // Unprocessable: no retry can help, so straight to the dead-letter queue.
       if (parsed.jobId && /^[0-9a-f-]{36}$/i.test(parsed.jobId)) {
-        await storeResult(this.db, parsed.jobId, {
-          status: 'INTERNAL_ERROR',
-          stdout: '',
-          stderr: `sentinel worker: cannot process this job: ${parsed.reason}`,
-          exit_code: null,
-          time_used_ms: 0,
-          memory_used_kb: 0,
-        }).catch(() => {});
+        this.giveUp(parsed.jobId, `cannot process this job: ${parsed.reason}`);
       }
       this.deadLetter(d, 'invalid', parsed.reason);
       return;
@@ -198,11 +264,13 @@ export class Worker {
     try {
       // One round trip in the common case: claim the row (COMPILING for C++, RUNNING for Python).
       const first = job.language === 'cpp' ? 'COMPILING' : 'RUNNING';
-      let status = await claimJob(this.db, job.job_id, first);
+      const claim = () =>
+        this.retrying('claiming the job', () => claimJob(this.db, job.job_id, first), signal);
+      let status = await claim();
       if (status === undefined) {
         // Published by another producer without a row: create it, then claim it.
-        await ensureJob(this.db, job);
-        status = await claimJob(this.db, job.job_id, first);
+        await this.retrying('creating the job row', () => ensureJob(this.db, job), signal);
+        status = await claim();
       }
       if (status === undefined || isTerminal(status)) {
         // Redelivered after its result was stored (e.g. the ack was lost): the stored result stands.
@@ -228,7 +296,12 @@ export class Worker {
             signal,
             // COMPILING was set by the claim; only the move to RUNNING after compiling is new.
             onPhase: (phase) =>
-              phase === first ? undefined : setRunningStatus(this.db, job.job_id, phase).then(() => {}),
+              phase === first
+                ? undefined
+                : this.retrying('setting RUNNING', () => setRunningStatus(this.db, job.job_id, phase), signal)
+                    .then(() => {})
+                    // A status hint only: the result below is what counts.
+                    .catch(() => {}),
           },
         );
       } finally {
@@ -236,7 +309,7 @@ export class Worker {
       }
       if (signal.aborted) return; // Shutdown killed it: not stored, not acked → redelivered.
       if (result.status === 'INTERNAL_ERROR' && result.sandboxFailure) this.metrics.sandboxFailures.inc();
-      await storeResult(this.db, job.job_id, {
+      const row: JobResultRow = {
         status: result.status as TerminalStatus,
         stdout: pgSafeText(result.stdout),
         stderr: pgSafeText(
@@ -247,7 +320,24 @@ export class Worker {
         exit_code: result.exitCode,
         time_used_ms: Math.round(result.timeUsedMs),
         memory_used_kb: Math.round(result.memoryUsedKb),
-      });
+      };
+      try {
+        const stored = await this.retrying(
+          'storing the result',
+          () => storeResult(this.db, job.job_id, row),
+          signal,
+        );
+        // One line per finished execution: the fault suite counts them to prove no job ran twice.
+        this.opts.log(
+          stored
+            ? `worker: job ${job.job_id}: ${row.status} stored`
+            : `worker: job ${job.job_id}: ran again, but an earlier result was stored first and stands`,
+        );
+      } catch (error) {
+        // The program ran: keep its real result for when PostgreSQL is back, never run it again.
+        this.pendingResults.set(job.job_id, row);
+        throw error;
+      }
       this.metrics.executions.inc({ language: job.language, status: result.status });
       this.metrics.duration.observe({ language: job.language }, (performance.now() - started) / 1000);
       // Acknowledged only now that the result is stored.
@@ -259,7 +349,8 @@ export class Worker {
 
   /**
    * Takes the job's lock. Held by a live worker (a duplicate delivery): wait until that worker
-   * stores the result (→ false, nothing to run) or its lock lapses (→ true). Redis down: run
+   * stores the result (→ false, nothing to run) or its lock lapses (→ true); still held after a
+   * minute → false as well. Redis down: run
    * anyway — "result stored once" in PostgreSQL still keeps the first result.
    */
   private async acquire(lock: JobLock, jobId: string, signal: AbortSignal): Promise<boolean> {
@@ -273,11 +364,95 @@ export class Worker {
         );
         return true;
       }
-      const row = await getJob(this.db, jobId);
+      const row = await this.retrying('reading the job', () => getJob(this.db, jobId), signal);
       if (row && isTerminal(row.status)) return false;
       await sleep(250, signal);
     }
-    throw new Error(`job ${jobId} stayed locked by another worker for 60 s`);
+    if (signal.aborted) throw new Error('stopping');
+    // Held and renewed for a minute: a live worker owns the job (it stores the result, or the
+    // reaper fails it if that worker is lost). Running it here too would run it twice.
+    this.opts.log(`worker: job ${jobId} is held by another live worker; leaving it to that worker`);
+    return false;
+  }
+
+  private scheduleReaper(): void {
+    if (this.stopping) return;
+    // Jittered, so the replicas of a deployment do not all scan at the same instant.
+    const delay = Math.round(this.opts.reaperIntervalMs * (0.75 + Math.random() * 0.5));
+    this.reaperTimer = setTimeout(() => {
+      this.reaping = this.reap()
+        .then(() => {})
+        .catch((e) => this.opts.log(`worker: reaper: ${describeError(e)}`))
+        .finally(() => {
+          this.reaping = undefined;
+          this.scheduleReaper();
+        });
+    }, delay);
+    this.reaperTimer.unref();
+  }
+
+  /** Stores the outcomes PostgreSQL could not take earlier; keeps those it still cannot. */
+  private async flushPending(): Promise<void> {
+    for (const [jobId, row] of [...this.pendingResults]) {
+      try {
+        await storeResult(this.db, jobId, row);
+        this.pendingResults.delete(jobId);
+        this.opts.log(
+          `worker: stored the ${row.status} of job ${jobId} that PostgreSQL could not take earlier`,
+        );
+      } catch {
+        return; // Still down: the next reaper run tries again.
+      }
+    }
+  }
+
+  /**
+   * The reaper (docs/stack.md "Faults"): jobs RUNNING or COMPILING well past their time limit
+   * whose Redis lock has lapsed have no live worker (it was killed, or their message was
+   * dead-lettered): they become INTERNAL_ERROR. Never rerun: a job runs at most once. Without
+   * Redis a lapsed lock cannot be told from a live one, so the scan waits for Redis.
+   */
+  async reap(): Promise<number> {
+    await this.flushPending();
+    const { rows } = await this.db.query<{ job_id: string; status: string; overdue_s: number }>(
+      `SELECT job_id, status::text,
+              round(EXTRACT(EPOCH FROM now() - updated_at) - time_limit_ms / 1000.0)::int AS overdue_s
+       FROM execution_jobs
+       WHERE status IN ('COMPILING', 'RUNNING')
+         AND updated_at < now() - (time_limit_ms + $1::int) * interval '1 millisecond'
+       ORDER BY updated_at LIMIT 100`,
+      [this.opts.reaperGraceMs],
+    );
+    let reaped = 0;
+    for (const r of rows) {
+      if ((await this.redis.exists(lockKey(r.job_id))) !== 0) continue;
+      const stored = await storeResult(this.db, r.job_id, {
+        status: 'INTERNAL_ERROR',
+        stdout: '',
+        stderr: `sentinel worker: no worker finished this job: it was ${r.status} ${r.overdue_s} s past its time limit with no worker holding it (the worker was lost or its message was dead-lettered); not run again`,
+        exit_code: null,
+        time_used_ms: 0,
+        memory_used_kb: 0,
+      });
+      if (stored) {
+        reaped++;
+        this.metrics.reaped.inc();
+        this.opts.log(
+          `worker: reaper: job ${r.job_id} was ${r.status} with no live worker; marked INTERNAL_ERROR`,
+        );
+      }
+    }
+    const conn = this.amqp.current();
+    if (conn) {
+      const ch = await conn.createChannel();
+      ch.on('error', () => {});
+      try {
+        this.metrics.deadLetterDepth.set((await ch.checkQueue(DEAD_LETTER_QUEUE)).messageCount);
+      } finally {
+        await ch.close().catch(() => {});
+      }
+    }
+    return reaped;
   }
 
   private startMetricsServer(): Promise<void> {
@@ -313,6 +488,7 @@ export class Worker {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    clearTimeout(this.reaperTimer);
     this.opts.log('worker: stopping: no new work; waiting for running executions');
     for (const slot of this.slots) {
       if (slot.ch && slot.consumerTag) await slot.ch.cancel(slot.consumerTag).catch(() => {});
@@ -328,6 +504,13 @@ export class Worker {
       this.opts.log('worker: grace period over; killing running executions (they will be redelivered)');
       for (const slot of this.slots) slot.abort?.abort();
       await Promise.all(running);
+    }
+    await this.reaping;
+    await this.flushPending();
+    if (this.pendingResults.size > 0) {
+      this.opts.log(
+        `worker: ${this.pendingResults.size} results could not be stored (PostgreSQL down); the reaper of the next worker fails those jobs`,
+      );
     }
     await this.amqp.close();
     await this.opts.driver.close().catch(() => {});
