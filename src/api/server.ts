@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { BlockList, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { ReconnectingAmqp } from '../clients/amqp.js';
 import { deleteJob, getJob, insertJob } from '../jobs/repository.js';
 import { describeError } from '../lib/errors.js';
@@ -19,7 +21,9 @@ import {
   sendJson,
   writeRawJson,
 } from './http.js';
+import { type LanguageInfo, languageVersions } from './languages.js';
 import { checkRateLimit, type RateDecision } from './rate-limit.js';
+import { StatusFeed, streamJob } from './stream.js';
 import { DISCARD_BODY_BYTES, MAX_BODY_BYTES, validateSubmission } from './validate.js';
 
 export interface ApiOptions {
@@ -38,7 +42,20 @@ export interface ApiOptions {
   log: (message: string) => void;
   /** How long the rate-limit check may wait for Redis before it lets the request through. */
   rateLimitTimeoutMs?: number;
+  /** Access-Control-Allow-Origin: `*` (default) or a comma-separated list of origins. */
+  corsOrigin?: string;
+  /** Peers whose X-Forwarded-For is believed (IPs or CIDRs); by default nobody's. */
+  trustedProxies?: string[];
+  /** WebSocket keep-alive ping interval (default 30 s). */
+  wsPingIntervalMs?: number;
 }
+
+/** What a request's answer exposes to a browser script on another origin (docs/api.md "CORS"). */
+const EXPOSED_HEADERS = 'X-Request-ID, X-RateLimit-Limit, X-RateLimit-Remaining, Retry-After';
+const ALLOWED_HEADERS = 'Content-Type, X-Request-ID';
+const CORS_MAX_AGE_S = 86_400;
+/** A client's X-Request-ID is kept when it is this tame; anything else is replaced by a UUID. */
+const REQUEST_ID = /^[A-Za-z0-9._:/+=-]{1,128}$/;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -48,6 +65,9 @@ interface RequestContext {
   res: http.ServerResponse;
   url: URL;
   params: string[];
+  requestId: string;
+  /** Set by a handler for the log line. */
+  jobId?: string;
 }
 interface Route {
   name: string;
@@ -93,7 +113,17 @@ export class ApiServer {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  private readonly streamsOpen = new Gauge({
+    name: 'sentinel_api_streams_open',
+    help: 'Open WebSocket streams (GET /api/v1/submissions/:id/stream).',
+    registers: [this.registry],
+  });
   private lastFailOpenLog = 0;
+  private readonly feed: StatusFeed;
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false });
+  private readonly trusted = new BlockList();
+  private readonly origins: string[] | '*';
+  private languages: Promise<LanguageInfo[]> | undefined;
 
   constructor(private readonly opts: ApiOptions) {
     this.db = new pg.Pool({
@@ -112,6 +142,15 @@ export class ApiServer {
     });
     this.redis.on('error', () => {});
     this.amqp = new ReconnectingAmqp(opts.rabbitmqUrl, opts.log, 'sentinel-api');
+    this.feed = new StatusFeed(opts.databaseUrl, opts.log);
+    for (const p of opts.trustedProxies ?? []) {
+      const [ip = '', bits] = p.split('/');
+      const type = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
+      if (bits === undefined) this.trusted.addAddress(ip, type);
+      else this.trusted.addSubnet(ip, Number(bits), type);
+    }
+    const origin = (opts.corsOrigin ?? '*').trim();
+    this.origins = origin === '*' ? '*' : origin.split(',').map((o) => o.trim().replace(/\/$/, ''));
     collectDefaultMetrics({ register: this.registry });
     this.routes = [
       { name: 'submit', pattern: /^\/api\/v1\/submissions\/?$/, methods: { POST: (c) => this.submit(c) } },
@@ -119,6 +158,16 @@ export class ApiServer {
         name: 'get',
         pattern: /^\/api\/v1\/submissions\/([^/]+)\/?$/,
         methods: { GET: (c) => this.getSubmission(c.params[0]!) },
+      },
+      {
+        name: 'stream',
+        pattern: /^\/api\/v1\/submissions\/([^/]+)\/stream\/?$/,
+        methods: { GET: (c) => this.streamWithoutUpgrade(c) },
+      },
+      {
+        name: 'languages',
+        pattern: /^\/api\/v1\/languages\/?$/,
+        methods: { GET: () => this.listLanguages() },
       },
       { name: 'health', pattern: /^\/api\/v1\/health\/?$/, methods: { GET: () => this.health() } },
       { name: 'metrics', pattern: /^\/metrics\/?$/, methods: { GET: (c) => this.metrics(c.res) } },
@@ -136,6 +185,8 @@ export class ApiServer {
     await this.redis
       .connect()
       .catch((e) => this.opts.log(`redis: ${describeError(e)}; retrying in the background`));
+    this.feed.start();
+    this.languages = languageVersions();
     this.server = http.createServer(
       // Slow clients are cut off by requestTimeout/headersTimeout; check them often enough to matter.
       { connectionsCheckingInterval: Math.max(250, Math.min(5000, this.opts.readTimeoutMs / 4)) },
@@ -156,6 +207,14 @@ export class ApiServer {
       }
       res.writeContinue();
       this.boundary(req, res);
+    });
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => {});
+      this.upgrade(req, socket, head).catch((error) => {
+        this.unhandled.inc({ kind: 'upgrade' });
+        this.opts.log(`api: upgrade failed: ${describeError(error)}`);
+        writeRawJson(socket, 500, 'internal error');
+      });
     });
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
       const { status, message } = clientErrorAnswer(error);
@@ -203,6 +262,10 @@ export class ApiServer {
     let route = 'other';
     let status = 500;
     let path = req.url ?? '';
+    const requestId = pickRequestId(req.headers['x-request-id']);
+    const ctx: Partial<RequestContext> = { requestId };
+    res.setHeader('x-request-id', requestId);
+    this.corsHeaders(req, res);
     try {
       let url: URL;
       try {
@@ -218,17 +281,34 @@ export class ApiServer {
         if (m) params = m.slice(1).map((p) => safeDecode(p));
         return m !== null;
       });
+      if (method === 'OPTIONS') {
+        // A CORS preflight (or a plain OPTIONS) on any path: what the route allows, no body.
+        route = match?.name ?? 'other';
+        status = 204;
+        const methods = match ? [...Object.keys(match.methods), 'OPTIONS'] : ['GET', 'POST', 'OPTIONS'];
+        if (methods.includes('GET')) methods.splice(methods.indexOf('GET') + 1, 0, 'HEAD');
+        res.writeHead(204, {
+          allow: methods.join(', '),
+          'access-control-allow-methods': methods.join(', '),
+          'access-control-allow-headers': ALLOWED_HEADERS,
+          'access-control-max-age': String(CORS_MAX_AGE_S),
+        });
+        res.end();
+        return;
+      }
       if (!match) throw new HttpError(404, `no route for ${method} ${url.pathname}`);
       route = match.name;
       const handler = match.methods[method] ?? (method === 'HEAD' ? match.methods.GET : undefined);
       if (!handler) {
         const allow = Object.keys(match.methods);
         if (allow.includes('GET')) allow.push('HEAD');
+        allow.push('OPTIONS');
         throw new HttpError(405, `method ${method} is not allowed on ${url.pathname}`, {
           allow: allow.join(', '),
         });
       }
-      const answer = await handler({ req, res, url, params });
+      Object.assign(ctx, { req, res, url, params });
+      const answer = await handler(ctx as RequestContext);
       if (answer) {
         status = answer.status;
         sendJson(res, status, answer.body);
@@ -255,12 +335,53 @@ export class ApiServer {
       if (res.headersSent) res.destroy();
       else sendJson(res, status, { error: message }, headers);
     } finally {
+      const ms = performance.now() - started;
       this.requests.inc({ route, code: String(status) });
-      this.latency.observe({ route }, (performance.now() - started) / 1000);
+      this.latency.observe({ route }, ms / 1000);
+      // One line per submission and per failure, with the request id that the job message carries
+      // on to the worker's lines (docs/api.md "Request ids"); polls are not logged.
+      if (route === 'submit' || status >= 500) {
+        this.opts.log(
+          `api: request ${requestId} ${req.method} ${path} → ${status}${ctx.jobId ? ` job ${ctx.jobId}` : ''} (${Math.round(ms)} ms)`,
+        );
+      }
     }
   }
 
-  private async submit({ req }: RequestContext): Promise<{ status: number; body: unknown }> {
+  /** CORS on every answer (docs/api.md "CORS"): `*`, or the request's origin when it is listed. */
+  private corsHeaders(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const origin = req.headers.origin;
+    if (this.origins === '*') res.setHeader('access-control-allow-origin', '*');
+    else {
+      res.setHeader('vary', 'Origin');
+      if (origin && this.origins.includes(origin)) res.setHeader('access-control-allow-origin', origin);
+    }
+    res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
+  }
+
+  /**
+   * The client's address for the rate limit: the peer, unless the peer is a trusted proxy; then
+   * the nearest address in X-Forwarded-For that is not itself a trusted proxy.
+   */
+  clientAddress(req: http.IncomingMessage): string {
+    const peer = plainIp(req.socket.remoteAddress ?? 'unknown');
+    if (!this.isTrusted(peer)) return peer;
+    const header = req.headers['x-forwarded-for'];
+    const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+      .split(',')
+      .map((h) => plainIp(h.trim()))
+      .filter((h) => isIP(h) !== 0);
+    for (let i = hops.length - 1; i >= 0; i--) if (!this.isTrusted(hops[i]!)) return hops[i]!;
+    return hops[0] ?? peer;
+  }
+
+  private isTrusted(ip: string): boolean {
+    const family = isIP(ip);
+    return family !== 0 && this.trusted.check(ip, family === 6 ? 'ipv6' : 'ipv4');
+  }
+
+  private async submit(ctx: RequestContext): Promise<{ status: number; body: unknown }> {
+    const { req, res } = ctx;
     if (!isJsonContentType(req.headers['content-type'])) {
       throw new HttpError(
         415,
@@ -270,13 +391,19 @@ export class ApiServer {
     const text = await readBody(req, MAX_BODY_BYTES);
     const v = validateSubmission(text, this.opts.defaults);
     if (!v.ok) throw new HttpError(v.status, v.error);
-    await this.enforceRateLimit(req);
+    const decision = await this.enforceRateLimit(req);
+    if (decision) {
+      res.setHeader('x-ratelimit-limit', String(decision.limit));
+      res.setHeader('x-ratelimit-remaining', String(decision.remaining));
+    }
     const ch = this.channel;
     if (!ch) throw new HttpError(503, 'queue unavailable: RabbitMQ is not connected', { 'retry-after': '5' });
     const job = { job_id: randomUUID(), ...v.submission };
+    ctx.jobId = job.job_id;
     await insertJob(this.db, job);
     try {
-      await publish(ch, Buffer.from(JSON.stringify(job)), job.job_id, 5000);
+      const message = { ...job, request_id: ctx.requestId };
+      await publish(ch, Buffer.from(JSON.stringify(message)), job.job_id, 5000);
     } catch (error) {
       // The client gets no job id: the row must not stay QUEUED with nobody to run it.
       await deleteJob(this.db, job.job_id).catch(() => {});
@@ -286,7 +413,7 @@ export class ApiServer {
   }
 
   private async enforceRateLimit(req: http.IncomingMessage): Promise<RateDecision | undefined> {
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const ip = this.clientAddress(req);
     const timeoutMs = this.opts.rateLimitTimeoutMs ?? 250;
     let decision: RateDecision;
     try {
@@ -310,6 +437,8 @@ export class ApiServer {
     if (!decision.allowed) {
       throw new HttpError(429, `rate limit of ${decision.limit} submissions per minute exceeded`, {
         'retry-after': String(Math.ceil(decision.retryAfterMs / 1000)),
+        'x-ratelimit-limit': String(decision.limit),
+        'x-ratelimit-remaining': String(decision.remaining),
       });
     }
     return decision;
@@ -320,6 +449,73 @@ export class ApiServer {
     const job = await getJob(this.db, id);
     if (!job) throw new HttpError(404, `no job ${id}`);
     return { status: 200, body: job };
+  }
+
+  /** GET on the stream path without `Upgrade: websocket`: the id is checked all the same. */
+  private async streamWithoutUpgrade(ctx: RequestContext): Promise<undefined> {
+    await this.getSubmission(ctx.params[0]!);
+    throw new HttpError(426, 'this is a WebSocket endpoint: send Upgrade: websocket', {
+      upgrade: 'websocket',
+      connection: 'Upgrade',
+    });
+  }
+
+  /**
+   * GET /api/v1/submissions/:id/stream with `Upgrade: websocket`: the id is validated before the
+   * handshake (400 not a UUID, 404 unknown, 503 database down), then streamJob takes over.
+   */
+  private async upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const requestId = pickRequestId(req.headers['x-request-id']);
+    const refuse = (status: number, message: string) => {
+      this.requests.inc({ route: 'stream', code: String(status) });
+      writeRawJson(socket, status, message, { 'X-Request-ID': requestId });
+    };
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '', 'http://api');
+    } catch {
+      return refuse(400, 'the request target is not a valid URL');
+    }
+    const m = /^\/api\/v1\/submissions\/([^/]+)\/stream\/?$/.exec(url.pathname);
+    if (!m) return refuse(404, `no WebSocket endpoint at ${url.pathname}`);
+    if (req.method !== 'GET') return refuse(405, `method ${req.method} is not allowed on ${url.pathname}`);
+    const origin = req.headers.origin;
+    if (this.origins !== '*' && origin && !this.origins.includes(origin)) {
+      return refuse(403, `origin ${origin} is not allowed`);
+    }
+    const id = safeDecode(m[1]!);
+    if (!UUID.test(id)) return refuse(400, 'job id must be a UUID');
+    try {
+      if (!(await getJob(this.db, id))) return refuse(404, `no job ${id}`);
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) return refuse(503, `database unavailable: ${describeError(error)}`);
+      throw error;
+    }
+    const extra = (headers: string[]) => headers.push(`X-Request-ID: ${requestId}`);
+    // ws emits 'headers' synchronously inside handleUpgrade: the listener is this request's only.
+    this.wss.on('headers', extra);
+    try {
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.openStream(ws, id, requestId));
+    } finally {
+      this.wss.off('headers', extra);
+    }
+  }
+
+  private openStream(ws: WebSocket, id: string, requestId: string): void {
+    this.requests.inc({ route: 'stream', code: '101' });
+    this.streamsOpen.inc();
+    this.opts.log(`api: request ${requestId} stream of job ${id} opened`);
+    void streamJob(ws, id, {
+      db: this.db,
+      feed: this.feed,
+      pingIntervalMs: this.opts.wsPingIntervalMs ?? 30_000,
+      log: this.opts.log,
+    }).finally(() => this.streamsOpen.dec());
+  }
+
+  private async listLanguages(): Promise<{ status: number; body: unknown }> {
+    this.languages ??= languageVersions();
+    return { status: 200, body: { languages: await this.languages } };
   }
 
   private async metrics(res: http.ServerResponse): Promise<undefined> {
@@ -349,7 +545,9 @@ export class ApiServer {
   }
 
   async stop(): Promise<void> {
+    for (const ws of this.wss.clients) ws.close(1001, 'server shutting down');
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await this.feed.stop();
     this.server?.closeAllConnections();
     await this.amqp.close();
     await this.db.end().catch(() => {});
@@ -372,6 +570,16 @@ export function installProcessHandlers(log: (m: string) => void, server?: ApiSer
     log(`api: uncaught exception, exiting with status 1: ${describeError(error)}\n${error.stack ?? ''}`);
     process.exit(1);
   });
+}
+
+function pickRequestId(header: string | string[] | undefined): string {
+  const given = Array.isArray(header) ? header[0] : header;
+  return given && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) → `10.0.0.1`. */
+function plainIp(ip: string): string {
+  return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
 }
 
 function safeDecode(s: string): string {

@@ -32,6 +32,9 @@ export default class ApiCommand extends SentinelCommand<void> {
         timeLimitMs: config.worker.defaultTimeLimitMs,
         memoryLimitKb: config.worker.defaultMemoryLimitKb,
       },
+      corsOrigin: config.api.corsOrigin,
+      trustedProxies: config.api.trustedProxies,
+      wsPingIntervalMs: config.api.wsPingIntervalMs,
       log,
     });
     installProcessHandlers(log, server);

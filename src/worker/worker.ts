@@ -189,6 +189,8 @@ export class Worker {
       return;
     }
     const job = parsed.job;
+    // The submission's X-Request-ID follows the job into this log (docs/api.md "Request ids").
+    const rid = job.request_id ? ` (request ${job.request_id})` : '';
     const lock = new JobLock(this.redis, job.job_id, `${this.instance}:${slot.index}`);
     if (!(await this.acquire(lock, job.job_id, signal))) {
       this.metrics.duplicates.inc();
@@ -248,6 +250,7 @@ export class Worker {
         time_used_ms: Math.round(result.timeUsedMs),
         memory_used_kb: Math.round(result.memoryUsedKb),
       });
+      this.opts.log(`worker: job ${job.job_id} ${result.status}${rid}`);
       this.metrics.executions.inc({ language: job.language, status: result.status });
       this.metrics.duration.observe({ language: job.language }, (performance.now() - started) / 1000);
       // Acknowledged only now that the result is stored.
