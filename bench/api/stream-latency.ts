@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isTerminal } from '../../src/jobs/repository.js';
-import { followJob, getJobFromApi, waitForJob } from '../../src/submit/client.js';
+import { followJob, getJobFromApi, submitJob, waitForJob } from '../../src/submit/client.js';
 
 const { values } = parseArgs({
   options: {
@@ -54,15 +54,8 @@ if (!api) {
   };
 }
 
-async function submit(): Promise<string> {
-  const res = await fetch(`${api}/api/v1/submissions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ language: 'python', source_code: 'print("hello, world")' }),
-  });
-  if (res.status !== 202) throw new Error(`submit: HTTP ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { job_id: string }).job_id;
-}
+const submit = async () =>
+  (await submitJob(api!, { language: 'python', source_code: 'print("hello, world")' })).job_id;
 
 const modes = {
   streamed: async (id: string) => (await followJob(api!, id, 60_000))?.status,
