@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { msUntilAccepted, RATE_WINDOW_MS } from '../../../src/api/rate-limit.js';
 import { cli, cliJson } from '../../helpers/cli.js';
@@ -49,6 +50,8 @@ async function stillServing(): Promise<void> {
   expect(() => process.kill(apiPid, 0)).not.toThrow();
 }
 
+const failOpenCount = (metrics: Answer) =>
+  Number(/^sentinel_api_rate_limit_fail_open_total (\d+)/m.exec(metrics.text)?.[1] ?? Number.NaN);
 const ok = { language: 'python', source_code: 'print(1)' };
 const big = (n: number) => 'x'.repeat(n);
 
@@ -395,6 +398,22 @@ describe('HTTP bad input against the real API', () => {
 });
 
 describe('outages', () => {
+  test('Redis stalled (CLIENT PAUSE): submissions are accepted without waiting for it', async () => {
+    const redis = new Redis(stack.urls.redisUrl, { lazyConnect: true });
+    await redis.connect();
+    try {
+      const before = failOpenCount(await request(`${base}/metrics`));
+      await redis.call('CLIENT', 'PAUSE', '5000', 'ALL');
+      const r = await postSubmission(base, ok, { from: fresh() });
+      expect(r.status).toBe(202);
+      expect(r.headers['x-ratelimit-limit']).toBeUndefined();
+      expect(failOpenCount(await request(`${base}/metrics`))).toBe(before + 1);
+    } finally {
+      await redis.call('CLIENT', 'UNPAUSE').catch(() => {});
+      redis.disconnect();
+    }
+  }, 60_000);
+
   test('Redis down: submissions are still accepted, counted as unthrottled', async () => {
     expect((await cli(['down', '--services', 'redis', ...stack.args])).exitCode).toBe(0);
     const r = await postSubmission(base, ok, { from: fresh() });

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
-import { cli } from '../../helpers/cli.js';
+import { cli, cliJson } from '../../helpers/cli.js';
 import { type Answer, postSubmission, request } from '../../helpers/http.js';
 import { testOffset } from '../../helpers/ports.js';
 import { startStack, type TestStack } from '../../helpers/stack.js';
@@ -382,6 +382,32 @@ describe('GET /api/v1/submissions/:id/stream (WebSocket)', () => {
     });
     expect(await finished(id)).toMatchObject({ status: 'SUCCESS', stdout: 'late\n' });
   }, 120_000);
+});
+
+describe('sentinel-ctl submit', () => {
+  test.each([
+    ['follows the stream', [], true],
+    ['--no-stream polls', ['--no-stream'], false],
+  ])(
+    '%s',
+    async (_name, flags, streamed) => {
+      const file = path.join(stack.dir, 'hello.py');
+      writeFileSync(file, 'print("hello, stream")\n');
+      const r = await cliJson<{ job_id: string; status: string; stdout: string }>([
+        'submit',
+        file,
+        '--api-url',
+        base,
+        ...flags,
+      ]);
+      expect(r.exitCode).toBe(0);
+      expect(r.json).toMatchObject({ status: 'SUCCESS', stdout: 'hello, stream\n' });
+      const id = (r.json as unknown as { job_id: string }).job_id;
+      const apiLog = readFileSync(path.join(stack.config.stateDir, 'api', 'api.log'), 'utf8');
+      expect(apiLog.includes(`stream of job ${id} opened`)).toBe(streamed);
+    },
+    60_000,
+  );
 });
 
 describe('request ids', () => {
