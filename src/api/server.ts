@@ -195,14 +195,11 @@ export class ApiServer {
     this.server.on('checkContinue', (req, res) => {
       // `Expect: 100-continue` with a body over the limit: refuse before the client sends it.
       if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
-        sendJson(
-          res,
-          413,
-          { error: `request body is larger than ${MAX_BODY_BYTES / 1024} KB` },
-          {
-            connection: 'close',
-          },
-        );
+        this.corsHeaders(req, res);
+        res.setHeader('x-request-id', pickRequestId(req.headers['x-request-id']));
+        this.requests.inc({ route: 'submit', code: '413' });
+        const error = `request body is larger than ${MAX_BODY_BYTES / 1024} KB`;
+        sendJson(res, 413, { error }, { connection: 'close' });
         return;
       }
       res.writeContinue();
