@@ -1,11 +1,11 @@
-import { ApiServer } from '../api/server.js';
+import { ApiServer, installProcessHandlers } from '../api/server.js';
 import { SentinelCommand } from '../lib/base-command.js';
 import { endpoints } from '../services/endpoints.js';
 
 export default class ApiCommand extends SentinelCommand<void> {
   static override summary = 'Run the submission API (the process `up` starts).';
   static override description =
-    `Serves the Sentinel contract on API_PORT: POST /api/v1/submissions (202 {job_id, status}; 400 bad input, 413 source over 64 KB, 429 over API_RATE_LIMIT submissions per minute per client IP, 503 when the queue is unreachable), GET /api/v1/submissions/:id, GET /api/v1/health, and Prometheus metrics at /metrics. A job row is written before the message is published with a publisher confirm; if publishing fails the row is removed again.`;
+    `Serves the Sentinel contract on API_PORT (docs/api.md): POST /api/v1/submissions (202 {job_id, status}; 400 bad input, 405 wrong method, 413 source or stdin over 64 KB or body over 272 KB, 415 not JSON, 429 over API_RATE_LIMIT submissions per minute per client IP with Retry-After, 503 when PostgreSQL or RabbitMQ is unreachable), GET /api/v1/submissions/:id, GET /api/v1/health, and Prometheus metrics at /metrics. A job row is written before the message is published with a publisher confirm; if publishing fails the row is removed again. Every request runs inside one error boundary: a malformed request gets a JSON 4xx and the process keeps serving.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     'API_PORT=8181 API_RATE_LIMIT=1000 <%= config.bin %> <%= command.id %> --state-dir /tmp/stack2',
@@ -32,8 +32,12 @@ export default class ApiCommand extends SentinelCommand<void> {
         timeLimitMs: config.worker.defaultTimeLimitMs,
         memoryLimitKb: config.worker.defaultMemoryLimitKb,
       },
+      corsOrigin: config.api.corsOrigin,
+      trustedProxies: config.api.trustedProxies,
+      wsPingIntervalMs: config.api.wsPingIntervalMs,
       log,
     });
+    installProcessHandlers(log, server);
     await server.start();
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {

@@ -11,7 +11,7 @@ export type SubmitResult = Job | { job_id: string; status: string };
 export default class Submit extends SentinelCommand<SubmitResult> {
   static override summary = 'Submit one program through the API and wait for its result (the smoke test).';
   static override description =
-    `Reads FILE (or standard input with "-"), posts it to POST /api/v1/submissions and polls GET /api/v1/submissions/:id until a terminal status. The program's stdout is printed on stdout and its stderr on stderr; a status line goes to stderr. Exit code 0 when the job ends SUCCESS, 1 for any other final status or a poll timeout. --json prints the job object exactly as the API returns it.`;
+    `Reads FILE (or standard input with "-"), posts it to POST /api/v1/submissions and follows GET /api/v1/submissions/:id/stream (a WebSocket) until a terminal status, polling GET /api/v1/submissions/:id instead with --no-stream or when the API has no stream. The program's stdout is printed on stdout and its stderr on stderr; a status line goes to stderr. Exit code 0 when the job ends SUCCESS, 1 for any other final status or a poll timeout. --json prints the job object exactly as the API returns it.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> examples/hello.py',
     'echo 21 | <%= config.bin %> <%= command.id %> examples/double.cpp --stdin 21',
@@ -33,6 +33,12 @@ export default class Submit extends SentinelCommand<SubmitResult> {
     'memory-limit-kb': Flags.integer({ summary: 'Memory limit in KB (API default 262144).', min: 1024 }),
     wait: Flags.boolean({
       summary: 'Wait for the result (--no-wait: print the job id and return).',
+      default: true,
+      allowNo: true,
+    }),
+    stream: Flags.boolean({
+      summary:
+        'Follow the job on the WebSocket stream (--no-stream: poll); polls when the API has no stream.',
       default: true,
       allowNo: true,
     }),
@@ -72,9 +78,15 @@ export default class Submit extends SentinelCommand<SubmitResult> {
       return accepted;
     }
     this.note(`job ${accepted.job_id} ${accepted.status}`);
-    const job = await waitForJob(apiUrl, accepted.job_id, flags.timeout * 1000, (s) => {
-      if (s !== 'QUEUED') this.note(`job ${accepted.job_id} ${s}`);
-    });
+    const job = await waitForJob(
+      apiUrl,
+      accepted.job_id,
+      flags.timeout * 1000,
+      (s) => {
+        if (s !== 'QUEUED') this.note(`job ${accepted.job_id} ${s}`);
+      },
+      { stream: flags.stream },
+    );
     if (!this.jsonEnabled()) {
       if (job.stdout) process.stdout.write(job.stdout);
       if (job.stderr) process.stderr.write(job.stderr.endsWith('\n') ? job.stderr : `${job.stderr}\n`);

@@ -73,6 +73,11 @@ export const defaults: Omit<SentinelConfig, 'credentials'> & { credentials: Conf
     // ceil(max / 4): the guide's example connection string pairs pool_max_conns=20 with
     // pool_min_conns=5 (src/tuners/pg-pool.ts pgxPoolMinConns).
     poolMinConns: 3,
+    // docs/api.md "CORS": `*` as upstream; the deployment guide's ingress adds CORS headers for
+    // cross-origin frontends ("TLS & Ingress").
+    corsOrigin: '*',
+    trustedProxies: [],
+    wsPingIntervalMs: 30_000,
   },
   worker: {
     replicas: 1,

@@ -24,6 +24,7 @@ export const envBindings: EnvBinding[] = [
   { names: ['API_READ_TIMEOUT', 'READ_TIMEOUT'], path: 'api.readTimeoutMs', kind: 'duration' },
   { names: ['API_WRITE_TIMEOUT', 'WRITE_TIMEOUT'], path: 'api.writeTimeoutMs', kind: 'duration' },
   { names: ['GIN_MODE'], path: 'api.ginMode', kind: 'string' },
+  { names: ['API_CORS_ORIGIN', 'CORS_ORIGIN'], path: 'api.corsOrigin', kind: 'string' },
   { names: ['WORKER_POOL_SIZE', 'POOL_SIZE'], path: 'worker.poolSize', kind: 'int' },
   { names: ['WORKER_PREFETCH'], path: 'worker.prefetch', kind: 'int' },
   { names: ['WORKER_METRICS_PORT', 'METRICS_PORT'], path: 'ports.workerMetrics', kind: 'int' },

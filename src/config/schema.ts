@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -88,6 +89,17 @@ export const configSchema = z.strictObject({
     ginMode: z.enum(['debug', 'release']),
     poolMaxConns: positiveInt,
     poolMinConns: z.number().int().min(0),
+    /** Access-Control-Allow-Origin: `*` (upstream's default) or a comma-separated list of origins. */
+    corsOrigin: z.string().min(1),
+    /** Peers (IPs or CIDRs) whose X-Forwarded-For names the client; nobody else's is believed. */
+    trustedProxies: z.array(
+      z.string().refine((v) => {
+        const [ip = '', bits, more] = v.split('/');
+        return isIP(ip) !== 0 && more === undefined && (bits === undefined || /^\d{1,3}$/.test(bits));
+      }, 'expected an IP address or a CIDR such as 10.0.0.0/8'),
+    ),
+    /** WebSocket keep-alive pings on /api/v1/submissions/:id/stream. */
+    wsPingIntervalMs: positiveInt,
   }),
   worker: z.strictObject({
     replicas: positiveInt,

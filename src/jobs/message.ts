@@ -11,6 +11,8 @@ export const jobMessageSchema = z.object({
   stdin: z.string().default(''),
   time_limit_ms: z.number().int().min(1).max(10_000).default(5000),
   memory_limit_kb: z.number().int().min(1024).max(1_048_576).default(262_144),
+  /** The X-Request-ID of the submission (docs/api.md "Request ids"), for the worker's log lines. */
+  request_id: z.string().max(128).optional(),
 });
 export type JobMessage = z.infer<typeof jobMessageSchema>;
 

@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { sleep } from '../clients/backoff.js';
 import type { Job } from '../jobs/repository.js';
 import { isTerminal } from '../jobs/repository.js';
@@ -57,7 +58,7 @@ export async function submitJob(
   });
   if (r.status === 202) return r.body as { job_id: string; status: string };
   const msg = `The API refused the submission (HTTP ${r.status}): ${apiError(r.body, r.text)}`;
-  if (r.status === 400 || r.status === 413) throw new UserError(msg, { code: `HTTP_${r.status}` });
+  if ([400, 405, 413, 415].includes(r.status)) throw new UserError(msg, { code: `HTTP_${r.status}` });
   throw new EnvironmentError(msg, {
     code: `HTTP_${r.status}`,
     suggestion:
@@ -77,26 +78,88 @@ export async function getJobFromApi(apiUrl: string, jobId: string): Promise<Job>
   return r.body as Job;
 }
 
-/** Polls until the job has a terminal status: 100 ms at first, backing off to 1 s. */
+const pollTimeout = (jobId: string, status: string, timeoutMs: number) =>
+  new CheckFailedError(`Job ${jobId} is still ${status} after ${timeoutMs / 1000} s.`, {
+    code: 'POLL_TIMEOUT',
+    suggestion: 'Is a worker running? `sentinel-ctl status`; a backlog shows in `sentinel-ctl diagnose`.',
+  });
+
+/**
+ * Follows a job on the API's WebSocket stream (docs/api.md "Stream") until a terminal status.
+ * Resolves undefined when there is no stream to follow (an API without the route, a refused
+ * upgrade, a connection that ends early): the caller then polls.
+ */
+export function followJob(
+  apiUrl: string,
+  jobId: string,
+  timeoutMs: number,
+  onStatus?: (s: string) => void,
+): Promise<Job | undefined> {
+  const url = `${apiUrl.replace(/^http/, 'ws')}/api/v1/submissions/${jobId}/stream`;
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { handshakeTimeout: 10_000 });
+    let last = '';
+    let settled = false;
+    const done = (job: Job | undefined, error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ws.removeAllListeners('message');
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.terminate();
+      if (error) reject(error);
+      else resolve(job);
+    };
+    const timer = setTimeout(
+      () => done(undefined, pollTimeout(jobId, last || 'QUEUED', timeoutMs)),
+      timeoutMs,
+    );
+    ws.on('message', (data) => {
+      let job: Job;
+      try {
+        job = JSON.parse(String(data)) as Job;
+      } catch {
+        return;
+      }
+      if (job.status !== last) {
+        last = job.status;
+        onStatus?.(last);
+      }
+      if (isTerminal(job.status)) done(job);
+    });
+    ws.on('unexpected-response', () => done(undefined));
+    ws.on('error', () => done(undefined));
+    ws.on('close', () => done(undefined));
+  });
+}
+
+/**
+ * Waits for a terminal status: on the WebSocket stream when the API has one (`stream`), else by
+ * polling, 100 ms at first, backing off to 1 s.
+ */
 export async function waitForJob(
   apiUrl: string,
   jobId: string,
   timeoutMs: number,
   onStatus?: (s: string) => void,
+  opts: { stream?: boolean } = {},
 ): Promise<Job> {
   const deadline = Date.now() + timeoutMs;
-  let delay = 100;
   let last = '';
+  const seen = (s: string) => {
+    if (s === last) return;
+    last = s;
+    onStatus?.(s);
+  };
+  if (opts.stream) {
+    const job = await followJob(apiUrl, jobId, timeoutMs, seen);
+    if (job) return job;
+  }
+  let delay = 100;
   for (;;) {
     const job = await getJobFromApi(apiUrl, jobId);
-    if (job.status !== last) onStatus?.((last = job.status));
+    seen(job.status);
     if (isTerminal(job.status)) return job;
-    if (Date.now() + delay > deadline) {
-      throw new CheckFailedError(`Job ${jobId} is still ${job.status} after ${timeoutMs / 1000} s.`, {
-        code: 'POLL_TIMEOUT',
-        suggestion: 'Is a worker running? `sentinel-ctl status`; a backlog shows in `sentinel-ctl diagnose`.',
-      });
-    }
+    if (Date.now() + delay > deadline) throw pollTimeout(jobId, job.status, timeoutMs);
     await sleep(delay);
     delay = Math.min(1000, Math.round(delay * 1.5));
   }

@@ -255,6 +255,8 @@ export class Worker {
       return;
     }
     const job = parsed.job;
+    // The submission's X-Request-ID follows the job into this log (docs/api.md "Request ids").
+    const rid = job.request_id ? ` (request ${job.request_id})` : '';
     const lock = new JobLock(this.redis, job.job_id, `${this.instance}:${slot.index}`);
     if (!(await this.acquire(lock, job.job_id, signal))) {
       this.metrics.duplicates.inc();
@@ -330,8 +332,8 @@ export class Worker {
         // One line per finished execution: the fault suite counts them to prove no job ran twice.
         this.opts.log(
           stored
-            ? `worker: job ${job.job_id}: ${row.status} stored`
-            : `worker: job ${job.job_id}: ran again, but an earlier result was stored first and stands`,
+            ? `worker: job ${job.job_id}: ${row.status} stored${rid}`
+            : `worker: job ${job.job_id}: ran again, but an earlier result was stored first and stands${rid}`,
         );
       } catch (error) {
         // The program ran: keep its real result for when PostgreSQL is back, never run it again.

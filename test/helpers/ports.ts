@@ -16,6 +16,7 @@ const OFFSETS = {
   faults: 13_000,
   faultsRecovery: 13_100,
   api: 13_500,
+  apiContract: 13_600,
   diagnose: 14_000,
   tuneLive: 15_100,
   audit: 16_000,

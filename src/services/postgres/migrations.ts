@@ -40,6 +40,27 @@ export const migrations: Migration[] = [
       CREATE INDEX execution_jobs_created_at_idx ON execution_jobs (created_at);
     `,
   },
+  {
+    version: 2,
+    name: 'execution_jobs_status_notify',
+    // The API's WebSocket stream (docs/api.md "Stream") learns of every status change from here,
+    // whichever worker wrote it: NOTIFY carries the id, status and small fields (a payload is at
+    // most 8000 bytes, so never the source or the output), delivered at commit, in commit order.
+    sql: `
+      CREATE FUNCTION execution_jobs_notify_status() RETURNS trigger AS $$
+      BEGIN
+        PERFORM pg_notify('execution_jobs_status', json_build_object(
+          'job_id', NEW.job_id, 'status', NEW.status, 'exit_code', NEW.exit_code,
+          'time_used_ms', NEW.time_used_ms, 'memory_used_kb', NEW.memory_used_kb,
+          'updated_at', to_char(NEW.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text);
+        RETURN NULL;
+      END $$ LANGUAGE plpgsql;
+      CREATE TRIGGER execution_jobs_status_notify
+        AFTER UPDATE OF status ON execution_jobs
+        FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+        EXECUTE FUNCTION execution_jobs_notify_status();
+    `,
+  },
 ];
 
 export interface MigrationResult {

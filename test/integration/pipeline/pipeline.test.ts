@@ -273,7 +273,7 @@ describe('API contract', () => {
       400,
       'language must be "python" or "cpp"',
     ],
-    ['empty source', { language: 'python', source_code: '' }, 400, 'source_code is empty'],
+    ['empty source', { language: 'python', source_code: '' }, 400, 'source_code is empty or only whitespace'],
     [
       'time limit too high',
       { language: 'python', source_code: 'print(1)', time_limit_ms: 20_000 },

@@ -119,7 +119,7 @@ describe('the local stack through the real binary', () => {
       );
       expect(inserted.rows[0]).toEqual({ status: 'QUEUED', time_limit_ms: 5000 });
       const migrations = await client.query('SELECT version FROM schema_migrations ORDER BY version');
-      expect(migrations.rows).toEqual([{ version: 1 }]);
+      expect(migrations.rows).toEqual([{ version: 1 }, { version: 2 }]);
       const maxConn = await client.query('SHOW max_connections');
       expect(maxConn.rows[0].max_connections).toBe('100');
     } finally {
