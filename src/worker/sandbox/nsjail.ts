@@ -1,12 +1,12 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EnvironmentError } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fs.js';
 import { runBounded } from '../../lib/proc.js';
 import { SHM_BYTES } from './bwrap.js';
-import { CGROUP_PARENT } from './cgroups.js';
 import { guideLimits, OUTPUT_CAP_BYTES, stepLimits } from './limits.js';
+import { buildReaper, REAPER_JAIL_PATH } from './reaper.js';
 import { kafelPolicy } from './seccomp.js';
 import { SlotRuntime, type SlotRuntimeOptions } from './slots.js';
 import type { DriverInfo, Phase, SandboxDriver, SandboxStep, StepLimits, StepOutcome } from './types.js';
@@ -47,12 +47,32 @@ export interface NsjailRenderOptions {
   outsideId?: string;
   /** For compilation /out is writable. */
   outWritable?: boolean;
+  /**
+   * Render nsjail's own cgroup limits (cgroup_mem_max, cgroup_pids_max, cgroup_cpu_ms_per_sec):
+   * yes for `generate nsjail` (production images that run nsjail directly), no for the worker,
+   * whose slot cgroups already hold those limits or which runs on rlimits alone.
+   */
+  cgroupLimits?: boolean;
+}
+
+/** What the worker's configs say instead of nsjail cgroup limits. */
+export const NO_CGROUP_LIMITS =
+  '# No nsjail cgroups: the worker holds memory, pids and CPU on the slot\'s own cgroups (or rlimits alone).';
+
+/** nsjail's cgroup limits as config lines (bytes, count, ms of CPU per second). */
+export function cgroupLimitLines(limits: StepLimits): string {
+  return [
+    `cgroup_mem_max: ${limits.cgroupMemoryKb * 1024}`,
+    `cgroup_pids_max: ${limits.pids}`,
+    `cgroup_cpu_ms_per_sec: ${limits.cpuMsPerSec}`,
+  ].join('\n');
 }
 
 /**
  * The values of one phase's config, every one already a text-format literal. Units follow
  * config.proto: time_limit and rlimit_cpu in seconds, rlimit_as and rlimit_fsize in MiB,
  * cgroup_mem_max in bytes (nsjail writes it to memory.limit_in_bytes / memory.max as is).
+ * `cgroup_limits` is either those three lines or a comment that the worker holds them.
  */
 export function nsjailValues(
   phase: Phase,
@@ -71,9 +91,7 @@ export function nsjailValues(
     rlimit_cpu: String(limits.cpuSeconds),
     rlimit_fsize: String(limits.fsizeMb),
     rlimit_nofile: String(limits.nofile),
-    cgroup_mem_max: String(limits.cgroupMemoryKb * 1024),
-    cgroup_pids_max: String(limits.pids),
-    cgroup_cpu_ms_per_sec: String(limits.cpuMsPerSec),
+    cgroup_limits: (options.cgroupLimits ?? true) ? cgroupLimitLines(limits) : NO_CGROUP_LIMITS,
     outside_id: protoString(options.outsideId ?? DEFAULT_OUTSIDE_ID),
     shm_bytes: String(SHM_BYTES),
     tmpfs_bytes: String(limits.tmpfsMb * mib),
@@ -134,7 +152,7 @@ export interface RenderedConfig {
 export function renderNsjailConfigs(
   limits: Record<Phase, StepLimits> = defaultNsjailLimits(),
   outDir: string,
-  options: Pick<NsjailRenderOptions, 'outsideId'> = {},
+  options: Pick<NsjailRenderOptions, 'outsideId' | 'cgroupLimits'> = {},
 ): RenderedConfig[] {
   mkdirSync(outDir, { recursive: true });
   return (Object.keys(generatedFileOf) as Phase[]).map((phase) => {
@@ -151,48 +169,113 @@ export interface NsjailCommandInput {
   argv: string[];
   /** Descriptor nsjail logs to, so its lines never mix with the program's stderr. */
   logFd: number;
-  cgroups:
-    | { version: 1; parents: { memory: string; pids: string; cpu: string }; procsFiles: string[] }
-    | { version: 2; mount: string }
-    | undefined;
+  /** Host path of the init (reaper.ts), mounted read-only and run as the jail's PID 1. */
+  reaperPath: string;
+  /** Flags after --config that override a user's config with the job's limits (userConfigFlags). */
+  overrides?: string[];
+  /** `cgroup.procs` files of the slot, joined before nsjail starts; empty without cgroups. */
+  cgroupProcs: string[];
 }
 
 /**
- * The launch command: on cgroup v1 nsjail itself joins the slot (so killing the slot kills it) and
- * nests its per-run cgroups under the slot's; on v2 it stays outside (a cgroup with children may
- * hold no process) and uses the slot's fresh leaf as its cgroup root.
+ * The launch command: a shell joins the slot's cgroups (v1: one per controller; v2: the step's
+ * leaf) and execs nsjail, so nsjail and everything it starts live in the slot, whose limits and
+ * counters (peak memory, OOM kills) are the ones the worker reads — as under bwrap. nsjail itself
+ * creates no cgroup (its config carries no cgroup limits): nothing of it can leak, and an OOM kill
+ * is never recorded in a per-run cgroup that nsjail deletes. The program runs under the init.
  */
 export function buildNsjailCommand(input: NsjailCommandInput): { file: string; args: string[] } {
-  const cg = input.cgroups;
-  const cgroupFlags =
-    cg === undefined
-      ? []
-      : cg.version === 1
-        ? [
-            '--cgroup_mem_parent',
-            cg.parents.memory,
-            '--cgroup_pids_parent',
-            cg.parents.pids,
-            '--cgroup_cpu_parent',
-            cg.parents.cpu,
-          ]
-        : ['--use_cgroupv2', '--cgroupv2_mount', cg.mount];
   const nsjail = [
     input.nsjailPath,
     '--config',
     input.configFile,
+    ...(input.overrides ?? []),
     '--log_fd',
     String(input.logFd),
-    ...cgroupFlags,
+    '--bindmount_ro',
+    `${input.reaperPath}:${REAPER_JAIL_PATH}`,
     '--',
+    REAPER_JAIL_PATH,
     ...input.argv,
   ];
-  if (cg?.version !== 1) {
+  if (input.cgroupProcs.length === 0) {
     const [file, ...args] = nsjail;
     return { file: file as string, args };
   }
   const join = 'while [ "$1" != -- ]; do echo 0 > "$1" || exit 125; shift; done; shift; exec "$@"';
-  return { file: '/bin/sh', args: ['-c', join, 'sentinel-sandbox', ...cg.procsFiles, '--', ...nsjail] };
+  return { file: '/bin/sh', args: ['-c', join, 'sentinel-sandbox', ...input.cgroupProcs, '--', ...nsjail] };
+}
+
+/**
+ * Flags that put the job's limits over a user's own config (NSJAIL_CONFIG_DIR): nsjail applies
+ * its options in order, so these, after --config, win. The cgroup limits are zeroed for the same
+ * reason as in the worker's own configs (buildNsjailCommand).
+ */
+export function userConfigFlags(limits: StepLimits): string[] {
+  return [
+    '--mode',
+    'o',
+    '--time_limit',
+    String(Math.max(1, Math.ceil(limits.wallMs / 1000))),
+    '--rlimit_as',
+    String(Math.ceil(limits.memoryKb / 1024)),
+    '--rlimit_cpu',
+    String(limits.cpuSeconds),
+    '--rlimit_fsize',
+    String(limits.fsizeMb),
+    '--rlimit_nofile',
+    String(limits.nofile),
+    '--cgroup_mem_max',
+    '0',
+    '--cgroup_pids_max',
+    '0',
+    '--cgroup_cpu_ms_per_sec',
+    '0',
+  ];
+}
+
+/** The config files a user's NSJAIL_CONFIG_DIR must hold: what `generate nsjail --out DIR` writes. */
+export const USER_CONFIG_FILES = Object.values(generatedFileOf);
+
+/**
+ * Reads a user's configs from NSJAIL_CONFIG_DIR: undefined when the directory is missing or holds
+ * none of the three files (the built-in templates are used); the three texts when all are there;
+ * an EnvironmentError when only some are, or one does not mount /src and /out from the job's
+ * directory (prefix_src_env "SENTINEL_JOB_DIR", as generated configs do).
+ */
+export function readUserConfigs(dir: string): Record<Phase, string> | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const present = USER_CONFIG_FILES.filter((f) => entries.includes(f));
+  if (present.length === 0) return undefined;
+  const missing = USER_CONFIG_FILES.filter((f) => !present.includes(f));
+  if (missing.length > 0) {
+    throw new EnvironmentError(
+      `NSJAIL_CONFIG_DIR ${dir} holds ${present.join(', ')} but not ${missing.join(', ')}.`,
+      {
+        code: 'SANDBOX_CONFIG',
+        suggestion: `Write all three with \`sentinel-ctl generate nsjail --out ${dir}\`, or point worker.nsjailConfigDir (NSJAIL_CONFIG_DIR) at an empty or missing directory to use the built-in configs.`,
+      },
+    );
+  }
+  const out = {} as Record<Phase, string>;
+  for (const phase of Object.keys(generatedFileOf) as Phase[]) {
+    const file = path.join(dir, generatedFileOf[phase]);
+    const text = readFileSync(file, 'utf8');
+    if (!/prefix_src_env:\s*"SENTINEL_JOB_DIR"/.test(text) || !/dst:\s*"\/src"/.test(text)) {
+      throw new EnvironmentError(`${file} does not mount the job's /src from $SENTINEL_JOB_DIR.`, {
+        code: 'SANDBOX_CONFIG',
+        suggestion:
+          'Keep the /src and /out mounts of `sentinel-ctl generate nsjail` (prefix_src_env: "SENTINEL_JOB_DIR") in your configs.',
+      });
+    }
+    out[phase] = text;
+  }
+  return out;
 }
 
 export interface NsjailLog {
@@ -223,20 +306,38 @@ export function parseNsjailLog(text: string): NsjailLog {
 export interface NsjailDriverOptions extends SlotRuntimeOptions {
   /** config `worker.nsjailPath` (NSJAIL_PATH). */
   nsjailPath: string;
+  /** config `worker.nsjailConfigDir` (NSJAIL_CONFIG_DIR): the user's own configs, when it holds them. */
+  configDir?: string;
 }
 
-/** The production driver: nsjail with a config rendered per step from templates/nsjail. */
+/** How long nsjail gets to stop its jail after SIGTERM before the worker kills what is left. */
+const NSJAIL_STOP_GRACE_MS = 1000;
+
+/**
+ * The production driver: nsjail with a config rendered per step from templates/nsjail (or the
+ * user's own from NSJAIL_CONFIG_DIR, with the job's limits put over it), inside the slot's cgroups,
+ * the program under the sandbox's init (reaper.ts).
+ */
 export class NsjailDriver implements SandboxDriver {
   readonly name = 'nsjail' as const;
   readonly slots: number;
   private readonly nsjailPath: string;
+  private readonly configDir: string | undefined;
   private readonly runtime: SlotRuntime;
   private templates: Record<'python.cfg' | 'cpp.cfg', string> | undefined;
+  private userConfigs: Record<Phase, string> | undefined;
+  private reaperPath: string | undefined;
 
   constructor(options: NsjailDriverOptions) {
     this.slots = options.slots;
     this.nsjailPath = options.nsjailPath;
-    this.runtime = new SlotRuntime({ ...options, delegateCgroups: true });
+    this.configDir = options.configDir;
+    this.runtime = new SlotRuntime(options);
+  }
+
+  /** Where the configs come from, for logs and `status`: the built-in templates or the user's directory. */
+  get configSource(): string {
+    return this.userConfigs ? `user configs in ${this.configDir}` : 'built-in templates';
   }
 
   async init(): Promise<DriverInfo> {
@@ -247,40 +348,51 @@ export class NsjailDriver implements SandboxDriver {
           'Set worker.nsjailPath (NSJAIL_PATH), or use worker.sandbox: bwrap (installed by `sentinel-ctl setup`).',
       });
     }
+    this.userConfigs = this.configDir === undefined ? undefined : readUserConfigs(this.configDir);
     this.templates = {
       'python.cfg': readNsjailTemplate('python.cfg'),
       'cpp.cfg': readNsjailTemplate('cpp.cfg'),
     };
-    return this.runtime.init('nsjail');
+    const info = await this.runtime.init('nsjail');
+    this.reaperPath = await buildReaper(this.runtime.workRoot);
+    if (this.userConfigs) {
+      info.warnings.push(
+        `nsjail runs the user configs in ${this.configDir} (time and rlimits of each job applied over them; their seccomp policy and mounts are theirs)`,
+      );
+    }
+    return info;
+  }
+
+  /** The config text of one step: the user's file as is (limits go on the command line), or a rendered template. */
+  private configText(step: SandboxStep, hostUid: number | undefined): string {
+    if (this.userConfigs) return this.userConfigs[step.phase];
+    const templates = this.templates;
+    if (templates === undefined) throw new Error('NsjailDriver.run called before init()');
+    return renderTemplate(
+      templates[templateOf[step.phase]],
+      nsjailValues(step.phase, step.limits, {
+        outsideId: hostUid === undefined ? '' : String(hostUid),
+        outWritable: step.out === 'rw',
+        cgroupLimits: false,
+      }),
+    );
   }
 
   async run(step: SandboxStep, slot: number, signal?: AbortSignal): Promise<StepOutcome> {
-    const templates = this.templates;
-    if (templates === undefined) throw new Error('NsjailDriver.run called before init()');
+    const reaperPath = this.reaperPath;
+    if (reaperPath === undefined) throw new Error('NsjailDriver.run called before init()');
     return this.runtime.withSlot(slot, step, async (ctx) => {
       const slotDir = path.dirname(ctx.srcDir);
       const configFile = path.join(slotDir, 'nsjail.cfg');
-      const text = renderTemplate(
-        templates[templateOf[step.phase]],
-        nsjailValues(step.phase, step.limits, {
-          outsideId: ctx.hostUid === undefined ? '' : String(ctx.hostUid),
-          outWritable: step.out === 'rw',
-        }),
-      );
-      writeFileAtomic(configFile, text, 0o644);
-      const cg = ctx.cgroup;
-      const v1Parents = cg?.dirs.memory !== undefined ? relativeParents(cg.dirs) : undefined;
+      writeFileAtomic(configFile, this.configText(step, ctx.hostUid), 0o644);
       const { file, args } = buildNsjailCommand({
         nsjailPath: this.nsjailPath,
         configFile,
         argv: step.argv,
         logFd: 3,
-        cgroups:
-          cg === undefined
-            ? undefined
-            : v1Parents
-              ? { version: 1, parents: v1Parents, procsFiles: cg.procsFiles }
-              : { version: 2, mount: cg.dirs.unified ?? '' },
+        reaperPath,
+        overrides: this.userConfigs ? userConfigFlags(step.limits) : undefined,
+        cgroupProcs: ctx.cgroup?.procsFiles ?? [],
       });
       const result = await runBounded(file, args, {
         env: { PATH: '/usr/bin:/bin', SENTINEL_JOB_DIR: slotDir },
@@ -289,7 +401,8 @@ export class NsjailDriver implements SandboxDriver {
         maxOutputBytes: OUTPUT_CAP_BYTES,
         timeoutMs: step.limits.wallMs,
         signal,
-        killAll: ctx.killAll,
+        // nsjail is stopped, not killed: on SIGTERM it kills its jail and exits by itself.
+        killAll: (pid) => stopNsjail(pid, ctx.killAll),
       });
       const log = parseNsjailLog(result.extraOutput[0] ?? '');
       const killedByUs = result.timedOut || result.overflowed || result.aborted;
@@ -306,9 +419,9 @@ export class NsjailDriver implements SandboxDriver {
         stdoutTruncated: result.stdoutTruncated,
         stderrTruncated: result.stderrTruncated,
         wallMs: Math.round(result.wallMs),
-        // nsjail removes its per-run cgroup, and v1 counts OOM kills only there: a SIGKILL that
-        // neither clock nor we sent is the memory cgroup's (the slot's v2 counter also says so).
-        oomKilled: log.started && result.exitCode === 137 && !timedOut && !killedByUs,
+        // The slot's memory cgroup holds the jail, so its OOM counter decides (SlotRuntime); an
+        // exit of 137 alone is a SIGKILL, which the program may have sent itself.
+        oomKilled: false,
         timedOut,
         outputLimitHit: result.overflowed,
         sandboxFailure: sandboxFailure ?? (result.aborted ? 'the run was cancelled' : undefined),
@@ -321,18 +434,28 @@ export class NsjailDriver implements SandboxDriver {
   }
 }
 
-/** nsjail's cgroup_*_parent flags are relative to the controller's mount. */
-function relativeParents(
-  dirs: Record<string, string>,
-): { memory: string; pids: string; cpu: string } | undefined {
-  const rel = (dir: string | undefined) => {
-    if (dir === undefined) return undefined;
-    const marker = `${path.sep}${CGROUP_PARENT}${path.sep}`;
-    const i = dir.indexOf(marker);
-    return i < 0 ? undefined : dir.slice(i + 1);
-  };
-  const memory = rel(dirs.memory);
-  const pids = rel(dirs.pids);
-  const cpu = rel(dirs.cpu);
-  return memory && pids && cpu ? { memory, pids, cpu } : undefined;
+/**
+ * Stops nsjail the way it expects: SIGTERM, on which it kills its jail, reaps it and removes what
+ * it made; then whatever is left in the slot (a jail nsjail did not get to) is killed, nsjail
+ * spared so that it can reap. Returns once nsjail has exited or the grace is over — the caller
+ * SIGKILLs it then.
+ */
+async function stopNsjail(pid: number | undefined, killSlot: (spare?: number) => Promise<void>) {
+  if (pid === undefined) return killSlot();
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {}
+  const deadline = Date.now() + NSJAIL_STOP_GRACE_MS;
+  while (Date.now() < deadline && running(pid)) await new Promise((r) => setTimeout(r, 10));
+  await killSlot(pid);
+}
+
+/** Alive and not a zombie (a zombie waits for the worker to reap it). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }

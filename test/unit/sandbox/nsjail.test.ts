@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -6,13 +6,18 @@ import { stepLimits } from '../../../src/worker/sandbox/limits.js';
 import {
   buildNsjailCommand,
   defaultNsjailLimits,
+  NO_CGROUP_LIMITS,
   nsjailValues,
   parseNsjailLog,
   protoString,
   renderNsjailConfig,
   renderNsjailConfigs,
+  readUserConfigs,
   renderTemplate,
+  USER_CONFIG_FILES,
+  userConfigFlags,
 } from '../../../src/worker/sandbox/nsjail.js';
+import { REAPER_JAIL_PATH } from '../../../src/worker/sandbox/reaper.js';
 import { kafelPolicy } from '../../../src/worker/sandbox/seccomp.js';
 import type { Phase } from '../../../src/worker/sandbox/types.js';
 
@@ -217,15 +222,25 @@ describe('rendered configs', () => {
       rlimit_cpu: '3', // seconds
       rlimit_fsize: '64', // MiB
       rlimit_nofile: '64',
-      cgroup_mem_max: String((131_072 + 65_536) * 1024), // bytes: memory + tmpfs
-      cgroup_pids_max: '64',
-      cgroup_cpu_ms_per_sec: '1000',
+      // bytes (memory + tmpfs), pids, ms of CPU per second
+      cgroup_limits: `cgroup_mem_max: ${(131_072 + 65_536) * 1024}\ncgroup_pids_max: 64\ncgroup_cpu_ms_per_sec: 1000`,
       tmpfs_bytes: String(64 * 1024 * 1024),
       outside_id: '"1900000002"',
       out_rw: 'false',
     });
     expect(nsjailValues('cpp-compile', stepLimits('cpp-compile')).out_rw).toBe('true');
   });
+
+  test.each(cases)(
+    '%s for the worker: no nsjail cgroup (the slot or rlimits hold the limits), so no parent is needed',
+    (_name, phase, limits) => {
+      const text = renderNsjailConfig(phase, limits, { cgroupLimits: false });
+      expect(text).not.toMatch(/^cgroup_/m);
+      expect(text).toContain(`${NO_CGROUP_LIMITS}\n`);
+      expect(text).toContain(`\nrlimit_as: ${Math.ceil(limits.memoryKb / 1024)}\n`);
+      expect(checkConfig(text)).not.toContain('cgroup_mem_max');
+    },
+  );
 
   test('the seccomp policy is the Kafel rendering of the shared list, as one escaped string', () => {
     const text = renderNsjailConfig('python', stepLimits('python'));
@@ -271,73 +286,117 @@ describe('buildNsjailCommand', () => {
     configFile: '/w/slot-0/nsjail.cfg',
     argv: ['/usr/bin/python3', '/src/main.py'],
     logFd: 3,
+    reaperPath: '/w/sentinel-init-abc',
   };
+  const nsjail = [
+    '/usr/bin/nsjail',
+    '--config',
+    '/w/slot-0/nsjail.cfg',
+    '--log_fd',
+    '3',
+    '--bindmount_ro',
+    `/w/sentinel-init-abc:${REAPER_JAIL_PATH}`,
+    '--',
+    REAPER_JAIL_PATH,
+    '/usr/bin/python3',
+    '/src/main.py',
+  ];
 
-  test('cgroup v1: nsjail joins the slot first and nests its cgroups under it', () => {
+  test('with slot cgroups (v1 or v2): a shell joins them, then nsjail runs the program under the init', () => {
     const cmd = buildNsjailCommand({
       ...base,
-      cgroups: {
-        version: 1,
-        parents: {
-          memory: 'sentinel-sandbox/7/slot-0',
-          pids: 'sentinel-sandbox/7/slot-0',
-          cpu: 'sentinel-sandbox/7/slot-0',
-        },
-        procsFiles: ['/cg/memory/sentinel-sandbox/7/slot-0/cgroup.procs'],
-      },
+      cgroupProcs: [
+        '/cg/memory/sentinel-sandbox/7/slot-0/cgroup.procs',
+        '/cg/pids/sentinel-sandbox/7/slot-0/cgroup.procs',
+      ],
     });
     expect(cmd.file).toBe('/bin/sh');
     expect(cmd.args.slice(2)).toEqual([
       'sentinel-sandbox',
       '/cg/memory/sentinel-sandbox/7/slot-0/cgroup.procs',
+      '/cg/pids/sentinel-sandbox/7/slot-0/cgroup.procs',
       '--',
-      '/usr/bin/nsjail',
-      '--config',
-      '/w/slot-0/nsjail.cfg',
-      '--log_fd',
-      '3',
-      '--cgroup_mem_parent',
-      'sentinel-sandbox/7/slot-0',
-      '--cgroup_pids_parent',
-      'sentinel-sandbox/7/slot-0',
-      '--cgroup_cpu_parent',
-      'sentinel-sandbox/7/slot-0',
-      '--',
-      '/usr/bin/python3',
-      '/src/main.py',
+      ...nsjail,
     ]);
+    expect(cmd.args.join(' ')).not.toMatch(/cgroup_|cgroupv2/);
   });
 
-  test('cgroup v2: nsjail stays outside and roots its cgroup in the step’s leaf', () => {
-    expect(
-      buildNsjailCommand({ ...base, cgroups: { version: 2, mount: '/sys/fs/cgroup/s/slot-0/run-4' } }),
-    ).toEqual({
+  test('no cgroups (rlimits only): nsjail alone, with no cgroup flag', () => {
+    expect(buildNsjailCommand({ ...base, cgroupProcs: [] })).toEqual({
       file: '/usr/bin/nsjail',
-      args: [
-        '--config',
-        '/w/slot-0/nsjail.cfg',
-        '--log_fd',
-        '3',
-        '--use_cgroupv2',
-        '--cgroupv2_mount',
-        '/sys/fs/cgroup/s/slot-0/run-4',
-        '--',
-        '/usr/bin/python3',
-        '/src/main.py',
-      ],
+      args: nsjail.slice(1),
     });
   });
 
-  test('no cgroups: nsjail alone', () => {
-    expect(buildNsjailCommand({ ...base, cgroups: undefined }).args).toEqual([
-      '--config',
-      '/w/slot-0/nsjail.cfg',
-      '--log_fd',
+  test('a user config: the job’s limits come after --config, so they win', () => {
+    const limits = stepLimits('python', { timeLimitMs: 2500, memoryLimitKb: 65_536 });
+    const args = buildNsjailCommand({ ...base, cgroupProcs: [], overrides: userConfigFlags(limits) }).args;
+    expect(args.slice(0, 2)).toEqual(['--config', '/w/slot-0/nsjail.cfg']);
+    expect(args.slice(2, 2 + 18)).toEqual([
+      '--mode',
+      'o',
+      '--time_limit',
       '3',
-      '--',
-      '/usr/bin/python3',
-      '/src/main.py',
+      '--rlimit_as',
+      '64',
+      '--rlimit_cpu',
+      '4',
+      '--rlimit_fsize',
+      '64',
+      '--rlimit_nofile',
+      '64',
+      '--cgroup_mem_max',
+      '0',
+      '--cgroup_pids_max',
+      '0',
+      '--cgroup_cpu_ms_per_sec',
+      '0',
     ]);
+  });
+});
+
+describe('readUserConfigs (NSJAIL_CONFIG_DIR)', () => {
+  const withDir = (fn: (dir: string) => void) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sentinel-nsjail-user-'));
+    try {
+      fn(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  test('a missing or unrelated directory means the built-in templates', () => {
+    expect(readUserConfigs('/nonexistent/nsjail-configs')).toBeUndefined();
+    withDir((dir) => {
+      writeFileSync(path.join(dir, 'README'), 'x');
+      expect(readUserConfigs(dir)).toBeUndefined();
+    });
+  });
+
+  test('the three files `generate nsjail` writes are taken as they are', () => {
+    withDir((dir) => {
+      renderNsjailConfigs(defaultNsjailLimits(), dir);
+      const configs = readUserConfigs(dir);
+      expect(Object.keys(configs ?? {})).toEqual(['python', 'cpp-compile', 'cpp-run']);
+      expect(configs?.['cpp-run']).toBe(readFileSync(path.join(dir, 'cpp.cfg'), 'utf8'));
+    });
+  });
+
+  test('some of the files only: refused, naming the missing ones', () => {
+    withDir((dir) => {
+      renderNsjailConfigs(defaultNsjailLimits(), dir);
+      rmSync(path.join(dir, 'cpp-compile.cfg'));
+      expect(() => readUserConfigs(dir)).toThrow(`holds python.cfg, cpp.cfg but not cpp-compile.cfg`);
+    });
+    expect(USER_CONFIG_FILES).toEqual(['python.cfg', 'cpp-compile.cfg', 'cpp.cfg']);
+  });
+
+  test('a config that does not mount the job’s /src is refused', () => {
+    withDir((dir) => {
+      renderNsjailConfigs(defaultNsjailLimits(), dir);
+      writeFileSync(path.join(dir, 'python.cfg'), 'mode: ONCE\nmount { src: "/usr" dst: "/usr" is_bind: true }\n');
+      expect(() => readUserConfigs(dir)).toThrow("python.cfg does not mount the job's /src from $SENTINEL_JOB_DIR");
+    });
   });
 });
 
