@@ -132,7 +132,7 @@ export function summarize(name: ComponentName, facts: Facts, taskQueue: string):
             ([l, d]) =>
               `  ${l}: p50 ${dash(d.p50Ms, String)} ms, p99 ${dash(d.p99Ms, String)} ms (${d.count})`,
           ),
-          `sandbox failures ${dash(w.sandboxFailures, count)} total, ${dash(w.sandboxFailuresInWindow, count)} in window · process CPU ${dash(w.processCpuCores, String)} cores, RSS ${dash(w.residentMemoryBytes, bytes)}`,
+          `sandbox ${w.sandbox ?? '-'}, failures ${dash(w.sandboxFailures, count)} total, ${dash(w.sandboxFailuresInWindow, count)} in window · process CPU ${dash(w.processCpuCores, String)} cores, RSS ${dash(w.residentMemoryBytes, bytes)}`,
         ],
       };
     }

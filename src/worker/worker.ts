@@ -33,6 +33,8 @@ export interface WorkerOptions {
   metricsPort: number;
   metricsHost: string;
   driver: SandboxDriver;
+  /** The driver's cgroup mode from its init(), for the sentinel_sandbox_info metric. */
+  sandboxCgroups?: string;
   /** How long SIGTERM waits for running executions before it kills them (unacked: redelivered). */
   shutdownGraceMs: number;
   log: (message: string) => void;
@@ -84,6 +86,7 @@ export class Worker {
     );
     this.slots = Array.from({ length: opts.poolSize }, (_, index) => ({ index, queue: [] }));
     this.metrics.poolSize.set(opts.poolSize);
+    this.metrics.sandboxInfo.set({ driver: opts.driver.name, cgroups: opts.sandboxCgroups ?? 'unknown' }, 1);
   }
 
   async start(): Promise<void> {
