@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EnvironmentError } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fs.js';
 import { runBounded } from '../../lib/proc.js';
 import { SHM_BYTES } from './bwrap.js';
+import type { CgroupHierarchy } from './cgroups.js';
 import { guideLimits, OUTPUT_CAP_BYTES, stepLimits } from './limits.js';
 import { buildReaper, REAPER_JAIL_PATH } from './reaper.js';
 import { kafelPolicy } from './seccomp.js';
@@ -57,7 +58,7 @@ export interface NsjailRenderOptions {
 
 /** What the worker's configs say instead of nsjail cgroup limits. */
 export const NO_CGROUP_LIMITS =
-  '# No nsjail cgroups: the worker holds memory, pids and CPU on the slot\'s own cgroups (or rlimits alone).';
+  "# No nsjail cgroups: the worker holds memory, pids and CPU on the slot's own cgroups (or rlimits alone).";
 
 /** nsjail's cgroup limits as config lines (bytes, count, ms of CPU per second). */
 export function cgroupLimitLines(limits: StepLimits): string {
@@ -163,6 +164,26 @@ export function renderNsjailConfigs(
   });
 }
 
+/**
+ * How to run generated configs on a host with this cgroup hierarchy, as one command line. nsjail
+ * creates its per-run cgroups (NSJAIL.<pid>) under a parent that must exist: on v1 "NSJAIL" under
+ * each controller's mount unless --cgroup_{mem,pids,cpu}_parent name another; on v2 under
+ * --cgroupv2_mount, a cgroup with the memory, pids and cpu controllers delegated. Configs without
+ * cgroup limits (--no-cgroup-limits) need none of it.
+ */
+export function nsjailRunHint(hierarchy: CgroupHierarchy, cgroupLimits: boolean): string {
+  const run = 'nsjail --config FILE -- COMMAND';
+  if (!cgroupLimits) return `${run} (no cgroup limits in the configs: no cgroup parent needed)`;
+  if (hierarchy.version === 1) {
+    const parents = (['memory', 'pids', 'cpu'] as const).map((c) => path.join(hierarchy.mounts[c], 'NSJAIL'));
+    return `mkdir -p ${[...new Set(parents)].join(' ')} && ${run} (cgroup v1: nsjail nests its cgroups under NSJAIL; --cgroup_mem_parent, --cgroup_pids_parent and --cgroup_cpu_parent name other existing parents)`;
+  }
+  if (hierarchy.version === 2) {
+    return `nsjail --config FILE --use_cgroupv2 --cgroupv2_mount ${hierarchy.mount} -- COMMAND (cgroup v2: the mount, or a cgroup below it, must have memory, pids and cpu in cgroup.subtree_control)`;
+  }
+  return `${run} — but this host has no usable cgroups (${hierarchy.reason}): generate with --no-cgroup-limits`;
+}
+
 export interface NsjailCommandInput {
   nsjailPath: string;
   configFile: string;
@@ -232,6 +253,16 @@ export function userConfigFlags(limits: StepLimits): string[] {
     '--cgroup_cpu_ms_per_sec',
     '0',
   ];
+}
+
+/**
+ * The host uid a config maps the jail's users to (its first uidmap's outside_id): "" or no uidmap
+ * means nsjail's own uid. The worker gives that uid the slot's /out, so the compiler can write it.
+ */
+export function configOutsideUid(text: string, ownUid: number): number | undefined {
+  const m = /^uidmap\s*\{[^}]*?outside_id:\s*"([^"]*)"/m.exec(text);
+  if (!m || m[1] === '') return ownUid;
+  return /^\d+$/.test(m[1] as string) ? Number(m[1]) : undefined;
 }
 
 /** The config files a user's NSJAIL_CONFIG_DIR must hold: what `generate nsjail --out DIR` writes. */
@@ -357,7 +388,7 @@ export class NsjailDriver implements SandboxDriver {
     this.reaperPath = await buildReaper(this.runtime.workRoot);
     if (this.userConfigs) {
       info.warnings.push(
-        `nsjail runs the user configs in ${this.configDir} (time and rlimits of each job applied over them; their seccomp policy and mounts are theirs)`,
+        `nsjail runs the user configs in ${this.configDir}: each job's time and rlimits are applied over them, but their seccomp policy, mounts and uid map are theirs (slots share the uid they map to)`,
       );
     }
     return info;
@@ -384,7 +415,13 @@ export class NsjailDriver implements SandboxDriver {
     return this.runtime.withSlot(slot, step, async (ctx) => {
       const slotDir = path.dirname(ctx.srcDir);
       const configFile = path.join(slotDir, 'nsjail.cfg');
-      writeFileAtomic(configFile, this.configText(step, ctx.hostUid), 0o644);
+      const text = this.configText(step, ctx.hostUid);
+      writeFileAtomic(configFile, text, 0o644);
+      if (this.userConfigs && step.out === 'rw') {
+        // A user config maps the jail to its own host uid, not the slot's: /out is theirs for the compile.
+        const uid = configOutsideUid(text, process.getuid?.() ?? 0);
+        if (uid !== undefined) chownSync(ctx.outDir, uid, uid);
+      }
       const { file, args } = buildNsjailCommand({
         nsjailPath: this.nsjailPath,
         configFile,

@@ -202,10 +202,7 @@ export function kafelPolicy(): string {
   const x32 = deniedSyscalls.flatMap((s) =>
     x32Forms(s).map((nr) => `SYSCALL[0x${nr.toString(16)}] /* x32 ${s.name} */`),
   );
-  const eperm = [
-    `clone { (clone_flags & ${flags}) != 0 }`,
-    ...deniedSyscalls.map((s) => call(s.nr, s.name)),
-  ];
+  const eperm = [`clone { (clone_flags & ${flags}) != 0 }`, ...deniedSyscalls.map((s) => call(s.nr, s.name))];
   return [
     `KILL_PROCESS { ${x32.join(', ')} }`,
     `ERRNO(${ENOSYS}) { ${call(NR_CLONE3, 'clone3')} }`,

@@ -5,14 +5,16 @@ import { describe, expect, test } from 'vitest';
 import { stepLimits } from '../../../src/worker/sandbox/limits.js';
 import {
   buildNsjailCommand,
+  configOutsideUid,
   defaultNsjailLimits,
   NO_CGROUP_LIMITS,
+  nsjailRunHint,
   nsjailValues,
   parseNsjailLog,
   protoString,
+  readUserConfigs,
   renderNsjailConfig,
   renderNsjailConfigs,
-  readUserConfigs,
   renderTemplate,
   USER_CONFIG_FILES,
   userConfigFlags,
@@ -394,8 +396,13 @@ describe('readUserConfigs (NSJAIL_CONFIG_DIR)', () => {
   test('a config that does not mount the job’s /src is refused', () => {
     withDir((dir) => {
       renderNsjailConfigs(defaultNsjailLimits(), dir);
-      writeFileSync(path.join(dir, 'python.cfg'), 'mode: ONCE\nmount { src: "/usr" dst: "/usr" is_bind: true }\n');
-      expect(() => readUserConfigs(dir)).toThrow("python.cfg does not mount the job's /src from $SENTINEL_JOB_DIR");
+      writeFileSync(
+        path.join(dir, 'python.cfg'),
+        'mode: ONCE\nmount { src: "/usr" dst: "/usr" is_bind: true }\n',
+      );
+      expect(() => readUserConfigs(dir)).toThrow(
+        "python.cfg does not mount the job's /src from $SENTINEL_JOB_DIR",
+      );
     });
   });
 });
@@ -427,5 +434,51 @@ describe('parseNsjailLog', () => {
     ['nothing at all', '', { started: false, timeLimit: false, errors: [] }],
   ])('%s', (_what, log, expected) => {
     expect(parseNsjailLog(log)).toEqual(expected);
+  });
+});
+
+describe('configOutsideUid (whose /out a user config needs)', () => {
+  test.each([
+    ['a numeric outside_id', 'uidmap {\n  inside_id: "1000"\n  outside_id: "99999"\n  count: 1\n}\n', 99999],
+    ['"" (nsjail\'s own uid)', 'uidmap {\n  inside_id: "1000"\n  outside_id: ""\n}\n', 0],
+    ['no uidmap at all', 'mode: ONCE\n', 0],
+    ['a user name (not resolved)', 'uidmap {\n  outside_id: "nobody"\n}\n', undefined],
+  ])('%s', (_what, text, uid) => {
+    expect(configOutsideUid(text, 0)).toBe(uid);
+  });
+
+  test('a generated config maps to --outside-id', () => {
+    const text = renderNsjailConfig('cpp-compile', stepLimits('cpp-compile'), { outsideId: '4242' });
+    expect(configOutsideUid(text, 0)).toBe(4242);
+  });
+});
+
+describe('nsjailRunHint (what `generate nsjail` prints)', () => {
+  const v1 = {
+    version: 1 as const,
+    mounts: {
+      memory: '/sys/fs/cgroup/memory',
+      pids: '/sys/fs/cgroup/pids',
+      cpu: '/sys/fs/cgroup/cpu,cpuacct',
+    },
+  };
+
+  test('cgroup v1 with limits: the NSJAIL parents to create, then the command', () => {
+    expect(nsjailRunHint(v1, true)).toMatch(
+      /^mkdir -p \/sys\/fs\/cgroup\/memory\/NSJAIL \/sys\/fs\/cgroup\/pids\/NSJAIL \/sys\/fs\/cgroup\/cpu,cpuacct\/NSJAIL && nsjail --config FILE -- COMMAND \(/,
+    );
+  });
+
+  test('cgroup v2 with limits: the v2 flags', () => {
+    expect(nsjailRunHint({ version: 2, mount: '/sys/fs/cgroup' }, true)).toMatch(
+      /^nsjail --config FILE --use_cgroupv2 --cgroupv2_mount \/sys\/fs\/cgroup -- COMMAND/,
+    );
+  });
+
+  test('without cgroup limits, on any host: the plain command, no parent', () => {
+    for (const h of [v1, { version: 0 as const, reason: 'none mounted' }]) {
+      expect(nsjailRunHint(h, false)).toMatch(/^nsjail --config FILE -- COMMAND \(no cgroup limits/);
+    }
+    expect(nsjailRunHint({ version: 0, reason: 'none mounted' }, true)).toContain('--no-cgroup-limits');
   });
 });

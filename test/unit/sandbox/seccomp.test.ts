@@ -113,13 +113,23 @@ describe('kafelPolicy (nsjail seccomp_string)', () => {
     expect(policy).not.toContain('\n');
     expect(policy.startsWith('KILL_PROCESS { SYSCALL[0x40000065] /* x32 ptrace */, ')).toBe(true);
     expect(policy).toContain(' ERRNO(38) { SYSCALL[435] /* clone3 */ } ');
-    expect(policy).toContain(' ERRNO(1) { clone { (clone_flags & 0x7e020000) != 0 }, SYSCALL[101] /* ptrace */, ');
+    expect(policy).toContain(
+      ' ERRNO(1) { clone { (clone_flags & 0x7e020000) != 0 }, SYSCALL[101] /* ptrace */, ',
+    );
     expect(policy.endsWith(' } DEFAULT ALLOW')).toBe(true);
     expect(rules.defaultAction).toBe('ALLOW');
   });
 
   test('names calls by number, so a Kafel without io_uring or the new mount API in its table takes it', () => {
-    for (const name of ['io_uring_setup', 'fsopen', 'fsmount', 'move_mount', 'open_tree', 'fspick', 'fsconfig']) {
+    for (const name of [
+      'io_uring_setup',
+      'fsopen',
+      'fsmount',
+      'move_mount',
+      'open_tree',
+      'fspick',
+      'fsconfig',
+    ]) {
       expect(policy).toMatch(new RegExp(`SYSCALL\\[\\d+\\] /\\* ${name} \\*/`));
     }
     expect(policy).not.toMatch(/[{,] (io_uring_setup|fsopen|pidfd_getfd|quotactl_fd)\b/);
@@ -159,7 +169,11 @@ describe('one table, two filters: what one refuses the other refuses (same answe
 
   test('every x86_64 syscall number 0..1023 gets the same verdict from both', () => {
     const differ = x86_64
-      .map((nr) => ({ nr, bpf: bpfAs(evaluate(program, { arch: AUDIT_ARCH_X86_64, nr })), kafel: kafelVerdict(rules, { nr }) }))
+      .map((nr) => ({
+        nr,
+        bpf: bpfAs(evaluate(program, { arch: AUDIT_ARCH_X86_64, nr })),
+        kafel: kafelVerdict(rules, { nr }),
+      }))
       .filter((v) => v.bpf !== v.kafel);
     expect(differ).toEqual([]);
     const refused = x86_64.filter((nr) => kafelVerdict(rules, { nr }) !== 'ALLOW');
@@ -182,8 +196,10 @@ describe('one table, two filters: what one refuses the other refuses (same answe
     const x32 = Array.from({ length: 1024 }, (_, n) => 0x4000_0000 + n);
     const kafelKills = x32.filter((nr) => kafelVerdict(rules, { nr }) === 'KILL_PROCESS');
     expect(kafelKills.length).toBe(deniedSyscalls.length + deniedSyscalls.filter((s) => s.x32).length);
-    for (const nr of kafelKills) expect(evaluate(program, { arch: AUDIT_ARCH_X86_64, nr })).toBe(KILL_PROCESS);
-    for (const s of deniedSyscalls) expect(kafelVerdict(rules, { nr: 0x4000_0000 | s.nr })).toBe('KILL_PROCESS');
+    for (const nr of kafelKills)
+      expect(evaluate(program, { arch: AUDIT_ARCH_X86_64, nr })).toBe(KILL_PROCESS);
+    for (const s of deniedSyscalls)
+      expect(kafelVerdict(rules, { nr: 0x4000_0000 | s.nr })).toBe('KILL_PROCESS');
   });
 
   test('i386: Kafel (compiled for x86_64 only) kills, and so does BPF', () => {
