@@ -28,17 +28,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 function floor(concurrency: number): { perSecond: number; p50: number } {
   const out = execFileSync(
     'node',
-    [
-      '--import',
-      'tsx',
-      'bench/sandbox/floor.ts',
-      '--concurrency',
-      String(concurrency),
-      '--seconds',
-      values.seconds!,
-      '--skip-bare',
-      '--json',
-    ],
+    ['--import', 'tsx', 'bench/sandbox/floor.ts', '--concurrency', String(concurrency), '--seconds', values.seconds!, '--skip-bare', '--json'],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const r = JSON.parse(out) as { floor: { perSecond: number; latencyMs: { p50: number } } };
@@ -47,18 +37,8 @@ function floor(concurrency: number): { perSecond: number; p50: number } {
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sentinel-bench-pipeline-'));
 chmodSync(dir, 0o755);
-writeFileSync(
-  path.join(dir, 'sentinel.config.yaml'),
-  `worker:\n  poolSize: ${pool}\napi:\n  rateLimit: 10000000\n`,
-);
-const args = [
-  '--config',
-  path.join(dir, 'sentinel.config.yaml'),
-  '--state-dir',
-  path.join(dir, 'state'),
-  '--port-offset',
-  values.offset!,
-];
+writeFileSync(path.join(dir, 'sentinel.config.yaml'), `worker:\n  poolSize: ${pool}\napi:\n  rateLimit: 10000000\n`);
+const args = ['--config', path.join(dir, 'sentinel.config.yaml'), '--state-dir', path.join(dir, 'state'), '--port-offset', values.offset!];
 const api = `http://127.0.0.1:${8080 + Number(values.offset)}`;
 
 async function submit(): Promise<string> {
@@ -100,8 +80,7 @@ try {
   const before = await executed();
   const t0 = performance.now();
   const ids = await Promise.all(Array.from({ length: jobs }, () => submit()));
-  for (let i = 0; i < 100_000 && (await executed()) < before + jobs; i++)
-    await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 100_000 && (await executed()) < before + jobs; i++) await new Promise((r) => setTimeout(r, 50));
   const seconds = (performance.now() - t0) / 1000;
   const statuses = await Promise.all(ids.map((id) => terminal(id, 50)));
   const ok = statuses.filter((s) => s === 'SUCCESS').length;
@@ -116,20 +95,11 @@ try {
   const e2e = median(latencies);
   console.log(`pool size               ${pool}`);
   console.log(`floor (sandbox only)    ${f.perSecond.toFixed(1)} executions/s at concurrency ${pool}`);
-  console.log(
-    `pipeline                ${throughput.toFixed(1)} jobs/s (${jobs} jobs, ${ok} SUCCESS, ${seconds.toFixed(1)} s)`,
-  );
+  console.log(`pipeline                ${throughput.toFixed(1)} jobs/s (${jobs} jobs, ${ok} SUCCESS, ${seconds.toFixed(1)} s)`);
   console.log(`ratio                   ${(throughput / f.perSecond).toFixed(2)} × floor   (target ≥ 0.8)`);
   console.log(`e2e latency, 1 at once  median ${e2e.toFixed(0)} ms vs bare sandbox run ${f1.p50} ms`);
-  console.log(
-    `overhead                ${(e2e - f1.p50).toFixed(0)} ms   (target ≤ 20 ms; includes 5 ms poll granularity)`,
-  );
-  console.log(
-    `machine                 load average ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
-  );
+  console.log(`overhead                ${(e2e - f1.p50).toFixed(0)} ms   (target ≤ 20 ms; includes 5 ms poll granularity)`);
+  console.log(`machine                 load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 } finally {
   execFileSync('node', [bin, 'down', ...args], { stdio: 'ignore' });
   rmSync(dir, { recursive: true, force: true });

@@ -44,14 +44,7 @@ async function until(check: () => Promise<unknown>): Promise<void> {
 async function floor(offset: number): Promise<number> {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'sentinel-floor-'));
   chmodSync(stateDir, 0o755);
-  const { config } = loadConfig({
-    cwd: stateDir,
-    env: {},
-    flags: [
-      { path: 'stateDir', value: stateDir, flag: '' },
-      { path: 'portOffset', value: offset, flag: '' },
-    ],
-  });
+  const { config } = loadConfig({ cwd: stateDir, env: {}, flags: [{ path: 'stateDir', value: stateDir, flag: '' }, { path: 'portOffset', value: offset, flag: '' }] });
   const procs: ChildProcess[] = [];
   const log = (name: string) => openSync(path.join(stateDir, `${name}.log`), 'a');
   const t0 = performance.now();
@@ -61,34 +54,10 @@ async function floor(offset: number): Promise<number> {
     mkdirSync(path.join(dir, 'sock'), { recursive: true });
     chownSync(dir, account.uid, account.gid);
     chownSync(path.join(dir, 'sock'), account.uid, account.gid);
-    execFileSync(
-      '/usr/lib/postgresql/15/bin/initdb',
-      ['-D', `${dir}/data`, '-U', 'postgres', '--auth-local=trust', '-E', 'UTF8', '--no-locale', '--no-sync'],
-      { uid: account.uid, gid: account.gid, cwd: dir, stdio: 'ignore' },
-    );
-    procs.push(
-      spawn(
-        '/usr/lib/postgresql/15/bin/postgres',
-        [
-          '-D',
-          `${dir}/data`,
-          '-c',
-          `port=${config.ports.postgres}`,
-          '-c',
-          'listen_addresses=127.0.0.1',
-          '-c',
-          `unix_socket_directories=${dir}/sock`,
-        ],
-        { uid: account.uid, gid: account.gid, cwd: dir, stdio: ['ignore', log('pg'), log('pg')] },
-      ),
-    );
+    execFileSync('/usr/lib/postgresql/15/bin/initdb', ['-D', `${dir}/data`, '-U', 'postgres', '--auth-local=trust', '-E', 'UTF8', '--no-locale', '--no-sync'], { uid: account.uid, gid: account.gid, cwd: dir, stdio: 'ignore' });
+    procs.push(spawn('/usr/lib/postgresql/15/bin/postgres', ['-D', `${dir}/data`, '-c', `port=${config.ports.postgres}`, '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}/sock`], { uid: account.uid, gid: account.gid, cwd: dir, stdio: ['ignore', log('pg'), log('pg')] }));
     await until(async () => {
-      const c = new pg.Client({
-        host: `${dir}/sock`,
-        port: config.ports.postgres,
-        user: 'postgres',
-        database: 'postgres',
-      });
+      const c = new pg.Client({ host: `${dir}/sock`, port: config.ports.postgres, user: 'postgres', database: 'postgres' });
       await c.connect();
       await c.query('SELECT 1');
       await c.end();
@@ -98,17 +67,9 @@ async function floor(offset: number): Promise<number> {
     const svc = new RedisService(config);
     mkdirSync(path.join(svc.dir, 'data'), { recursive: true });
     writeFileSync(svc.configFile, svc.renderConfig());
-    procs.push(
-      spawn('/usr/bin/redis-server', [svc.configFile], { stdio: ['ignore', log('redis'), log('redis')] }),
-    );
+    procs.push(spawn('/usr/bin/redis-server', [svc.configFile], { stdio: ['ignore', log('redis'), log('redis')] }));
     await until(async () => {
-      const r = new Redis({
-        port: config.ports.redis,
-        password: config.credentials.redis.password,
-        lazyConnect: true,
-        retryStrategy: () => null,
-        maxRetriesPerRequest: 0,
-      });
+      const r = new Redis({ port: config.ports.redis, password: config.credentials.redis.password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
       r.on('error', () => {});
       try {
         await r.connect();
@@ -127,21 +88,8 @@ async function floor(offset: number): Promise<number> {
     writeFileSync(path.join(d, 'rabbitmq.conf'), svc.renderConfig());
     writeFileSync(path.join(d, 'enabled_plugins'), '[rabbitmq_management,rabbitmq_prometheus].\n');
     const env = (svc as unknown as { env(): NodeJS.ProcessEnv }).env();
-    procs.push(
-      spawn('/usr/bin/epmd', ['-port', String(config.ports.epmd), '-address', '127.0.0.1'], {
-        env,
-        stdio: 'ignore',
-        detached: true,
-      }),
-    );
-    procs.push(
-      spawn('/usr/lib/rabbitmq/bin/rabbitmq-server', [], {
-        env,
-        cwd: d,
-        stdio: ['ignore', log('rabbit'), log('rabbit')],
-        detached: true,
-      }),
-    );
+    procs.push(spawn('/usr/bin/epmd', ['-port', String(config.ports.epmd), '-address', '127.0.0.1'], { env, stdio: 'ignore', detached: true }));
+    procs.push(spawn('/usr/lib/rabbitmq/bin/rabbitmq-server', [], { env, cwd: d, stdio: ['ignore', log('rabbit'), log('rabbit')], detached: true }));
     await until(async () => {
       const conn = await amqp.connect(svc.amqpUrl, { timeout: 1000 });
       await (await conn.createChannel()).close();
@@ -152,10 +100,7 @@ async function floor(offset: number): Promise<number> {
   const seconds = (performance.now() - t0) / 1000;
   for (const p of procs.reverse()) {
     try {
-      process.kill(
-        p.spawnargs[0]!.includes('rabbitmq') || p.spawnargs[0]!.includes('epmd') ? -p.pid! : p.pid!,
-        'SIGTERM',
-      );
+      process.kill(p.spawnargs[0]!.includes('rabbitmq') || p.spawnargs[0]!.includes('epmd') ? -p.pid! : p.pid!, 'SIGTERM');
     } catch {}
   }
   await sleep(8000);
@@ -173,14 +118,10 @@ for (let i = 0; i < runs; i++) {
   const args = ['up', '--state-dir', state, '--port-offset', String(offset)];
   colds.push(timeCli(args));
   warms.push(timeCli(args));
-  execFileSync('node', [bin, 'down', '--state-dir', state, '--port-offset', String(offset)], {
-    stdio: 'ignore',
-  });
+  execFileSync('node', [bin, 'down', '--state-dir', state, '--port-offset', String(offset)], { stdio: 'ignore' });
   rmSync(state, { recursive: true, force: true });
   floors.push(await floor(offset + 5));
-  console.error(
-    `run ${i + 1}/${runs}: cold ${colds[i]!.toFixed(2)} s, warm ${warms[i]!.toFixed(2)} s, floor ${floors[i]!.toFixed(2)} s`,
-  );
+  console.error(`run ${i + 1}/${runs}: cold ${colds[i]!.toFixed(2)} s, warm ${warms[i]!.toFixed(2)} s, floor ${floors[i]!.toFixed(2)} s`);
 }
 const helps: number[] = [];
 for (let i = 0; i < 7; i++) helps.push(timeCli(['--help']));
@@ -192,9 +133,4 @@ console.log(`floor        ${floorS.toFixed(2)} s   (raw servers in parallel, sam
 console.log(`ratio        ${(cold / floorS).toFixed(2)} × floor`);
 console.log(`warm up      ${median(warms).toFixed(2)} s   (target ≤ 1 s)`);
 console.log(`--help       ${(median(helps) * 1000).toFixed(0)} ms  (median of 7; target ≤ 300 ms)`);
-console.log(
-  `machine      ${os.cpus().length} cores, load average ${os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}`,
-);
+console.log(`machine      ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
