@@ -113,7 +113,7 @@ export function summarize(name: ComponentName, facts: Facts, taskQueue: string):
       return {
         name,
         state: 'ok',
-        line: `active ${dash(w.workersActive, String)}/${dash(w.poolSize, String)} · running ${dash(w.inProgress, String)} · p99 ${dash(w.duration.p99Ms, (v) => `${v} ms`)} · sandbox fail ${dash(w.sandboxFailuresInWindow, count)}`,
+        line: `active ${dash(w.workersActive, String)}/${dash(w.poolSize, String)} · running ${dash(w.inProgress, String)} · p99 ${dash(w.duration.p99Ms, (v) => `${v} ms`)} · sandbox ${w.sandbox ?? '-'} fail ${dash(w.sandboxFailuresInWindow, count)}`,
         details: [
           `workers active ${dash(w.workersActive, String)} of pool ${dash(w.poolSize, String)}, ${dash(w.inProgress, String)} executions running`,
           `executions (lifetime): ${
