@@ -28,6 +28,7 @@ export const REAPER_SOURCE = `/* sentinel-init: PID 1 of an nsjail sandbox (gene
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,6 +44,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "sentinel-init: usage: sentinel-init /ABSOLUTE/PROGRAM [ARG...]\\n");
     return 127;
   }
+  /* PID 1 of the jail reaps orphans anyway; as a subreaper it does so outside a pid namespace too. */
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, &old);
