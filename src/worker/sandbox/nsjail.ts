@@ -316,6 +316,11 @@ export interface NsjailLog {
   timeLimit: boolean;
   /** nsjail's own errors ([E] / [F] lines). */
   errors: string[];
+  /**
+   * How the jail's init ended, in the shell's terms (128+n for signal n), from nsjail's last
+   * "exited with status" / "terminated with signal" line; undefined without one.
+   */
+  status?: number;
 }
 
 /**
@@ -325,12 +330,20 @@ export interface NsjailLog {
  */
 export function parseNsjailLog(text: string): NsjailLog {
   const lines = text.split('\n');
+  let status: number | undefined;
+  for (const l of lines) {
+    const exited = /pid=\d+ .*exited with status: (\d+)/.exec(l);
+    const signaled = /pid=\d+ .*terminated with signal: \w+ \((\d+)\)/.exec(l);
+    if (exited) status = Number(exited[1]);
+    else if (signaled) status = 128 + Number(signaled[1]);
+  }
   return {
     started: lines.some(
       (l) => /Executing '/.test(l) || /pid=\d+ .*(exited with status|terminated with signal)/.test(l),
     ),
     timeLimit: lines.some((l) => /run time >= time limit/.test(l)),
     errors: lines.filter((l) => /^\[[EF]\]/.test(l)).map((l) => l.trim()),
+    ...(status === undefined ? {} : { status }),
   };
 }
 
@@ -450,7 +463,10 @@ export class NsjailDriver implements SandboxDriver {
         sandboxFailure = `nsjail did not start the program (exit ${result.exitCode}): ${log.errors.slice(-3).join(' | ') || result.stderr.trim().split('\n').slice(-3).join(' | ')}`;
       }
       return {
-        exitCode: result.exitCode,
+        // The jail's status as nsjail saw it: when the worker stops nsjail (SIGTERM) for a timeout
+        // or a flood, nsjail's own exit is 143 while the program died of its SIGKILL (137, as
+        // under bwrap).
+        exitCode: log.status ?? result.exitCode,
         stdout: result.stdout,
         stderr: result.stderr,
         stdoutTruncated: result.stdoutTruncated,

@@ -412,12 +412,12 @@ describe('parseNsjailLog', () => {
     [
       'normal run',
       "[I][2024-01-01T00:00:00+0000] Executing '/usr/bin/python3' for '[STANDALONE MODE]'\n[I][2024-01-01T00:00:01+0000] pid=42 ([STANDALONE MODE]) exited with status: 0, (PIDs left: 0)\n",
-      { started: true, timeLimit: false, errors: [] },
+      { started: true, timeLimit: false, errors: [], status: 0 },
     ],
     [
       'its own time limit',
       "[I][x] Executing '/out/main' for '[STANDALONE MODE]'\n[I][x] pid=42 run time >= time limit (2 >= 2) ([STANDALONE MODE]). Killing it\n[I][x] pid=42 ([STANDALONE MODE]) terminated with signal: SIGKILL (9), (PIDs left: 0)\n",
-      { started: true, timeLimit: true, errors: [] },
+      { started: true, timeLimit: true, errors: [], status: 137 },
     ],
     [
       'a jail that could not be built',
