@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { sleep } from '../../src/clients/backoff.js';
 import { isSentinelError } from '../../src/lib/errors.js';
 import { getJobFromApi, submitJob } from '../../src/submit/client.js';
+import { jobStatuses } from '../../src/worker/sandbox/types.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,14 +29,7 @@ const HELLO = {
   python: { source: 'print("hello, world")\n', stdout: 'hello, world\n' },
   cpp: { source: '#include <cstdio>\nint main() { std::puts("hello, world"); }\n', stdout: 'hello, world\n' },
 }[language];
-const TERMINAL = new Set([
-  'SUCCESS',
-  'COMPILATION_ERROR',
-  'RUNTIME_ERROR',
-  'TIMEOUT',
-  'MEMORY_LIMIT_EXCEEDED',
-  'INTERNAL_ERROR',
-]);
+const TERMINAL = new Set<string>(jobStatuses);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
