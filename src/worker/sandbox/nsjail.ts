@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { EnvironmentError } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fs.js';
 import { runBounded } from '../../lib/proc.js';
-import { SHM_BYTES } from './bwrap.js';
+import { probeLimits, SHM_BYTES } from './bwrap.js';
 import type { CgroupHierarchy } from './cgroups.js';
 import { guideLimits, OUTPUT_CAP_BYTES, stepLimits } from './limits.js';
 import { buildReaper, REAPER_JAIL_PATH } from './reaper.js';
@@ -399,6 +399,22 @@ export class NsjailDriver implements SandboxDriver {
     };
     const info = await this.runtime.init('nsjail');
     this.reaperPath = await buildReaper(this.runtime.workRoot);
+    // A probe run: a host where nsjail cannot build a jail (no user namespaces, a user config
+    // that does not parse) fails here, with nsjail's own words, instead of on every job.
+    const probe = await this.run(
+      { phase: 'python', argv: ['/usr/bin/true'], stdin: '', limits: probeLimits, sources: {}, out: 'ro' },
+      0,
+    );
+    if (probe.sandboxFailure !== undefined || probe.exitCode !== 0) {
+      await this.runtime.close();
+      throw new EnvironmentError(
+        `nsjail cannot start a sandbox here: ${probe.sandboxFailure ?? `exit ${probe.exitCode}: ${probe.stderr.trim()}`}`,
+        {
+          code: 'SANDBOX_BROKEN',
+          suggestion: `Run it by hand to see why: ${this.nsjailPath} -Mo --chroot / -- /bin/true (user namespaces must be enabled)${this.userConfigs ? `; check the configs in ${this.configDir}` : ''}.`,
+        },
+      );
+    }
     if (this.userConfigs) {
       info.warnings.push(
         `nsjail runs the user configs in ${this.configDir}: each job's time and rlimits are applied over them, but their seccomp policy, mounts and uid map are theirs (slots share the uid they map to)`,
