@@ -113,7 +113,7 @@ export function summarize(name: ComponentName, facts: Facts, taskQueue: string):
       return {
         name,
         state: 'ok',
-        line: `active ${dash(w.workersActive, String)}/${dash(w.poolSize, String)} · running ${dash(w.inProgress, String)} · p99 ${dash(w.duration.p99Ms, (v) => `${v} ms`)} · sandbox fail ${dash(w.sandboxFailuresInWindow, count)}`,
+        line: `active ${dash(w.workersActive, String)}/${dash(w.poolSize, String)} · running ${dash(w.inProgress, String)} · p99 ${dash(w.duration.p99Ms, (v) => `${v} ms`)} · sandbox ${w.sandbox ?? '-'} fail ${dash(w.sandboxFailuresInWindow, count)}`,
         details: [
           `workers active ${dash(w.workersActive, String)} of pool ${dash(w.poolSize, String)}, ${dash(w.inProgress, String)} executions running`,
           `executions (lifetime): ${
@@ -132,7 +132,7 @@ export function summarize(name: ComponentName, facts: Facts, taskQueue: string):
             ([l, d]) =>
               `  ${l}: p50 ${dash(d.p50Ms, String)} ms, p99 ${dash(d.p99Ms, String)} ms (${d.count})`,
           ),
-          `sandbox failures ${dash(w.sandboxFailures, count)} total, ${dash(w.sandboxFailuresInWindow, count)} in window · process CPU ${dash(w.processCpuCores, String)} cores, RSS ${dash(w.residentMemoryBytes, bytes)}`,
+          `sandbox ${w.sandbox ?? '-'}, failures ${dash(w.sandboxFailures, count)} total, ${dash(w.sandboxFailuresInWindow, count)} in window · process CPU ${dash(w.processCpuCores, String)} cores, RSS ${dash(w.residentMemoryBytes, bytes)}`,
         ],
       };
     }

@@ -158,6 +158,8 @@ export interface WorkerFacts {
   inProgress: number | null;
   sandboxFailures: number | null;
   sandboxFailuresInWindow: number | null;
+  /** The sandbox driver the worker reports ("nsjail (cgroups v1)"); null when it does not say. */
+  sandbox: string | null;
   /** CPU the worker process used, in cores (null without a window or the metric). */
   processCpuCores: number | null;
   residentMemoryBytes: number | null;

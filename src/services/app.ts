@@ -62,16 +62,26 @@ async function httpCheck(
   timeoutMs: number,
   expect: (body: string) => boolean,
   unhealthy = 'unexpected answer',
+  describe: (body: string) => string = () => '',
 ): Promise<HealthResult> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     const body = await res.text();
     if (res.status !== 200) return { ok: false, detail: `HTTP ${res.status}: ${body.slice(0, 120)}` };
     if (!expect(body)) return { ok: false, detail: `${new URL(url).pathname}: ${unhealthy}` };
-    return { ok: true, detail: `GET ${new URL(url).pathname} → 200`, version: VERSION };
+    return { ok: true, detail: `GET ${new URL(url).pathname} → 200${describe(body)}`, version: VERSION };
   } catch (error) {
     return { ok: false, detail: describeError(error) };
   }
+}
+
+/** "nsjail (cgroups v1)" from the worker's sentinel_sandbox_info line; undefined without one. */
+export function sandboxOfMetrics(body: string): string | undefined {
+  const m = /^sentinel_sandbox_info\{([^}]*)\}\s+1\b/m.exec(body);
+  if (!m) return undefined;
+  const label = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(m[1] as string)?.[1];
+  const driver = label('driver');
+  return driver === undefined ? undefined : `${driver} (cgroups ${label('cgroups') ?? '?'})`;
 }
 
 /** A process of this project (or a stand-in binary) started with the stack's environment. */
@@ -154,6 +164,10 @@ export class WorkerService extends AppService {
       timeoutMs,
       (b) => Number(/^sentinel_workers_active(?:\{[^}]*\})? (\S+)$/m.exec(b)?.[1] ?? 0) >= 1,
       'no pool worker is consuming (sentinel_workers_active 0)',
+      (b) => {
+        const sandbox = sandboxOfMetrics(b);
+        return sandbox ? `, sandbox ${sandbox}` : '';
+      },
     );
   }
 }

@@ -41,6 +41,13 @@ export class WorkerMetrics {
     help: 'Sandboxes that could not start or broke (INTERNAL_ERROR not caused by the program).',
     registers: [this.registry],
   });
+  /** Which sandbox driver runs the programs (README "Sandbox drivers"): always 1, the facts are labels. */
+  readonly sandboxInfo = new Gauge({
+    name: 'sentinel_sandbox_info',
+    help: 'The sandbox driver in use (nsjail or bwrap) and its cgroup mode (v1, v2, none); value 1.',
+    labelNames: ['driver', 'cgroups'] as const,
+    registers: [this.registry],
+  });
   readonly deadLettered = new Counter({
     name: 'sentinel_messages_dead_lettered_total',
     help: 'Messages rejected to the dead-letter queue, by reason.',

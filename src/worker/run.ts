@@ -26,6 +26,7 @@ export async function startWorker(config: SentinelConfig, log: (m: string) => vo
     metricsPort: config.ports.workerMetrics,
     metricsHost: process.env.WORKER_METRICS_HOST ?? '127.0.0.1',
     driver,
+    sandboxCgroups: info.cgroups,
     // The longest job: C++ compile (10 s wall) + run (10 s), plus storing the result.
     shutdownGraceMs: 25_000,
     infraRetryBudgetMs: config.worker.infraRetryBudgetMs,

@@ -34,6 +34,8 @@ export interface WorkerOptions {
   metricsPort: number;
   metricsHost: string;
   driver: SandboxDriver;
+  /** The driver's cgroup mode from its init(), for the sentinel_sandbox_info metric. */
+  sandboxCgroups?: string;
   /** How long SIGTERM waits for running executions before it kills them (unacked: redelivered). */
   shutdownGraceMs: number;
   /** How long PostgreSQL/Redis failures are retried (backoff with jitter) before a job is given up. */
@@ -110,6 +112,7 @@ export class Worker {
     );
     this.slots = Array.from({ length: opts.poolSize }, (_, index) => ({ index, queue: [] }));
     this.metrics.poolSize.set(opts.poolSize);
+    this.metrics.sandboxInfo.set({ driver: opts.driver.name, cgroups: opts.sandboxCgroups ?? 'unknown' }, 1);
   }
 
   async start(): Promise<void> {

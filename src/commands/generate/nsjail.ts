@@ -2,12 +2,17 @@ import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { SentinelCommand } from '../../lib/base-command.js';
 import { renderTable } from '../../lib/table.js';
+import { detectHostHierarchy } from '../../worker/sandbox/cgroups.js';
 import { guideLimits, stepLimits } from '../../worker/sandbox/limits.js';
-import { DEFAULT_OUTSIDE_ID, renderNsjailConfigs } from '../../worker/sandbox/nsjail.js';
+import { DEFAULT_OUTSIDE_ID, nsjailRunHint, renderNsjailConfigs } from '../../worker/sandbox/nsjail.js';
 import type { Phase, StepLimits } from '../../worker/sandbox/types.js';
 
 export interface GenerateNsjailResult {
   outDir: string;
+  /** nsjail's own cgroup limits are in the configs. */
+  cgroupLimits: boolean;
+  /** How to run the configs on this host (the cgroup parents they need, if any). */
+  runWith: string;
   files: Array<{
     phase: Phase;
     file: string;
@@ -23,7 +28,7 @@ export default class GenerateNsjail extends SentinelCommand<GenerateNsjailResult
   static override summary =
     'Write the nsjail configs (python.cfg, cpp.cfg, cpp-compile.cfg) for a production image.';
   static override description =
-    `Renders templates/nsjail with the limits of the tuning guide ("nsjail Sandbox Limits": wall 10 s; memory 256 / 512 / 256 MB for python / C++ compile / C++ run; 64 pids; 1 CPU; tmpfs 64 / 128 / 64 MB) into protobuf text that nsjail's config.proto accepts. cpp.cfg carries the run limits, cpp-compile.cfg the compile limits. Bind mounts of /src and /out are relative to $SENTINEL_JOB_DIR (prefix_src_env); the jail's uid and gid 1000 map to --outside-id on the host. Files are written atomically; existing ones are replaced.`;
+    `Renders templates/nsjail with the limits of the tuning guide ("nsjail Sandbox Limits": wall 10 s; memory 256 / 512 / 256 MB for python / C++ compile / C++ run; 64 pids; 1 CPU; tmpfs 64 / 128 / 64 MB) into protobuf text that nsjail's config.proto accepts. cpp.cfg carries the run limits, cpp-compile.cfg the compile limits. Bind mounts of /src and /out are relative to $SENTINEL_JOB_DIR (prefix_src_env); the jail's uid and gid 1000 map to --outside-id on the host. With cgroup limits (the default) nsjail needs a parent cgroup to nest its own under; the note says what this host needs. --no-cgroup-limits renders rlimits only (the worker's own configs, whose cgroup limits sit on its slot cgroups). Files are written atomically; existing ones are replaced.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> --out deploy/nsjail',
     '<%= config.bin %> <%= command.id %> --out /etc/nsjail --time-limit-ms 5000 --memory-limit-kb 131072 --json',
@@ -41,6 +46,12 @@ export default class GenerateNsjail extends SentinelCommand<GenerateNsjailResult
     'memory-limit-kb': Flags.integer({
       summary: 'Memory limit of the program runs (python, C++ run).',
       min: 1024,
+    }),
+    'cgroup-limits': Flags.boolean({
+      summary:
+        "Put nsjail's own cgroup limits (memory + tmpfs, pids, CPU) into the configs; --no-cgroup-limits leaves rlimits only, so they run without a cgroup parent.",
+      default: true,
+      allowNo: true,
     }),
     'outside-id': Flags.string({
       summary: 'Host uid/gid the jailed uid 1000 maps to; "" maps to the uid nsjail runs as.',
@@ -63,7 +74,9 @@ export default class GenerateNsjail extends SentinelCommand<GenerateNsjailResult
       'cpp-run': stepLimits('cpp-run', job),
     };
     const outDir = path.resolve(flags.out);
-    const written = renderNsjailConfigs(limits, outDir, { outsideId: flags['outside-id'] });
+    const cgroupLimits = flags['cgroup-limits'];
+    const written = renderNsjailConfigs(limits, outDir, { outsideId: flags['outside-id'], cgroupLimits });
+    const runWith = nsjailRunHint(detectHostHierarchy(), cgroupLimits);
     const files = written.map((w) => ({
       ...w,
       timeLimitS: Math.ceil(limits[w.phase].wallMs / 1000),
@@ -85,10 +98,9 @@ export default class GenerateNsjail extends SentinelCommand<GenerateNsjailResult
           ]),
         ),
       );
-      this.note(
-        'Limits: sentinel-tuning-guide.md "nsjail Sandbox Limits". Run with: nsjail --config FILE -- COMMAND',
-      );
+      this.note('Limits: sentinel-tuning-guide.md "nsjail Sandbox Limits".');
+      this.note(`Run with: ${runWith}`);
     }
-    return { outDir, files };
+    return { outDir, cgroupLimits, runWith, files };
   }
 }

@@ -5,6 +5,7 @@
  * API's GET /api/v1/health.
  */
 import { maskUrl } from '../../lib/redact.js';
+import { sandboxOfMetrics } from '../../services/app.js';
 import { type HistogramBucket, histogramQuantile } from '../../tuners/rabbitmq.js';
 import { bucketIncrease, histogramBuckets, parseMetrics, sumBy, sumOf } from '../prometheus.js';
 import type { ApiFacts, DurationPercentiles, WorkerFacts } from '../types.js';
@@ -22,6 +23,8 @@ export interface WorkerSample {
   poolSize: number | null;
   inProgress: number | null;
   sandboxFailures: number | null;
+  /** The driver from sentinel_sandbox_info ("nsjail (cgroups v1)"); null from a worker without it. */
+  sandbox: string | null;
   processCpuSeconds: number | null;
   residentMemoryBytes: number | null;
 }
@@ -41,6 +44,7 @@ export function workerSampleFromText(text: string, at: number): WorkerSample {
     poolSize: sumOf(m, 'sentinel_worker_pool_size') ?? null,
     inProgress: sumOf(m, 'sentinel_executions_in_progress') ?? null,
     sandboxFailures: sumOf(m, 'sentinel_sandbox_failures_total') ?? null,
+    sandbox: sandboxOfMetrics(text) ?? null,
     processCpuSeconds: sumOf(m, 'process_cpu_seconds_total') ?? null,
     residentMemoryBytes: sumOf(m, 'process_resident_memory_bytes') ?? null,
   };
@@ -118,6 +122,7 @@ export class WorkerCollector implements Collector<WorkerSample, WorkerFacts> {
         poolSize: cur.poolSize,
         inProgress: cur.inProgress,
         sandboxFailures: cur.sandboxFailures,
+        sandbox: cur.sandbox,
         sandboxFailuresInWindow:
           prev && cur.sandboxFailures !== null
             ? increase(prev.sandboxFailures ?? undefined, cur.sandboxFailures)

@@ -308,7 +308,8 @@ export class BwrapDriver implements SandboxDriver {
   }
 }
 
-const probeLimits: StepLimits = {
+/** Limits of the probe run each driver makes at init (a trivial program). */
+export const probeLimits: StepLimits = {
   wallMs: 10_000,
   memoryKb: 256 * 1024,
   cgroupMemoryKb: 320 * 1024,

@@ -102,16 +102,8 @@ export interface SlotStats {
 export interface SlotCgroup {
   /** The `cgroup.procs` files a launcher writes "0" into to join the slot before exec. */
   readonly procsFiles: string[];
-  /**
-   * The directories a nested sandbox manager (nsjail) creates its per-run cgroups under: per
-   * controller on v1, the step's leaf on v2.
-   */
-  readonly dirs: Record<string, string>;
-  /**
-   * Sets the step's limits and zeroes the statistics. `delegate` (v2) hands the controllers down to
-   * the step's leaf, for a launcher that stays outside and nests its own cgroup there.
-   */
-  prepare(limits: StepLimits, options?: { delegate?: boolean }): void;
+  /** Sets the step's limits and zeroes the statistics. */
+  prepare(limits: StepLimits): void;
   /** Statistics since `prepare`. */
   stats(): SlotStats;
   /** Pids in the slot and in any cgroup nested below it (the pids controller's view). */
@@ -121,7 +113,7 @@ export interface SlotCgroup {
    * A `spare` pid (the launcher) is left alone so that it can reap what it started.
    */
   killAll(timeoutMs?: number, spare?: number): Promise<boolean>;
-  /** Removes the slot's directories (after `killAll`). */
+  /** Removes the slot's directories, with any cgroup nested below them (after `killAll`). */
   remove(): void;
 }
 
@@ -197,14 +189,18 @@ function removeStaleInstances(parent: string, self: string): void {
   }
   for (const name of entries) {
     if (name === self || !/^\d+$/.test(name) || pidAlive(Number(name))) continue;
-    const dir = path.join(parent, name);
-    for (const slot of safeReaddir(dir)) {
-      const slotDir = path.join(dir, slot);
-      for (const leaf of safeReaddir(slotDir)) rmdirQuiet(path.join(slotDir, leaf));
-      rmdirQuiet(slotDir);
-    }
-    rmdirQuiet(dir);
+    rmdirTree(path.join(parent, name));
   }
+}
+
+/**
+ * Removes a cgroup directory and every cgroup below it, deepest first (a cgroup directory goes
+ * only once it has no children and no processes). A few levels: instance → slot → run leaf → a
+ * nested manager's own (an older nsjail's NSJAIL.<pid>).
+ */
+export function rmdirTree(dir: string, depth = 4): void {
+  if (depth > 0) for (const child of safeReaddir(dir)) rmdirTree(path.join(dir, child), depth - 1);
+  rmdirQuiet(dir);
 }
 
 function safeReaddir(dir: string): string[] {
@@ -239,7 +235,7 @@ function readPids(file: string): number[] {
     .map(Number);
 }
 
-/** Pids of a cgroup and its descendants (nsjail nests NSJAIL.<pid> below a slot), a few levels deep. */
+/** Pids of a cgroup and its descendants (a nested manager's cgroups below a slot), a few levels deep. */
 function readPidsDeep(dir: string, depth = 3): number[] {
   const own = readPids(path.join(dir, 'cgroup.procs'));
   if (depth === 0) return own;
@@ -330,7 +326,7 @@ class V1Slot implements SlotCgroup {
   }
 
   remove(): void {
-    for (const dir of new Set(Object.values(this.dirs))) rmdirQuiet(dir);
+    for (const dir of new Set(Object.values(this.dirs))) rmdirTree(dir);
   }
 }
 
@@ -349,10 +345,6 @@ class V2Slot implements SlotCgroup {
     this.leaf = this.newLeaf();
   }
 
-  get dirs(): Record<string, string> {
-    return { unified: this.leaf };
-  }
-
   get procsFiles(): string[] {
     return [path.join(this.leaf, 'cgroup.procs')];
   }
@@ -363,14 +355,9 @@ class V2Slot implements SlotCgroup {
     return leaf;
   }
 
-  prepare(limits: StepLimits, options: { delegate?: boolean } = {}): void {
-    for (const old of safeReaddir(this.slotDir)) {
-      const dir = path.join(this.slotDir, old);
-      for (const nested of safeReaddir(dir)) rmdirQuiet(path.join(dir, nested));
-      rmdirQuiet(dir);
-    }
+  prepare(limits: StepLimits): void {
+    for (const old of safeReaddir(this.slotDir)) rmdirTree(path.join(this.slotDir, old));
     this.leaf = this.newLeaf();
-    if (options.delegate) enableControllers(this.leaf);
     write(path.join(this.slotDir, 'memory.max'), String(limits.cgroupMemoryKb * 1024));
     if (existsSync(path.join(this.slotDir, 'memory.swap.max')))
       write(path.join(this.slotDir, 'memory.swap.max'), '0');
@@ -402,7 +389,6 @@ class V2Slot implements SlotCgroup {
   }
 
   remove(): void {
-    for (const leaf of safeReaddir(this.slotDir)) rmdirQuiet(path.join(this.slotDir, leaf));
-    rmdirQuiet(this.slotDir);
+    rmdirTree(this.slotDir);
   }
 }

@@ -40,13 +40,14 @@ export interface ChooseDriverOptions extends Partial<SlotRuntimeOptions> {
  * Call `init()` on it before the first job; it reports the cgroup mode and any degradation.
  */
 export function chooseDriver(
-  worker: Pick<SentinelConfig['worker'], 'sandbox' | 'nsjailPath' | 'poolSize'>,
+  worker: Pick<SentinelConfig['worker'], 'sandbox' | 'nsjailPath' | 'poolSize'> &
+    Partial<Pick<SentinelConfig['worker'], 'nsjailConfigDir'>>,
   options: ChooseDriverOptions = {},
 ): SandboxDriver {
   const bwrapPath = options.bwrapPath ?? DEFAULT_BWRAP_PATH;
   const name = pickDriver(worker.sandbox, { nsjailPath: worker.nsjailPath, bwrapPath }, existsSync);
   const runtime = { ...options, slots: options.slots ?? worker.poolSize };
   return name === 'nsjail'
-    ? new NsjailDriver({ ...runtime, nsjailPath: worker.nsjailPath })
+    ? new NsjailDriver({ ...runtime, nsjailPath: worker.nsjailPath, configDir: worker.nsjailConfigDir })
     : new BwrapDriver({ ...runtime, bwrapPath });
 }

@@ -1,12 +1,13 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EnvironmentError } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fs.js';
 import { runBounded } from '../../lib/proc.js';
-import { SHM_BYTES } from './bwrap.js';
-import { CGROUP_PARENT } from './cgroups.js';
+import { probeLimits, SHM_BYTES } from './bwrap.js';
+import type { CgroupHierarchy } from './cgroups.js';
 import { guideLimits, OUTPUT_CAP_BYTES, stepLimits } from './limits.js';
+import { buildReaper, REAPER_JAIL_PATH } from './reaper.js';
 import { kafelPolicy } from './seccomp.js';
 import { SlotRuntime, type SlotRuntimeOptions } from './slots.js';
 import type { DriverInfo, Phase, SandboxDriver, SandboxStep, StepLimits, StepOutcome } from './types.js';
@@ -47,12 +48,32 @@ export interface NsjailRenderOptions {
   outsideId?: string;
   /** For compilation /out is writable. */
   outWritable?: boolean;
+  /**
+   * Render nsjail's own cgroup limits (cgroup_mem_max, cgroup_pids_max, cgroup_cpu_ms_per_sec):
+   * yes for `generate nsjail` (production images that run nsjail directly), no for the worker,
+   * whose slot cgroups already hold those limits or which runs on rlimits alone.
+   */
+  cgroupLimits?: boolean;
+}
+
+/** What the worker's configs say instead of nsjail cgroup limits. */
+export const NO_CGROUP_LIMITS =
+  "# No nsjail cgroups: the worker holds memory, pids and CPU on the slot's own cgroups (or rlimits alone).";
+
+/** nsjail's cgroup limits as config lines (bytes, count, ms of CPU per second). */
+export function cgroupLimitLines(limits: StepLimits): string {
+  return [
+    `cgroup_mem_max: ${limits.cgroupMemoryKb * 1024}`,
+    `cgroup_pids_max: ${limits.pids}`,
+    `cgroup_cpu_ms_per_sec: ${limits.cpuMsPerSec}`,
+  ].join('\n');
 }
 
 /**
  * The values of one phase's config, every one already a text-format literal. Units follow
  * config.proto: time_limit and rlimit_cpu in seconds, rlimit_as and rlimit_fsize in MiB,
  * cgroup_mem_max in bytes (nsjail writes it to memory.limit_in_bytes / memory.max as is).
+ * `cgroup_limits` is either those three lines or a comment that the worker holds them.
  */
 export function nsjailValues(
   phase: Phase,
@@ -71,9 +92,7 @@ export function nsjailValues(
     rlimit_cpu: String(limits.cpuSeconds),
     rlimit_fsize: String(limits.fsizeMb),
     rlimit_nofile: String(limits.nofile),
-    cgroup_mem_max: String(limits.cgroupMemoryKb * 1024),
-    cgroup_pids_max: String(limits.pids),
-    cgroup_cpu_ms_per_sec: String(limits.cpuMsPerSec),
+    cgroup_limits: (options.cgroupLimits ?? true) ? cgroupLimitLines(limits) : NO_CGROUP_LIMITS,
     outside_id: protoString(options.outsideId ?? DEFAULT_OUTSIDE_ID),
     shm_bytes: String(SHM_BYTES),
     tmpfs_bytes: String(limits.tmpfsMb * mib),
@@ -134,7 +153,7 @@ export interface RenderedConfig {
 export function renderNsjailConfigs(
   limits: Record<Phase, StepLimits> = defaultNsjailLimits(),
   outDir: string,
-  options: Pick<NsjailRenderOptions, 'outsideId'> = {},
+  options: Pick<NsjailRenderOptions, 'outsideId' | 'cgroupLimits'> = {},
 ): RenderedConfig[] {
   mkdirSync(outDir, { recursive: true });
   return (Object.keys(generatedFileOf) as Phase[]).map((phase) => {
@@ -145,54 +164,149 @@ export function renderNsjailConfigs(
   });
 }
 
+/**
+ * How to run generated configs on a host with this cgroup hierarchy, as one command line. nsjail
+ * creates its per-run cgroups (NSJAIL.<pid>) under a parent that must exist: on v1 "NSJAIL" under
+ * each controller's mount unless --cgroup_{mem,pids,cpu}_parent name another; on v2 under
+ * --cgroupv2_mount, a cgroup with the memory, pids and cpu controllers delegated. Configs without
+ * cgroup limits (--no-cgroup-limits) need none of it.
+ */
+export function nsjailRunHint(hierarchy: CgroupHierarchy, cgroupLimits: boolean): string {
+  const run = 'nsjail --config FILE -- COMMAND';
+  if (!cgroupLimits) return `${run} (no cgroup limits in the configs: no cgroup parent needed)`;
+  if (hierarchy.version === 1) {
+    const parents = (['memory', 'pids', 'cpu'] as const).map((c) => path.join(hierarchy.mounts[c], 'NSJAIL'));
+    return `mkdir -p ${[...new Set(parents)].join(' ')} && ${run} (cgroup v1: nsjail nests its cgroups under NSJAIL; --cgroup_mem_parent, --cgroup_pids_parent and --cgroup_cpu_parent name other existing parents)`;
+  }
+  if (hierarchy.version === 2) {
+    return `nsjail --config FILE --use_cgroupv2 --cgroupv2_mount ${hierarchy.mount} -- COMMAND (cgroup v2: the mount, or a cgroup below it, must have memory, pids and cpu in cgroup.subtree_control)`;
+  }
+  return `${run} — but this host has no usable cgroups (${hierarchy.reason}): generate with --no-cgroup-limits`;
+}
+
 export interface NsjailCommandInput {
   nsjailPath: string;
   configFile: string;
   argv: string[];
   /** Descriptor nsjail logs to, so its lines never mix with the program's stderr. */
   logFd: number;
-  cgroups:
-    | { version: 1; parents: { memory: string; pids: string; cpu: string }; procsFiles: string[] }
-    | { version: 2; mount: string }
-    | undefined;
+  /** Host path of the init (reaper.ts), mounted read-only and run as the jail's PID 1. */
+  reaperPath: string;
+  /** Flags after --config that override a user's config with the job's limits (userConfigFlags). */
+  overrides?: string[];
+  /** `cgroup.procs` files of the slot, joined before nsjail starts; empty without cgroups. */
+  cgroupProcs: string[];
 }
 
 /**
- * The launch command: on cgroup v1 nsjail itself joins the slot (so killing the slot kills it) and
- * nests its per-run cgroups under the slot's; on v2 it stays outside (a cgroup with children may
- * hold no process) and uses the slot's fresh leaf as its cgroup root.
+ * The launch command: a shell joins the slot's cgroups (v1: one per controller; v2: the step's
+ * leaf) and execs nsjail, so nsjail and everything it starts live in the slot, whose limits and
+ * counters (peak memory, OOM kills) are the ones the worker reads — as under bwrap. nsjail itself
+ * creates no cgroup (its config carries no cgroup limits): nothing of it can leak, and an OOM kill
+ * is never recorded in a per-run cgroup that nsjail deletes. The program runs under the init.
  */
 export function buildNsjailCommand(input: NsjailCommandInput): { file: string; args: string[] } {
-  const cg = input.cgroups;
-  const cgroupFlags =
-    cg === undefined
-      ? []
-      : cg.version === 1
-        ? [
-            '--cgroup_mem_parent',
-            cg.parents.memory,
-            '--cgroup_pids_parent',
-            cg.parents.pids,
-            '--cgroup_cpu_parent',
-            cg.parents.cpu,
-          ]
-        : ['--use_cgroupv2', '--cgroupv2_mount', cg.mount];
   const nsjail = [
     input.nsjailPath,
     '--config',
     input.configFile,
+    ...(input.overrides ?? []),
     '--log_fd',
     String(input.logFd),
-    ...cgroupFlags,
+    '--bindmount_ro',
+    `${input.reaperPath}:${REAPER_JAIL_PATH}`,
     '--',
+    REAPER_JAIL_PATH,
     ...input.argv,
   ];
-  if (cg?.version !== 1) {
+  if (input.cgroupProcs.length === 0) {
     const [file, ...args] = nsjail;
     return { file: file as string, args };
   }
   const join = 'while [ "$1" != -- ]; do echo 0 > "$1" || exit 125; shift; done; shift; exec "$@"';
-  return { file: '/bin/sh', args: ['-c', join, 'sentinel-sandbox', ...cg.procsFiles, '--', ...nsjail] };
+  return { file: '/bin/sh', args: ['-c', join, 'sentinel-sandbox', ...input.cgroupProcs, '--', ...nsjail] };
+}
+
+/**
+ * Flags that put the job's limits over a user's own config (NSJAIL_CONFIG_DIR): nsjail applies
+ * its options in order, so these, after --config, win. The cgroup limits are zeroed for the same
+ * reason as in the worker's own configs (buildNsjailCommand).
+ */
+export function userConfigFlags(limits: StepLimits): string[] {
+  return [
+    '--mode',
+    'o',
+    '--time_limit',
+    String(Math.max(1, Math.ceil(limits.wallMs / 1000))),
+    '--rlimit_as',
+    String(Math.ceil(limits.memoryKb / 1024)),
+    '--rlimit_cpu',
+    String(limits.cpuSeconds),
+    '--rlimit_fsize',
+    String(limits.fsizeMb),
+    '--rlimit_nofile',
+    String(limits.nofile),
+    '--cgroup_mem_max',
+    '0',
+    '--cgroup_pids_max',
+    '0',
+    '--cgroup_cpu_ms_per_sec',
+    '0',
+  ];
+}
+
+/**
+ * The host uid a config maps the jail's users to (its first uidmap's outside_id): "" or no uidmap
+ * means nsjail's own uid. The worker gives that uid the slot's /out, so the compiler can write it.
+ */
+export function configOutsideUid(text: string, ownUid: number): number | undefined {
+  const m = /^uidmap\s*\{[^}]*?outside_id:\s*"([^"]*)"/m.exec(text);
+  if (!m || m[1] === '') return ownUid;
+  return /^\d+$/.test(m[1] as string) ? Number(m[1]) : undefined;
+}
+
+/** The config files a user's NSJAIL_CONFIG_DIR must hold: what `generate nsjail --out DIR` writes. */
+export const USER_CONFIG_FILES = Object.values(generatedFileOf);
+
+/**
+ * Reads a user's configs from NSJAIL_CONFIG_DIR: undefined when the directory is missing or holds
+ * none of the three files (the built-in templates are used); the three texts when all are there;
+ * an EnvironmentError when only some are, or one does not mount /src and /out from the job's
+ * directory (prefix_src_env "SENTINEL_JOB_DIR", as generated configs do).
+ */
+export function readUserConfigs(dir: string): Record<Phase, string> | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const present = USER_CONFIG_FILES.filter((f) => entries.includes(f));
+  if (present.length === 0) return undefined;
+  const missing = USER_CONFIG_FILES.filter((f) => !present.includes(f));
+  if (missing.length > 0) {
+    throw new EnvironmentError(
+      `NSJAIL_CONFIG_DIR ${dir} holds ${present.join(', ')} but not ${missing.join(', ')}.`,
+      {
+        code: 'SANDBOX_CONFIG',
+        suggestion: `Write all three with \`sentinel-ctl generate nsjail --out ${dir}\`, or point worker.nsjailConfigDir (NSJAIL_CONFIG_DIR) at an empty or missing directory to use the built-in configs.`,
+      },
+    );
+  }
+  const out = {} as Record<Phase, string>;
+  for (const phase of Object.keys(generatedFileOf) as Phase[]) {
+    const file = path.join(dir, generatedFileOf[phase]);
+    const text = readFileSync(file, 'utf8');
+    if (!/prefix_src_env:\s*"SENTINEL_JOB_DIR"/.test(text) || !/dst:\s*"\/src"/.test(text)) {
+      throw new EnvironmentError(`${file} does not mount the job's /src from $SENTINEL_JOB_DIR.`, {
+        code: 'SANDBOX_CONFIG',
+        suggestion:
+          'Keep the /src and /out mounts of `sentinel-ctl generate nsjail` (prefix_src_env: "SENTINEL_JOB_DIR") in your configs.',
+      });
+    }
+    out[phase] = text;
+  }
+  return out;
 }
 
 export interface NsjailLog {
@@ -202,6 +316,11 @@ export interface NsjailLog {
   timeLimit: boolean;
   /** nsjail's own errors ([E] / [F] lines). */
   errors: string[];
+  /**
+   * How the jail's init ended, in the shell's terms (128+n for signal n), from nsjail's last
+   * "exited with status" / "terminated with signal" line; undefined without one.
+   */
+  status?: number;
 }
 
 /**
@@ -211,32 +330,58 @@ export interface NsjailLog {
  */
 export function parseNsjailLog(text: string): NsjailLog {
   const lines = text.split('\n');
+  let status: number | undefined;
+  for (const l of lines) {
+    const exited = /pid=\d+ .*exited with status: (\d+)/.exec(l);
+    const signaled = /pid=\d+ .*terminated with signal: \w+ \((\d+)\)/.exec(l);
+    if (exited) status = Number(exited[1]);
+    else if (signaled) status = 128 + Number(signaled[1]);
+  }
   return {
     started: lines.some(
       (l) => /Executing '/.test(l) || /pid=\d+ .*(exited with status|terminated with signal)/.test(l),
     ),
     timeLimit: lines.some((l) => /run time >= time limit/.test(l)),
     errors: lines.filter((l) => /^\[[EF]\]/.test(l)).map((l) => l.trim()),
+    ...(status === undefined ? {} : { status }),
   };
 }
 
 export interface NsjailDriverOptions extends SlotRuntimeOptions {
   /** config `worker.nsjailPath` (NSJAIL_PATH). */
   nsjailPath: string;
+  /** config `worker.nsjailConfigDir` (NSJAIL_CONFIG_DIR): the user's own configs, when it holds them. */
+  configDir?: string;
 }
 
-/** The production driver: nsjail with a config rendered per step from templates/nsjail. */
+/** How long nsjail gets to stop its jail after SIGTERM before the worker kills what is left. */
+const NSJAIL_STOP_GRACE_MS = 1000;
+
+/**
+ * The production driver: nsjail with a config rendered per step from templates/nsjail (or the
+ * user's own from NSJAIL_CONFIG_DIR, with the job's limits put over it), inside the slot's cgroups,
+ * the program under the sandbox's init (reaper.ts).
+ */
 export class NsjailDriver implements SandboxDriver {
   readonly name = 'nsjail' as const;
   readonly slots: number;
   private readonly nsjailPath: string;
+  private readonly configDir: string | undefined;
   private readonly runtime: SlotRuntime;
   private templates: Record<'python.cfg' | 'cpp.cfg', string> | undefined;
+  private userConfigs: Record<Phase, string> | undefined;
+  private reaperPath: string | undefined;
 
   constructor(options: NsjailDriverOptions) {
     this.slots = options.slots;
     this.nsjailPath = options.nsjailPath;
-    this.runtime = new SlotRuntime({ ...options, delegateCgroups: true });
+    this.configDir = options.configDir;
+    this.runtime = new SlotRuntime(options);
+  }
+
+  /** Where the configs come from, for logs and `status`: the built-in templates or the user's directory. */
+  get configSource(): string {
+    return this.userConfigs ? `user configs in ${this.configDir}` : 'built-in templates';
   }
 
   async init(): Promise<DriverInfo> {
@@ -247,40 +392,73 @@ export class NsjailDriver implements SandboxDriver {
           'Set worker.nsjailPath (NSJAIL_PATH), or use worker.sandbox: bwrap (installed by `sentinel-ctl setup`).',
       });
     }
+    this.userConfigs = this.configDir === undefined ? undefined : readUserConfigs(this.configDir);
     this.templates = {
       'python.cfg': readNsjailTemplate('python.cfg'),
       'cpp.cfg': readNsjailTemplate('cpp.cfg'),
     };
-    return this.runtime.init('nsjail');
+    const info = await this.runtime.init('nsjail');
+    this.reaperPath = await buildReaper(this.runtime.workRoot);
+    // A probe run: a host where nsjail cannot build a jail (no user namespaces, a user config
+    // that does not parse) fails here, with nsjail's own words, instead of on every job.
+    const probe = await this.run(
+      { phase: 'python', argv: ['/usr/bin/true'], stdin: '', limits: probeLimits, sources: {}, out: 'ro' },
+      0,
+    );
+    if (probe.sandboxFailure !== undefined || probe.exitCode !== 0) {
+      await this.runtime.close();
+      throw new EnvironmentError(
+        `nsjail cannot start a sandbox here: ${probe.sandboxFailure ?? `exit ${probe.exitCode}: ${probe.stderr.trim()}`}`,
+        {
+          code: 'SANDBOX_BROKEN',
+          suggestion: `Run it by hand to see why: ${this.nsjailPath} -Mo --chroot / -- /bin/true (user namespaces must be enabled)${this.userConfigs ? `; check the configs in ${this.configDir}` : ''}.`,
+        },
+      );
+    }
+    if (this.userConfigs) {
+      info.warnings.push(
+        `nsjail runs the user configs in ${this.configDir}: each job's time and rlimits are applied over them, but their seccomp policy, mounts and uid map are theirs (slots share the uid they map to)`,
+      );
+    }
+    return info;
+  }
+
+  /** The config text of one step: the user's file as is (limits go on the command line), or a rendered template. */
+  private configText(step: SandboxStep, hostUid: number | undefined): string {
+    if (this.userConfigs) return this.userConfigs[step.phase];
+    const templates = this.templates;
+    if (templates === undefined) throw new Error('NsjailDriver.run called before init()');
+    return renderTemplate(
+      templates[templateOf[step.phase]],
+      nsjailValues(step.phase, step.limits, {
+        outsideId: hostUid === undefined ? '' : String(hostUid),
+        outWritable: step.out === 'rw',
+        cgroupLimits: false,
+      }),
+    );
   }
 
   async run(step: SandboxStep, slot: number, signal?: AbortSignal): Promise<StepOutcome> {
-    const templates = this.templates;
-    if (templates === undefined) throw new Error('NsjailDriver.run called before init()');
+    const reaperPath = this.reaperPath;
+    if (reaperPath === undefined) throw new Error('NsjailDriver.run called before init()');
     return this.runtime.withSlot(slot, step, async (ctx) => {
       const slotDir = path.dirname(ctx.srcDir);
       const configFile = path.join(slotDir, 'nsjail.cfg');
-      const text = renderTemplate(
-        templates[templateOf[step.phase]],
-        nsjailValues(step.phase, step.limits, {
-          outsideId: ctx.hostUid === undefined ? '' : String(ctx.hostUid),
-          outWritable: step.out === 'rw',
-        }),
-      );
+      const text = this.configText(step, ctx.hostUid);
       writeFileAtomic(configFile, text, 0o644);
-      const cg = ctx.cgroup;
-      const v1Parents = cg?.dirs.memory !== undefined ? relativeParents(cg.dirs) : undefined;
+      if (this.userConfigs && step.out === 'rw') {
+        // A user config maps the jail to its own host uid, not the slot's: /out is theirs for the compile.
+        const uid = configOutsideUid(text, process.getuid?.() ?? 0);
+        if (uid !== undefined) chownSync(ctx.outDir, uid, uid);
+      }
       const { file, args } = buildNsjailCommand({
         nsjailPath: this.nsjailPath,
         configFile,
         argv: step.argv,
         logFd: 3,
-        cgroups:
-          cg === undefined
-            ? undefined
-            : v1Parents
-              ? { version: 1, parents: v1Parents, procsFiles: cg.procsFiles }
-              : { version: 2, mount: cg.dirs.unified ?? '' },
+        reaperPath,
+        overrides: this.userConfigs ? userConfigFlags(step.limits) : undefined,
+        cgroupProcs: ctx.cgroup?.procsFiles ?? [],
       });
       const result = await runBounded(file, args, {
         env: { PATH: '/usr/bin:/bin', SENTINEL_JOB_DIR: slotDir },
@@ -289,7 +467,8 @@ export class NsjailDriver implements SandboxDriver {
         maxOutputBytes: OUTPUT_CAP_BYTES,
         timeoutMs: step.limits.wallMs,
         signal,
-        killAll: ctx.killAll,
+        // nsjail is stopped, not killed: on SIGTERM it kills its jail and exits by itself.
+        killAll: (pid) => stopNsjail(pid, ctx.killAll),
       });
       const log = parseNsjailLog(result.extraOutput[0] ?? '');
       const killedByUs = result.timedOut || result.overflowed || result.aborted;
@@ -300,15 +479,18 @@ export class NsjailDriver implements SandboxDriver {
         sandboxFailure = `nsjail did not start the program (exit ${result.exitCode}): ${log.errors.slice(-3).join(' | ') || result.stderr.trim().split('\n').slice(-3).join(' | ')}`;
       }
       return {
-        exitCode: result.exitCode,
+        // The jail's status as nsjail saw it: when the worker stops nsjail (SIGTERM) for a timeout
+        // or a flood, nsjail's own exit is 143 while the program died of its SIGKILL (137, as
+        // under bwrap).
+        exitCode: log.status ?? result.exitCode,
         stdout: result.stdout,
         stderr: result.stderr,
         stdoutTruncated: result.stdoutTruncated,
         stderrTruncated: result.stderrTruncated,
         wallMs: Math.round(result.wallMs),
-        // nsjail removes its per-run cgroup, and v1 counts OOM kills only there: a SIGKILL that
-        // neither clock nor we sent is the memory cgroup's (the slot's v2 counter also says so).
-        oomKilled: log.started && result.exitCode === 137 && !timedOut && !killedByUs,
+        // The slot's memory cgroup holds the jail, so its OOM counter decides (SlotRuntime); an
+        // exit of 137 alone is a SIGKILL, which the program may have sent itself.
+        oomKilled: false,
         timedOut,
         outputLimitHit: result.overflowed,
         sandboxFailure: sandboxFailure ?? (result.aborted ? 'the run was cancelled' : undefined),
@@ -321,18 +503,28 @@ export class NsjailDriver implements SandboxDriver {
   }
 }
 
-/** nsjail's cgroup_*_parent flags are relative to the controller's mount. */
-function relativeParents(
-  dirs: Record<string, string>,
-): { memory: string; pids: string; cpu: string } | undefined {
-  const rel = (dir: string | undefined) => {
-    if (dir === undefined) return undefined;
-    const marker = `${path.sep}${CGROUP_PARENT}${path.sep}`;
-    const i = dir.indexOf(marker);
-    return i < 0 ? undefined : dir.slice(i + 1);
-  };
-  const memory = rel(dirs.memory);
-  const pids = rel(dirs.pids);
-  const cpu = rel(dirs.cpu);
-  return memory && pids && cpu ? { memory, pids, cpu } : undefined;
+/**
+ * Stops nsjail the way it expects: SIGTERM, on which it kills its jail, reaps it and removes what
+ * it made; then whatever is left in the slot (a jail nsjail did not get to) is killed, nsjail
+ * spared so that it can reap. Returns once nsjail has exited or the grace is over — the caller
+ * SIGKILLs it then.
+ */
+async function stopNsjail(pid: number | undefined, killSlot: (spare?: number) => Promise<void>) {
+  if (pid === undefined) return killSlot();
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {}
+  const deadline = Date.now() + NSJAIL_STOP_GRACE_MS;
+  while (Date.now() < deadline && running(pid)) await new Promise((r) => setTimeout(r, 10));
+  await killSlot(pid);
+}
+
+/** Alive and not a zombie (a zombie waits for the worker to reap it). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }

@@ -36,8 +36,6 @@ export interface SlotRuntimeOptions {
   cgroups?: 'auto' | 'off';
   /** Overrides detection (tests). */
   hierarchy?: CgroupHierarchy;
-  /** v2: hand the controllers down to each step's leaf (for nsjail, which nests its own cgroup). */
-  delegateCgroups?: boolean;
 }
 
 export interface SlotContext {
@@ -190,7 +188,7 @@ export class SlotRuntime {
           if (cgroup.pids().length > 0 && !(await cgroup.killAll())) {
             return failed(`slot ${slot} still holds processes from an earlier run`);
           }
-          cgroup.prepare(step.limits, { delegate: this.options.delegateCgroups });
+          cgroup.prepare(step.limits);
         }
       } catch (error) {
         return failed(`cannot prepare slot ${slot}: ${(error as Error).message}`);

@@ -48,6 +48,33 @@ describe('sentinel-ctl generate nsjail (built binary)', () => {
     expect(readFileSync(path.join(out, 'python.cfg'), 'utf8')).toContain('\ntime_limit: 3\n');
   });
 
+  test('--no-cgroup-limits: rlimits only, and a run line that needs no cgroup parent', async () => {
+    const dir = path.join(out, 'no-cgroups');
+    const r = await cliJson<{ cgroupLimits: boolean; runWith: string }>([
+      'generate',
+      'nsjail',
+      '--out',
+      dir,
+      '--no-cgroup-limits',
+    ]);
+    expect(r.exitCode).toBe(0);
+    expect(r.json.result.cgroupLimits).toBe(false);
+    expect(r.json.result.runWith).toMatch(/^nsjail --config FILE -- COMMAND \(no cgroup limits/);
+    for (const name of ['python.cfg', 'cpp-compile.cfg', 'cpp.cfg']) {
+      const text = readFileSync(path.join(dir, name), 'utf8');
+      expect(text).not.toMatch(/^cgroup_/m);
+      expect(text).toMatch(/^rlimit_as: \d+$/m);
+    }
+    const withLimits = await cliJson<{ cgroupLimits: boolean; runWith: string }>([
+      'generate',
+      'nsjail',
+      '--out',
+      out,
+    ]);
+    expect(withLimits.json.result.cgroupLimits).toBe(true);
+    expect(withLimits.json.result.runWith).not.toContain('no cgroup limits');
+  });
+
   test('a time limit beyond the guide is a usage error (exit 2)', async () => {
     const r = await cli(['generate', 'nsjail', '--out', out, '--time-limit-ms', '20000']);
     expect(r.exitCode).toBe(2);

@@ -117,6 +117,7 @@ export function worker(over: Partial<WorkerFacts> = {}): WorkerFacts {
     sandboxFailuresInWindow: 0,
     processCpuCores: 0.1,
     residentMemoryBytes: 80 * MIB,
+    sandbox: 'bwrap (cgroups v1)',
     ...over,
   };
 }

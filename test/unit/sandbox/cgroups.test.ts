@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -111,6 +111,19 @@ describe('slot cgroups on a stand-in filesystem', () => {
     createSlotCgroups({ version: 1, mounts }, 1, 'inst');
     expect(() => read('memory', 'sentinel-sandbox/999999999')).toThrow();
     expect(() => read('memory', `sentinel-sandbox/${process.pid}`)).toThrow('EISDIR');
+  });
+
+  test('worker stop: the instance goes with cgroups nested below its slots (an older nsjail’s NSJAIL.<pid>)', async () => {
+    const mounts = {
+      memory: path.join(root, 'memory'),
+      pids: path.join(root, 'pids'),
+      cpu: path.join(root, 'cpu'),
+    };
+    const set = createSlotCgroups({ version: 1, mounts }, 2, 'inst');
+    mkdirSync(path.join(mounts.memory, 'sentinel-sandbox/inst/slot-0/NSJAIL.4242'));
+    mkdirSync(path.join(mounts.pids, 'sentinel-sandbox/inst/slot-1/NSJAIL.4243/deeper'), { recursive: true });
+    await set.remove();
+    for (const m of Object.values(mounts)) expect(readdirSync(path.join(m, 'sentinel-sandbox'))).toEqual([]);
   });
 
   test('v2: controllers handed down, limits on the slot, a fresh leaf per step', () => {

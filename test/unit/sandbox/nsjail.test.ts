@@ -1,18 +1,25 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { stepLimits } from '../../../src/worker/sandbox/limits.js';
 import {
   buildNsjailCommand,
+  configOutsideUid,
   defaultNsjailLimits,
+  NO_CGROUP_LIMITS,
+  nsjailRunHint,
   nsjailValues,
   parseNsjailLog,
   protoString,
+  readUserConfigs,
   renderNsjailConfig,
   renderNsjailConfigs,
   renderTemplate,
+  USER_CONFIG_FILES,
+  userConfigFlags,
 } from '../../../src/worker/sandbox/nsjail.js';
+import { REAPER_JAIL_PATH } from '../../../src/worker/sandbox/reaper.js';
 import { kafelPolicy } from '../../../src/worker/sandbox/seccomp.js';
 import type { Phase } from '../../../src/worker/sandbox/types.js';
 
@@ -217,15 +224,25 @@ describe('rendered configs', () => {
       rlimit_cpu: '3', // seconds
       rlimit_fsize: '64', // MiB
       rlimit_nofile: '64',
-      cgroup_mem_max: String((131_072 + 65_536) * 1024), // bytes: memory + tmpfs
-      cgroup_pids_max: '64',
-      cgroup_cpu_ms_per_sec: '1000',
+      // bytes (memory + tmpfs), pids, ms of CPU per second
+      cgroup_limits: `cgroup_mem_max: ${(131_072 + 65_536) * 1024}\ncgroup_pids_max: 64\ncgroup_cpu_ms_per_sec: 1000`,
       tmpfs_bytes: String(64 * 1024 * 1024),
       outside_id: '"1900000002"',
       out_rw: 'false',
     });
     expect(nsjailValues('cpp-compile', stepLimits('cpp-compile')).out_rw).toBe('true');
   });
+
+  test.each(cases)(
+    '%s for the worker: no nsjail cgroup (the slot or rlimits hold the limits), so no parent is needed',
+    (_name, phase, limits) => {
+      const text = renderNsjailConfig(phase, limits, { cgroupLimits: false });
+      expect(text).not.toMatch(/^cgroup_/m);
+      expect(text).toContain(`${NO_CGROUP_LIMITS}\n`);
+      expect(text).toContain(`\nrlimit_as: ${Math.ceil(limits.memoryKb / 1024)}\n`);
+      expect(checkConfig(text)).not.toContain('cgroup_mem_max');
+    },
+  );
 
   test('the seccomp policy is the Kafel rendering of the shared list, as one escaped string', () => {
     const text = renderNsjailConfig('python', stepLimits('python'));
@@ -271,73 +288,122 @@ describe('buildNsjailCommand', () => {
     configFile: '/w/slot-0/nsjail.cfg',
     argv: ['/usr/bin/python3', '/src/main.py'],
     logFd: 3,
+    reaperPath: '/w/sentinel-init-abc',
   };
+  const nsjail = [
+    '/usr/bin/nsjail',
+    '--config',
+    '/w/slot-0/nsjail.cfg',
+    '--log_fd',
+    '3',
+    '--bindmount_ro',
+    `/w/sentinel-init-abc:${REAPER_JAIL_PATH}`,
+    '--',
+    REAPER_JAIL_PATH,
+    '/usr/bin/python3',
+    '/src/main.py',
+  ];
 
-  test('cgroup v1: nsjail joins the slot first and nests its cgroups under it', () => {
+  test('with slot cgroups (v1 or v2): a shell joins them, then nsjail runs the program under the init', () => {
     const cmd = buildNsjailCommand({
       ...base,
-      cgroups: {
-        version: 1,
-        parents: {
-          memory: 'sentinel-sandbox/7/slot-0',
-          pids: 'sentinel-sandbox/7/slot-0',
-          cpu: 'sentinel-sandbox/7/slot-0',
-        },
-        procsFiles: ['/cg/memory/sentinel-sandbox/7/slot-0/cgroup.procs'],
-      },
+      cgroupProcs: [
+        '/cg/memory/sentinel-sandbox/7/slot-0/cgroup.procs',
+        '/cg/pids/sentinel-sandbox/7/slot-0/cgroup.procs',
+      ],
     });
     expect(cmd.file).toBe('/bin/sh');
     expect(cmd.args.slice(2)).toEqual([
       'sentinel-sandbox',
       '/cg/memory/sentinel-sandbox/7/slot-0/cgroup.procs',
+      '/cg/pids/sentinel-sandbox/7/slot-0/cgroup.procs',
       '--',
-      '/usr/bin/nsjail',
-      '--config',
-      '/w/slot-0/nsjail.cfg',
-      '--log_fd',
-      '3',
-      '--cgroup_mem_parent',
-      'sentinel-sandbox/7/slot-0',
-      '--cgroup_pids_parent',
-      'sentinel-sandbox/7/slot-0',
-      '--cgroup_cpu_parent',
-      'sentinel-sandbox/7/slot-0',
-      '--',
-      '/usr/bin/python3',
-      '/src/main.py',
+      ...nsjail,
     ]);
+    expect(cmd.args.join(' ')).not.toMatch(/cgroup_|cgroupv2/);
   });
 
-  test('cgroup v2: nsjail stays outside and roots its cgroup in the step’s leaf', () => {
-    expect(
-      buildNsjailCommand({ ...base, cgroups: { version: 2, mount: '/sys/fs/cgroup/s/slot-0/run-4' } }),
-    ).toEqual({
+  test('no cgroups (rlimits only): nsjail alone, with no cgroup flag', () => {
+    expect(buildNsjailCommand({ ...base, cgroupProcs: [] })).toEqual({
       file: '/usr/bin/nsjail',
-      args: [
-        '--config',
-        '/w/slot-0/nsjail.cfg',
-        '--log_fd',
-        '3',
-        '--use_cgroupv2',
-        '--cgroupv2_mount',
-        '/sys/fs/cgroup/s/slot-0/run-4',
-        '--',
-        '/usr/bin/python3',
-        '/src/main.py',
-      ],
+      args: nsjail.slice(1),
     });
   });
 
-  test('no cgroups: nsjail alone', () => {
-    expect(buildNsjailCommand({ ...base, cgroups: undefined }).args).toEqual([
-      '--config',
-      '/w/slot-0/nsjail.cfg',
-      '--log_fd',
+  test('a user config: the job’s limits come after --config, so they win', () => {
+    const limits = stepLimits('python', { timeLimitMs: 2500, memoryLimitKb: 65_536 });
+    const args = buildNsjailCommand({ ...base, cgroupProcs: [], overrides: userConfigFlags(limits) }).args;
+    expect(args.slice(0, 2)).toEqual(['--config', '/w/slot-0/nsjail.cfg']);
+    expect(args.slice(2, 2 + 18)).toEqual([
+      '--mode',
+      'o',
+      '--time_limit',
       '3',
-      '--',
-      '/usr/bin/python3',
-      '/src/main.py',
+      '--rlimit_as',
+      '64',
+      '--rlimit_cpu',
+      '4',
+      '--rlimit_fsize',
+      '64',
+      '--rlimit_nofile',
+      '64',
+      '--cgroup_mem_max',
+      '0',
+      '--cgroup_pids_max',
+      '0',
+      '--cgroup_cpu_ms_per_sec',
+      '0',
     ]);
+  });
+});
+
+describe('readUserConfigs (NSJAIL_CONFIG_DIR)', () => {
+  const withDir = (fn: (dir: string) => void) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sentinel-nsjail-user-'));
+    try {
+      fn(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  test('a missing or unrelated directory means the built-in templates', () => {
+    expect(readUserConfigs('/nonexistent/nsjail-configs')).toBeUndefined();
+    withDir((dir) => {
+      writeFileSync(path.join(dir, 'README'), 'x');
+      expect(readUserConfigs(dir)).toBeUndefined();
+    });
+  });
+
+  test('the three files `generate nsjail` writes are taken as they are', () => {
+    withDir((dir) => {
+      renderNsjailConfigs(defaultNsjailLimits(), dir);
+      const configs = readUserConfigs(dir);
+      expect(Object.keys(configs ?? {})).toEqual(['python', 'cpp-compile', 'cpp-run']);
+      expect(configs?.['cpp-run']).toBe(readFileSync(path.join(dir, 'cpp.cfg'), 'utf8'));
+    });
+  });
+
+  test('some of the files only: refused, naming the missing ones', () => {
+    withDir((dir) => {
+      renderNsjailConfigs(defaultNsjailLimits(), dir);
+      rmSync(path.join(dir, 'cpp-compile.cfg'));
+      expect(() => readUserConfigs(dir)).toThrow(`holds python.cfg, cpp.cfg but not cpp-compile.cfg`);
+    });
+    expect(USER_CONFIG_FILES).toEqual(['python.cfg', 'cpp-compile.cfg', 'cpp.cfg']);
+  });
+
+  test('a config that does not mount the job’s /src is refused', () => {
+    withDir((dir) => {
+      renderNsjailConfigs(defaultNsjailLimits(), dir);
+      writeFileSync(
+        path.join(dir, 'python.cfg'),
+        'mode: ONCE\nmount { src: "/usr" dst: "/usr" is_bind: true }\n',
+      );
+      expect(() => readUserConfigs(dir)).toThrow(
+        "python.cfg does not mount the job's /src from $SENTINEL_JOB_DIR",
+      );
+    });
   });
 });
 
@@ -346,12 +412,12 @@ describe('parseNsjailLog', () => {
     [
       'normal run',
       "[I][2024-01-01T00:00:00+0000] Executing '/usr/bin/python3' for '[STANDALONE MODE]'\n[I][2024-01-01T00:00:01+0000] pid=42 ([STANDALONE MODE]) exited with status: 0, (PIDs left: 0)\n",
-      { started: true, timeLimit: false, errors: [] },
+      { started: true, timeLimit: false, errors: [], status: 0 },
     ],
     [
       'its own time limit',
       "[I][x] Executing '/out/main' for '[STANDALONE MODE]'\n[I][x] pid=42 run time >= time limit (2 >= 2) ([STANDALONE MODE]). Killing it\n[I][x] pid=42 ([STANDALONE MODE]) terminated with signal: SIGKILL (9), (PIDs left: 0)\n",
-      { started: true, timeLimit: true, errors: [] },
+      { started: true, timeLimit: true, errors: [], status: 137 },
     ],
     [
       'a jail that could not be built',
@@ -368,5 +434,51 @@ describe('parseNsjailLog', () => {
     ['nothing at all', '', { started: false, timeLimit: false, errors: [] }],
   ])('%s', (_what, log, expected) => {
     expect(parseNsjailLog(log)).toEqual(expected);
+  });
+});
+
+describe('configOutsideUid (whose /out a user config needs)', () => {
+  test.each([
+    ['a numeric outside_id', 'uidmap {\n  inside_id: "1000"\n  outside_id: "99999"\n  count: 1\n}\n', 99999],
+    ['"" (nsjail\'s own uid)', 'uidmap {\n  inside_id: "1000"\n  outside_id: ""\n}\n', 0],
+    ['no uidmap at all', 'mode: ONCE\n', 0],
+    ['a user name (not resolved)', 'uidmap {\n  outside_id: "nobody"\n}\n', undefined],
+  ])('%s', (_what, text, uid) => {
+    expect(configOutsideUid(text, 0)).toBe(uid);
+  });
+
+  test('a generated config maps to --outside-id', () => {
+    const text = renderNsjailConfig('cpp-compile', stepLimits('cpp-compile'), { outsideId: '4242' });
+    expect(configOutsideUid(text, 0)).toBe(4242);
+  });
+});
+
+describe('nsjailRunHint (what `generate nsjail` prints)', () => {
+  const v1 = {
+    version: 1 as const,
+    mounts: {
+      memory: '/sys/fs/cgroup/memory',
+      pids: '/sys/fs/cgroup/pids',
+      cpu: '/sys/fs/cgroup/cpu,cpuacct',
+    },
+  };
+
+  test('cgroup v1 with limits: the NSJAIL parents to create, then the command', () => {
+    expect(nsjailRunHint(v1, true)).toMatch(
+      /^mkdir -p \/sys\/fs\/cgroup\/memory\/NSJAIL \/sys\/fs\/cgroup\/pids\/NSJAIL \/sys\/fs\/cgroup\/cpu,cpuacct\/NSJAIL && nsjail --config FILE -- COMMAND \(/,
+    );
+  });
+
+  test('cgroup v2 with limits: the v2 flags', () => {
+    expect(nsjailRunHint({ version: 2, mount: '/sys/fs/cgroup' }, true)).toMatch(
+      /^nsjail --config FILE --use_cgroupv2 --cgroupv2_mount \/sys\/fs\/cgroup -- COMMAND/,
+    );
+  });
+
+  test('without cgroup limits, on any host: the plain command, no parent', () => {
+    for (const h of [v1, { version: 0 as const, reason: 'none mounted' }]) {
+      expect(nsjailRunHint(h, false)).toMatch(/^nsjail --config FILE -- COMMAND \(no cgroup limits/);
+    }
+    expect(nsjailRunHint({ version: 0, reason: 'none mounted' }, true)).toContain('--no-cgroup-limits');
   });
 });

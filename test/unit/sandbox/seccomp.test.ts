@@ -5,12 +5,14 @@ import {
   deniedSyscalls,
   kafelPolicy,
 } from '../../../src/worker/sandbox/seccomp.js';
+import { kafelVerdict, parseKafelPolicy } from './kafel.js';
 
 const AUDIT_ARCH_X86_64 = 0xc000_003e;
 const AUDIT_ARCH_I386 = 0x4000_0003;
 const ALLOW = 0x7fff_0000;
 const EPERM = 0x0005_0001;
 const ENOSYS = 0x0005_0026;
+const KILL_PROCESS = 0x8000_0000;
 
 /** A classic-BPF interpreter for the four instruction kinds the filter uses, over seccomp_data. */
 function evaluate(program: Buffer, data: { arch: number; nr: number; arg0?: bigint }): number {
@@ -40,7 +42,7 @@ describe('seccomp filter (x86_64 classic BPF)', () => {
 
   test('is a whole number of 8-byte sock_filter entries, within the kernel limit of 4096', () => {
     expect(program.length % 8).toBe(0);
-    expect(program.length / 8).toBe(deniedSyscalls.length + 12);
+    expect(program.length / 8).toBe(deniedSyscalls.length + 13);
     expect(program.length / 8).toBeLessThan(4096);
   });
 
@@ -79,9 +81,10 @@ describe('seccomp filter (x86_64 classic BPF)', () => {
     expect(evaluate(program, { arch: AUDIT_ARCH_X86_64, nr: 435 })).toBe(ENOSYS);
   });
 
-  test('refuses the x32 ABI and 32-bit calls, whose numbers would slip past the list', () => {
-    expect(evaluate(program, { arch: AUDIT_ARCH_X86_64, nr: 0x4000_0000 + 101 })).toBe(EPERM);
-    expect(evaluate(program, { arch: AUDIT_ARCH_I386, nr: 26 })).toBe(EPERM);
+  test('kills on the x32 ABI and 32-bit calls, whose numbers would slip past the list (as Kafel does)', () => {
+    expect(evaluate(program, { arch: AUDIT_ARCH_X86_64, nr: 0x4000_0000 + 101 })).toBe(KILL_PROCESS);
+    expect(evaluate(program, { arch: AUDIT_ARCH_X86_64, nr: 0x4000_0000 + 1 })).toBe(KILL_PROCESS);
+    expect(evaluate(program, { arch: AUDIT_ARCH_I386, nr: 26 })).toBe(KILL_PROCESS);
   });
 
   test('namespace mask is exactly the seven CLONE_NEW* flags clone(2) accepts', () => {
@@ -104,18 +107,103 @@ describe('seccomp filter (x86_64 classic BPF)', () => {
 
 describe('kafelPolicy (nsjail seccomp_string)', () => {
   const policy = kafelPolicy();
+  const rules = parseKafelPolicy(policy);
 
-  test('is one ERRNO(1) block with DEFAULT ALLOW and the clone namespace check', () => {
-    expect(policy.startsWith('ERRNO(1) { clone { (clone_flags & 0x7e020000) != 0 }, ptrace, ')).toBe(true);
-    expect(policy.endsWith(' } DEFAULT ALLOW')).toBe(true);
+  test('is one line: x32 forms killed, clone3 ENOSYS, the list and clone namespace flags EPERM, DEFAULT ALLOW', () => {
     expect(policy).not.toContain('\n');
+    expect(policy.startsWith('KILL_PROCESS { SYSCALL[0x40000065] /* x32 ptrace */, ')).toBe(true);
+    expect(policy).toContain(' ERRNO(38) { SYSCALL[435] /* clone3 */ } ');
+    expect(policy).toContain(
+      ' ERRNO(1) { clone { (clone_flags & 0x7e020000) != 0 }, SYSCALL[101] /* ptrace */, ',
+    );
+    expect(policy.endsWith(' } DEFAULT ALLOW')).toBe(true);
+    expect(rules.defaultAction).toBe('ALLOW');
   });
 
-  test('uses Kafel spellings and leaves out calls older Kafel tables lack', () => {
-    expect(policy).toContain(' umount,');
-    expect(policy).toContain(' sysctl,');
-    expect(policy).not.toContain('umount2');
-    expect(policy).not.toContain('io_uring');
-    expect(policy).not.toContain('fsopen');
+  test('names calls by number, so a Kafel without io_uring or the new mount API in its table takes it', () => {
+    for (const name of [
+      'io_uring_setup',
+      'fsopen',
+      'fsmount',
+      'move_mount',
+      'open_tree',
+      'fspick',
+      'fsconfig',
+    ]) {
+      expect(policy).toMatch(new RegExp(`SYSCALL\\[\\d+\\] /\\* ${name} \\*/`));
+    }
+    expect(policy).not.toMatch(/[{,] (io_uring_setup|fsopen|pidfd_getfd|quotactl_fd)\b/);
+  });
+
+  test.each([
+    ['clone3', 435, 'ERRNO(38)'],
+    ['io_uring_setup', 425, 'ERRNO(1)'],
+    ['fsopen', 430, 'ERRNO(1)'],
+    ['fsmount', 432, 'ERRNO(1)'],
+    ['move_mount', 429, 'ERRNO(1)'],
+    ['open_tree', 428, 'ERRNO(1)'],
+    ['fspick', 433, 'ERRNO(1)'],
+    ['fsconfig', 431, 'ERRNO(1)'],
+    ['pidfd_getfd', 438, 'ERRNO(1)'],
+    ['quotactl_fd', 443, 'ERRNO(1)'],
+    ['read', 0, 'ALLOW'],
+    ['x32 ptrace (x32-only number)', 0x4000_0000 + 521, 'KILL_PROCESS'],
+    ['x32 unshare', 0x4000_0000 + 272, 'KILL_PROCESS'],
+  ])('Kafel answers %s (%i) with %s', (_name, number, action) => {
+    expect(kafelVerdict(rules, { nr: number })).toBe(action);
+  });
+});
+
+/** The two renderings as verdicts of one kind: allowed, refused with an errno, or killed. */
+function bpfAs(value: number): string {
+  if (value === ALLOW) return 'ALLOW';
+  if (value === KILL_PROCESS) return 'KILL_PROCESS';
+  if ((value & 0xffff_0000) === 0x0005_0000) return `ERRNO(${value & 0xffff})`;
+  return `0x${value.toString(16)}`;
+}
+
+describe('one table, two filters: what one refuses the other refuses (same answer)', () => {
+  const program = buildSeccompFilter('x64');
+  const rules = parseKafelPolicy(kafelPolicy());
+  const x86_64 = Array.from({ length: 1024 }, (_, n) => n);
+
+  test('every x86_64 syscall number 0..1023 gets the same verdict from both', () => {
+    const differ = x86_64
+      .map((nr) => ({
+        nr,
+        bpf: bpfAs(evaluate(program, { arch: AUDIT_ARCH_X86_64, nr })),
+        kafel: kafelVerdict(rules, { nr }),
+      }))
+      .filter((v) => v.bpf !== v.kafel);
+    expect(differ).toEqual([]);
+    const refused = x86_64.filter((nr) => kafelVerdict(rules, { nr }) !== 'ALLOW');
+    expect(refused.length).toBe(deniedSyscalls.length + 1); // + clone3
+  });
+
+  test.each([
+    ['a thread', 0x3d0f00n],
+    ['a fork', 17n],
+    ['CLONE_NEWUSER', 0x1000_0000n | 17n],
+    ['CLONE_NEWNET', 0x4000_0000n],
+    ['CLONE_NEWCGROUP', 0x0200_0000n],
+  ])('clone with %s: same verdict', (_what, flags) => {
+    expect(kafelVerdict(rules, { nr: 56, arg0: flags })).toBe(
+      bpfAs(evaluate(program, { arch: AUDIT_ARCH_X86_64, nr: 56, arg0: flags })),
+    );
+  });
+
+  test('every x32 form Kafel kills, BPF kills (BPF kills all of x32; Kafel has no ranges)', () => {
+    const x32 = Array.from({ length: 1024 }, (_, n) => 0x4000_0000 + n);
+    const kafelKills = x32.filter((nr) => kafelVerdict(rules, { nr }) === 'KILL_PROCESS');
+    expect(kafelKills.length).toBe(deniedSyscalls.length + deniedSyscalls.filter((s) => s.x32).length);
+    for (const nr of kafelKills)
+      expect(evaluate(program, { arch: AUDIT_ARCH_X86_64, nr })).toBe(KILL_PROCESS);
+    for (const s of deniedSyscalls)
+      expect(kafelVerdict(rules, { nr: 0x4000_0000 | s.nr })).toBe('KILL_PROCESS');
+  });
+
+  test('i386: Kafel (compiled for x86_64 only) kills, and so does BPF', () => {
+    expect(kafelVerdict(rules, { nr: 26, arch: 'i386' })).toBe('KILL_PROCESS');
+    expect(bpfAs(evaluate(program, { arch: AUDIT_ARCH_I386, nr: 26 }))).toBe('KILL_PROCESS');
   });
 });
