@@ -4,6 +4,7 @@ import { sleep } from '../clients/backoff.js';
 import type { SentinelConfig } from '../config/schema.js';
 import { describeError, EnvironmentError } from '../lib/errors.js';
 import { spawnDaemon, stopTree } from '../lib/proc.js';
+import { findPortHolder, processCommandLine } from './ports.js';
 import {
   type ProcessRecord,
   processMatches,
@@ -166,6 +167,25 @@ export abstract class NativeService implements ServiceController {
     }
     removeRecord(this.stateDir, this.name);
     return outcome;
+  }
+
+  /**
+   * Processes of this service left behind without a pid file — RabbitMQ's epmd after its node was
+   * killed and the record cleared, a server whose pid file was deleted — hold its ports and would
+   * make the start fail. A port holder whose command line is one this service launches (same
+   * program, same identifying fragment: a port, a data directory) is ours: stop it.
+   */
+  async reclaimStrays(progress: (message: string) => void): Promise<void> {
+    const specs = this.launchSpecs();
+    for (const p of this.ports()) {
+      const holder = findPortHolder(p.port);
+      if (!holder) continue;
+      const cmd = processCommandLine(holder.pid);
+      const spec = specs.find((s) => cmd.includes(s.match) && cmd.includes(path.basename(s.file)));
+      if (!spec) continue;
+      progress(`${this.name}: stopping a leftover ${spec.role} (pid ${holder.pid}) that holds port ${p.port}`);
+      await stopTree(holder.pid, spec.stopSignal ?? 'SIGTERM', spec.stopGraceMs ?? 15_000);
+    }
   }
 
   /** The recorded processes, and whether they are still ours. */

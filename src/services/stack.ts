@@ -238,6 +238,7 @@ export async function up(config: SentinelConfig, opts: UpOptions = {}): Promise<
       toStart.push(c);
     }
   }
+  for (const c of toStart) await c.reclaimStrays?.(progress);
   if (toStart.length > 0) await preflight(toStart);
 
   const inner = new AbortController();

@@ -53,6 +53,8 @@ export interface ServiceController {
   start(ctx: StartContext): Promise<void>;
   /** A real check: a query, a PING, an AMQP channel, an HTTP 200. */
   health(timeoutMs?: number): Promise<HealthResult>;
+  /** Stops processes of this service that hold its ports without a pid file (see NativeService). */
+  reclaimStrays?(progress: (message: string) => void): Promise<void>;
   /** Stops what start() started, gracefully first. Returns how it ended. */
   stop(): Promise<'graceful' | 'killed' | 'not-running'>;
   status(): Promise<ServiceStatus>;

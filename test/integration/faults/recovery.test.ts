@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -138,5 +140,20 @@ describe('worker recovery: reaper and retry budget', () => {
     expect(row.stderr).toMatch(
       /the job was given up: claiming the job: still failing after \d+ s of retries/,
     );
+  });
+
+  test('RabbitMQ killed and its pid file lost: up stops the leftover epmd holding its port and starts it', async () => {
+    const runFile = path.join(stack.config.stateDir, 'run', 'rabbitmq.json');
+    const record = JSON.parse(readFileSync(runFile, 'utf8'));
+    const epmd = record.processes.find((p: { role: string }) => p.role === 'epmd').pid as number;
+    const server = record.processes.find((p: { role: string }) => p.role === 'server').pid as number;
+    process.kill(-server, 'SIGKILL');
+    rmSync(runFile);
+    const up = await cli(['up', ...stack.args]);
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(up.stderr).toContain(`rabbitmq: stopping a leftover epmd (pid ${epmd})`);
+    expect(existsSync(`/proc/${epmd}`)).toBe(false);
+    const st = await cli(['status', '--services', 'rabbitmq', ...stack.args]);
+    expect(st.exitCode).toBe(0);
   });
 });
