@@ -1,4 +1,4 @@
-import { upK8s, upK8sFlags, type UpK8sResult } from '../k8s/commands.js';
+import { type UpK8sResult, upK8s, upK8sFlags } from '../k8s/commands.js';
 import { SentinelCommand } from '../lib/base-command.js';
 import { servicesFlag } from '../lib/service-flags.js';
 import { renderTable } from '../lib/table.js';

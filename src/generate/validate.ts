@@ -34,7 +34,9 @@ const loaders: Record<string, () => Promise<ModelClass>> = {
   'rbac.authorization.k8s.io/v1/ClusterRole': async () =>
     model((await import('kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole')).ClusterRole),
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': async () =>
-    model((await import('kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding')).ClusterRoleBinding),
+    model(
+      (await import('kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding')).ClusterRoleBinding,
+    ),
   'rbac.authorization.k8s.io/v1/RoleBinding': async () =>
     model((await import('kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding')).RoleBinding),
   'keda.sh/v1alpha1/ScaledObject': async () =>

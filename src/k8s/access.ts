@@ -21,24 +21,42 @@ export async function missingAccess(cluster: Cluster, needs: AccessNeed[]): Prom
     const r = await cluster.resource(n.apiVersion, n.kind);
     const group = n.apiVersion.includes('/') ? n.apiVersion.split('/')[0]! : '';
     const namespace = r.namespaced ? n.namespace : undefined;
-    seen.set(`${n.verb} ${r.name}.${group} ${namespace ?? ''}`, { verb: n.verb, group, resource: r.name, namespace });
+    seen.set(`${n.verb} ${r.name}.${group} ${namespace ?? ''}`, {
+      verb: n.verb,
+      group,
+      resource: r.name,
+      namespace,
+    });
   }
   const missing: string[] = [];
   await Promise.all(
     [...seen.values()].map(async (a) => {
       const review = await cluster
-        .request<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
-          body: {
-            apiVersion: 'authorization.k8s.io/v1',
-            kind: 'SelfSubjectAccessReview',
-            spec: { resourceAttributes: { verb: a.verb, group: a.group, resource: a.resource, namespace: a.namespace } },
+        .request<{ status?: { allowed?: boolean } }>(
+          'POST',
+          '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+          {
+            body: {
+              apiVersion: 'authorization.k8s.io/v1',
+              kind: 'SelfSubjectAccessReview',
+              spec: {
+                resourceAttributes: {
+                  verb: a.verb,
+                  group: a.group,
+                  resource: a.resource,
+                  namespace: a.namespace,
+                },
+              },
+            },
           },
-        })
+        )
         .catch((error) => {
           throw cluster.explain(error, 'review its own permissions');
         });
       if (!review.status?.allowed) {
-        missing.push(`${a.verb} ${a.resource}${a.group ? `.${a.group}` : ''}${a.namespace ? ` in ${a.namespace}` : ' (cluster-wide)'}`);
+        missing.push(
+          `${a.verb} ${a.resource}${a.group ? `.${a.group}` : ''}${a.namespace ? ` in ${a.namespace}` : ' (cluster-wide)'}`,
+        );
       }
     }),
   );
@@ -46,12 +64,21 @@ export async function missingAccess(cluster: Cluster, needs: AccessNeed[]): Prom
 }
 
 /** Throws exit 3 naming every missing permission; `role` is the role of rbac/sentinel-ctl.yaml that grants them. */
-export async function requireAccess(cluster: Cluster, needs: AccessNeed[], command: string, role: string): Promise<void> {
+export async function requireAccess(
+  cluster: Cluster,
+  needs: AccessNeed[],
+  command: string,
+  role: string,
+): Promise<void> {
   const missing = await missingAccess(cluster, needs);
   if (missing.length === 0) return;
-  const shown = missing.slice(0, 6).join('; ') + (missing.length > 6 ? `; and ${missing.length - 6} more` : '');
-  throw new EnvironmentError(`${command} refused: the user of ${cluster.label} may not ${shown}. Nothing was changed.`, {
-    code: 'FORBIDDEN',
-    suggestion: `Bind the ${role} role that \`sentinel-ctl generate k8s\` writes in rbac/sentinel-ctl.yaml (docs/k8s.md "Permissions").`,
-  });
+  const shown =
+    missing.slice(0, 6).join('; ') + (missing.length > 6 ? `; and ${missing.length - 6} more` : '');
+  throw new EnvironmentError(
+    `${command} refused: the user of ${cluster.label} may not ${shown}. Nothing was changed.`,
+    {
+      code: 'FORBIDDEN',
+      suggestion: `Bind the ${role} role that \`sentinel-ctl generate k8s\` writes in rbac/sentinel-ctl.yaml (docs/k8s.md "Permissions").`,
+    },
+  );
 }

@@ -13,7 +13,14 @@ import { type Cluster, K8sApiError, type K8sObject, type ObjectRef, refLabel, re
 import { FIELD_MANAGER, type InventoryEntry, readInventory, sameRef, writeInventory } from './inventory.js';
 import type { ManifestSet } from './manifests.js';
 
-export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'conflict' | 'kept' | 'would create' | 'would change';
+export type ApplyAction =
+  | 'created'
+  | 'configured'
+  | 'unchanged'
+  | 'conflict'
+  | 'kept'
+  | 'would create'
+  | 'would change';
 
 export interface AppliedObject extends ObjectRef {
   action: ApplyAction;
@@ -60,7 +67,10 @@ function comparable(o: K8sObject | undefined): Record<string, unknown> | undefin
       const d = copy[key] as Record<string, string> | undefined;
       if (d) {
         copy[key] = Object.fromEntries(
-          Object.entries(d).map(([k, v]) => [k, `(sha256 ${createHash('sha256').update(String(v)).digest('hex').slice(0, 8)})`]),
+          Object.entries(d).map(([k, v]) => [
+            k,
+            `(sha256 ${createHash('sha256').update(String(v)).digest('hex').slice(0, 8)})`,
+          ]),
         );
       }
     }
@@ -126,7 +136,12 @@ export async function applySet(cluster: Cluster, set: ManifestSet, opts: ApplyOp
   const objects = await resolveObjects(cluster, set);
   const namespace = inventoryNamespace(cluster, objects);
   const needs = objects.flatMap((o) =>
-    ['get', 'create', 'patch'].map((verb) => ({ verb, apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace })),
+    ['get', 'create', 'patch'].map((verb) => ({
+      verb,
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      namespace: o.metadata.namespace,
+    })),
   );
   needs.push(
     ...['get', 'create', 'patch'].map((verb) => ({ verb, apiVersion: 'v1', kind: 'ConfigMap', namespace })),
@@ -139,7 +154,12 @@ export async function applySet(cluster: Cluster, set: ManifestSet, opts: ApplyOp
   const live = new Map<K8sObject, K8sObject | undefined>();
   await Promise.all(
     objects.map(async (o) => {
-      live.set(o, await cluster.get(refOf(o)).catch((error) => Promise.reject(cluster.explain(error, `read ${refLabel(refOf(o))}`))));
+      live.set(
+        o,
+        await cluster
+          .get(refOf(o))
+          .catch((error) => Promise.reject(cluster.explain(error, `read ${refLabel(refOf(o))}`))),
+      );
     }),
   );
 
@@ -150,14 +170,18 @@ export async function applySet(cluster: Cluster, set: ManifestSet, opts: ApplyOp
   for (const o of objects) {
     const keys = hasPlaceholder(o);
     if (keys.length === 0) continue;
-    if (live.get(o)) skipped.set(o, `live Secret kept: the manifest's ${keys.join(', ')} still hold ${PLACEHOLDER}`);
+    if (live.get(o))
+      skipped.set(o, `live Secret kept: the manifest's ${keys.join(', ')} still hold ${PLACEHOLDER}`);
     else refused.push(`${o.metadata.name} (${keys.join(', ')})`);
   }
   if (refused.length > 0) {
-    throw new UserError(`Secret${refused.length > 1 ? 's' : ''} ${refused.join(', ')} still hold ${PLACEHOLDER} and do not exist in ${cluster.label}. Nothing was applied.`, {
-      code: 'SECRET_PLACEHOLDER',
-      suggestion: `Replace every ${PLACEHOLDER} in 01-secrets.yaml of \`generate k8s --out DIR\` and pass --manifests DIR, or create the Secrets first (kubectl create secret generic NAME -n ${namespace} ...).`,
-    });
+    throw new UserError(
+      `Secret${refused.length > 1 ? 's' : ''} ${refused.join(', ')} still hold ${PLACEHOLDER} and do not exist in ${cluster.label}. Nothing was applied.`,
+      {
+        code: 'SECRET_PLACEHOLDER',
+        suggestion: `Replace every ${PLACEHOLDER} in 01-secrets.yaml of \`generate k8s --out DIR\` and pass --manifests DIR, or create the Secrets first (kubectl create secret generic NAME -n ${namespace} ...).`,
+      },
+    );
   }
 
   const entries: InventoryEntry[] = [...(previous?.entries ?? [])];
@@ -207,21 +231,33 @@ export async function applySet(cluster: Cluster, set: ManifestSet, opts: ApplyOp
       inventoryWritten = true;
     }
     let after: K8sObject;
+    let conflict: string | undefined;
     try {
       after = await applyOne(cluster, o, opts);
     } catch (error) {
       if (error instanceof K8sApiError && error.status === 409) {
-        result.objects.push({ ...ref, action: 'conflict', detail: conflictDetail(error) });
-        opts.progress?.(`${refLabel(ref)}: conflict: ${conflictDetail(error)}`);
-        continue;
-      }
-      if (error instanceof K8sApiError && (error.status === 422 || error.status === 400)) {
-        throw new UserError(`${refLabel(ref)} from ${set.source} is invalid for ${cluster.label}: ${error.message}`, {
-          code: 'INVALID_OBJECT',
-          suggestion: 'Fix the manifest; the objects before it were applied and are in the inventory.',
+        conflict = conflictDetail(error);
+        opts.progress?.(`${refLabel(ref)}: conflict: ${conflict}`);
+        if (!opts.dryRun) {
+          result.objects.push({ ...ref, action: 'conflict', detail: conflict });
+          continue;
+        }
+        // A dry run still shows what forcing would change.
+        after = await applyOne(cluster, o, { ...opts, forceConflicts: true }).catch((e) => {
+          throw cluster.explain(e, `dry-run ${refLabel(ref)}`);
         });
+      } else {
+        if (error instanceof K8sApiError && (error.status === 422 || error.status === 400)) {
+          throw new UserError(
+            `${refLabel(ref)} from ${set.source} is invalid for ${cluster.label}: ${error.message}`,
+            {
+              code: 'INVALID_OBJECT',
+              suggestion: 'Fix the manifest; the objects before it were applied and are in the inventory.',
+            },
+          );
+        }
+        throw cluster.explain(error, `apply ${refLabel(ref)}`);
       }
-      throw cluster.explain(error, `apply ${refLabel(ref)}`);
     }
     let entry: AppliedObject;
     if (opts.dryRun) {
@@ -231,12 +267,21 @@ export async function applySet(cluster: Cluster, set: ManifestSet, opts: ApplyOp
       const bText = stringify(b, { sortMapEntries: true });
       const label = `${o.apiVersion}/${refLabel(ref)}`;
       entry =
-        aText === bText
+        aText === bText && !conflict
           ? { ...ref, action: 'unchanged' }
           : {
               ...ref,
-              action: before ? 'would change' : 'would create',
-              diff: createTwoFilesPatch(`live ${label}`, `applied ${label}`, aText, bText, undefined, undefined, { context: 3 })
+              action: conflict ? 'conflict' : before ? 'would change' : 'would create',
+              ...(conflict ? { detail: conflict } : {}),
+              diff: createTwoFilesPatch(
+                `live ${label}`,
+                `applied ${label}`,
+                aText,
+                bText,
+                undefined,
+                undefined,
+                { context: 3 },
+              )
                 .split('\n')
                 .slice(1)
                 .join('\n'),

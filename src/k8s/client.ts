@@ -78,10 +78,13 @@ function loadKubeConfig(o: ClusterOptions): { kc: KubeConfig; source: Source } {
   const load = (files: string[], kind: 'flag' | 'env' | 'home') => {
     for (const f of files) {
       if (!existsSync(f)) {
-        throw new UserError(`kubeconfig ${f} does not exist (from ${kind === 'flag' ? '--kubeconfig' : 'KUBECONFIG'}).`, {
-          code: 'KUBECONFIG',
-          suggestion: 'Pass --kubeconfig with an existing file, or fix KUBECONFIG.',
-        });
+        throw new UserError(
+          `kubeconfig ${f} does not exist (from ${kind === 'flag' ? '--kubeconfig' : 'KUBECONFIG'}).`,
+          {
+            code: 'KUBECONFIG',
+            suggestion: 'Pass --kubeconfig with an existing file, or fix KUBECONFIG.',
+          },
+        );
       }
     }
     try {
@@ -92,10 +95,13 @@ function loadKubeConfig(o: ClusterOptions): { kc: KubeConfig; source: Source } {
         kc.mergeConfig(more);
       }
     } catch (error) {
-      throw new UserError(`kubeconfig ${files.join(':')} cannot be read: ${describeError(error).split('\n')[0]}`, {
-        code: 'KUBECONFIG',
-        suggestion: 'Check the file with `kubectl config view --kubeconfig FILE`.',
-      });
+      throw new UserError(
+        `kubeconfig ${files.join(':')} cannot be read: ${describeError(error).split('\n')[0]}`,
+        {
+          code: 'KUBECONFIG',
+          suggestion: 'Check the file with `kubectl config view --kubeconfig FILE`.',
+        },
+      );
     }
     return { kc, source: { kind, files } as Source };
   };
@@ -108,10 +114,14 @@ function loadKubeConfig(o: ClusterOptions): { kc: KubeConfig; source: Source } {
     kc.loadFromCluster();
     return { kc, source: { kind: 'in-cluster' } };
   }
-  throw new EnvironmentError('No Kubernetes cluster configured: no --kubeconfig, no KUBECONFIG, no ~/.kube/config, not in a pod.', {
-    code: 'NO_KUBECONFIG',
-    suggestion: 'Pass --kubeconfig FILE (and --context NAME), or run inside the cluster with a service account.',
-  });
+  throw new EnvironmentError(
+    'No Kubernetes cluster configured: no --kubeconfig, no KUBECONFIG, no ~/.kube/config, not in a pod.',
+    {
+      code: 'NO_KUBECONFIG',
+      suggestion:
+        'Pass --kubeconfig FILE (and --context NAME), or run inside the cluster with a service account.',
+    },
+  );
 }
 
 export class Cluster {
@@ -132,10 +142,13 @@ export class Cluster {
     if (o.context) {
       if (!kc.getContextObject(o.context)) {
         const known = kc.getContexts().map((c) => c.name);
-        throw new UserError(`Context "${o.context}" is not in the kubeconfig (${known.join(', ') || 'it has none'}).`, {
-          code: 'KUBECONFIG',
-          suggestion: 'List them with `kubectl config get-contexts`.',
-        });
+        throw new UserError(
+          `Context "${o.context}" is not in the kubeconfig (${known.join(', ') || 'it has none'}).`,
+          {
+            code: 'KUBECONFIG',
+            suggestion: 'List them with `kubectl config get-contexts`.',
+          },
+        );
       }
       kc.setCurrentContext(o.context);
     }
@@ -190,7 +203,8 @@ export class Cluster {
     }
     // One keep-alive pool for every request; the TLS material is what KubeConfig put on `opts`.
     const tls = opts as https.RequestOptions & { auth?: string };
-    const body = o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+    const body =
+      o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
     const headers: Record<string, string> = {
       ...(opts.headers as Record<string, string>),
       ...(body !== undefined ? { 'content-type': o.contentType ?? 'application/json' } : {}),
@@ -226,7 +240,15 @@ export class Cluster {
             }
             if (status >= 200 && status < 300) return resolve(json as T);
             const s = (json ?? {}) as { reason?: string; message?: string };
-            reject(new K8sApiError(status, s.reason ?? String(status), s.message ?? (text.trim() || `HTTP ${status}`), method, urlPath));
+            reject(
+              new K8sApiError(
+                status,
+                s.reason ?? String(status),
+                s.message ?? (text.trim() || `HTTP ${status}`),
+                method,
+                urlPath,
+              ),
+            );
           });
           res.on('error', reject);
         },
@@ -236,7 +258,8 @@ export class Cluster {
         reject(
           new EnvironmentError(`Kubernetes API of ${this.label} is unreachable: ${describeError(error)}`, {
             code: 'CLUSTER_UNREACHABLE',
-            suggestion: 'Check the server address and your network (`kubectl cluster-info`), or pick another --context.',
+            suggestion:
+              'Check the server address and your network (`kubectl cluster-info`), or pick another --context.',
             cause: error,
           }),
         ),
@@ -284,7 +307,8 @@ export class Cluster {
         (list) => {
           const m = new Map<string, ResourceInfo>();
           for (const r of list.resources) {
-            if (!r.name.includes('/')) m.set(r.kind, { name: r.name, namespaced: r.namespaced, verbs: r.verbs });
+            if (!r.name.includes('/'))
+              m.set(r.kind, { name: r.name, namespaced: r.namespaced, verbs: r.verbs });
           }
           return m;
         },
@@ -305,8 +329,9 @@ export class Cluster {
     if (!r) {
       throw new EnvironmentError(`${this.label} does not serve ${kind} (${apiVersion}).`, {
         code: 'KIND_UNKNOWN',
-        suggestion:
-          apiVersion.startsWith('keda.sh/') ? 'Install KEDA in the cluster first (its CRDs define ScaledObject and TriggerAuthentication).' : 'Check the apiVersion against `kubectl api-resources`.',
+        suggestion: apiVersion.startsWith('keda.sh/')
+          ? 'Install KEDA in the cluster first (its CRDs define ScaledObject and TriggerAuthentication).'
+          : 'Check the apiVersion against `kubectl api-resources`.',
       });
     }
     return r;
@@ -333,8 +358,17 @@ export class Cluster {
     }
   }
 
-  async list<T = K8sObject>(apiVersion: string, kind: string, namespace?: string, query: Record<string, string> = {}): Promise<T[]> {
-    const r = await this.request<{ items: T[] }>('GET', await this.collectionPath(apiVersion, kind, namespace), { query });
+  async list<T = K8sObject>(
+    apiVersion: string,
+    kind: string,
+    namespace?: string,
+    query: Record<string, string> = {},
+  ): Promise<T[]> {
+    const r = await this.request<{ items: T[] }>(
+      'GET',
+      await this.collectionPath(apiVersion, kind, namespace),
+      { query },
+    );
     return r.items;
   }
 }

@@ -13,6 +13,7 @@ import { type Cluster, connectCluster, type ObjectRef, refLabel } from './client
 import { type DownResult, downSet } from './down.js';
 
 export type { DownResult };
+
 import { readInventory } from './inventory.js';
 import { generatedSet, loadManifestSet } from './manifests.js';
 import { WORKLOAD_KINDS, type WorkloadState, waitForRollout, workloadStates } from './rollout.js';
@@ -36,7 +37,10 @@ export const clusterFlags = {
     summary: 'Act on a Kubernetes cluster (the current kubeconfig context) instead of the local stack.',
     helpGroup: 'KUBERNETES',
   }),
-  kubeconfig: Flags.string({ summary: 'kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster).', ...k8sOnly }),
+  kubeconfig: Flags.string({
+    summary: 'kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster).',
+    ...k8sOnly,
+  }),
   context: Flags.string({ summary: 'kubeconfig context (default: its current context).', ...k8sOnly }),
   namespace: Flags.string({
     char: 'n',
@@ -48,7 +52,8 @@ export const clusterFlags = {
 const duration = Flags.custom<number>({
   parse: async (s) => {
     const ms = /^\s*\d+(\.\d+)?\s*$/.test(s) ? Number(s) * 1000 : parseDurationMs(s);
-    if (ms === undefined || !(ms >= 0)) throw new Error(`Expected a duration such as 90s or 5m but received: ${s}`);
+    if (ms === undefined || !(ms >= 0))
+      throw new Error(`Expected a duration such as 90s or 5m but received: ${s}`);
     return ms;
   },
 });
@@ -56,7 +61,8 @@ const duration = Flags.custom<number>({
 export const upK8sFlags = {
   ...clusterFlags,
   manifests: Flags.string({
-    summary: 'Apply this directory (Kustomize or plain YAML) or file instead of the `generate k8s` set of the profile.',
+    summary:
+      'Apply this directory (Kustomize or plain YAML) or file instead of the `generate k8s` set of the profile.',
     ...k8sOnly,
   }),
   'dry-run': Flags.boolean({
@@ -73,7 +79,12 @@ export const upK8sFlags = {
     allowNo: true,
     ...k8sOnly,
   }),
-  timeout: duration({ summary: 'How long to wait for the rollout (e.g. 90s, 5m).', default: 300_000, defaultHelp: async () => '5m', ...k8sOnly }),
+  timeout: duration({
+    summary: 'How long to wait for the rollout (e.g. 90s, 5m).',
+    default: 300_000,
+    defaultHelp: async () => '5m',
+    ...k8sOnly,
+  }),
 };
 
 export const statusK8sFlags = clusterFlags;
@@ -137,7 +148,9 @@ export async function upK8s(
         tag: 'latest',
       });
   const dryRun = Boolean(flags['dry-run']);
-  io.note(`${dryRun ? 'Dry run of' : 'Applying'} ${set.objects.length} objects from ${set.source} to ${cluster.label}, Kubernetes ${version}...`);
+  io.note(
+    `${dryRun ? 'Dry run of' : 'Applying'} ${set.objects.length} objects from ${set.source} to ${cluster.label}, Kubernetes ${version}...`,
+  );
   const applied = await applySet(cluster, set, {
     dryRun,
     forceConflicts: Boolean(flags['force-conflicts']),
@@ -149,7 +162,12 @@ export async function upK8s(
     io.log(
       renderTable(
         ['KIND', 'NAME', 'NAMESPACE', 'RESULT'],
-        applied.objects.map((o) => [o.kind, o.name, o.namespace ?? '-', o.detail ? `${o.action}: ${o.detail}` : o.action]),
+        applied.objects.map((o) => [
+          o.kind,
+          o.name,
+          o.namespace ?? '-',
+          o.detail ? `${o.action}: ${o.detail}` : o.action,
+        ]),
       ),
     );
   }
@@ -159,7 +177,7 @@ export async function upK8s(
     );
   }
   const conflicts = applied.objects.filter((o) => o.action === 'conflict');
-  if (conflicts.length > 0) {
+  if (conflicts.length > 0 && !dryRun) {
     throw new K8sCheckFailed(
       `${conflicts.length} object(s) not applied, fields owned by another manager: ${conflicts.map((c) => `${refLabel(c)}: ${c.detail}`).join('; ')}`,
       result,
@@ -169,12 +187,14 @@ export async function upK8s(
   }
   const counts = (a: string) => applied.objects.filter((o) => o.action === a).length;
   if (dryRun) {
-    const changing = applied.objects.filter((o) => o.action === 'would change' || o.action === 'would create');
+    const changing = applied.objects.filter((o) => o.action !== 'unchanged' && o.action !== 'kept');
     if (changing.length > 0) {
       throw new K8sCheckFailed(
-        `${changing.length} object(s) would change: ${changing.map(refLabel).join(', ')}.`,
+        `${changing.length} object(s) would change: ${changing.map((c) => `${refLabel(c)}${c.action === 'conflict' ? ` (conflict: ${c.detail})` : ''}`).join(', ')}.`,
         result,
-        'Apply them with `sentinel-ctl up --k8s` (same flags, without --dry-run).',
+        conflicts.length > 0
+          ? 'Apply with `sentinel-ctl up --k8s`; fields another manager owns need --force-conflicts (the diff shows what forcing changes).'
+          : 'Apply them with `sentinel-ctl up --k8s` (same flags, without --dry-run).',
         'WOULD_CHANGE',
       );
     }
@@ -186,8 +206,13 @@ export async function upK8s(
   );
   const workloads: ObjectRef[] = applied.objects.filter((o) => WORKLOAD_KINDS.has(o.kind));
   if (!flags.wait || workloads.length === 0) return result;
-  io.note(`Waiting up to ${Math.round(flags.timeout / 1000)} s for ${workloads.length} workloads to be ready...`);
-  const rollout = await waitForRollout(cluster, workloads, { timeoutMs: flags.timeout, progress: (l) => io.note(`  ${l}`) });
+  io.note(
+    `Waiting up to ${Math.round(flags.timeout / 1000)} s for ${workloads.length} workloads to be ready...`,
+  );
+  const rollout = await waitForRollout(cluster, workloads, {
+    timeoutMs: flags.timeout,
+    progress: (l) => io.note(`  ${l}`),
+  });
   result.rollout = { ready: rollout.ready, waitedMs: rollout.waitedMs, workloads: rollout.states };
   if (!rollout.ready) {
     const bad = rollout.states.filter((s) => !s.ready);
@@ -213,7 +238,10 @@ export interface StatusK8sResult {
   objects: Array<ObjectRef & { state: string; ready: boolean }>;
 }
 
-export async function statusK8s(flags: ClusterFlagValues & { check?: boolean }, io: CommandIo): Promise<StatusK8sResult> {
+export async function statusK8s(
+  flags: ClusterFlagValues & { check?: boolean },
+  io: CommandIo,
+): Promise<StatusK8sResult> {
   const cluster = connect(flags);
   await cluster.version();
   const namespace = setNamespace(flags);
@@ -231,7 +259,9 @@ export async function statusK8s(flags: ClusterFlagValues & { check?: boolean }, 
     objects: [],
   };
   if (!inv) {
-    io.note(`Nothing applied by sentinel-ctl in namespace ${namespace} of ${cluster.label} (no ConfigMap sentinel-ctl-inventory).`);
+    io.note(
+      `Nothing applied by sentinel-ctl in namespace ${namespace} of ${cluster.label} (no ConfigMap sentinel-ctl-inventory).`,
+    );
   } else {
     const states = await workloadStates(cluster, inv.entries).catch((error) => {
       throw cluster.explain(error, 'read the workloads');
@@ -239,7 +269,11 @@ export async function statusK8s(flags: ClusterFlagValues & { check?: boolean }, 
     for (const e of inv.entries) {
       const w = states.find((s) => s.kind === e.kind && s.name === e.name && s.namespace === e.namespace);
       if (w) {
-        result.objects.push({ ...e, ready: w.ready, state: w.ready ? w.progress : `${w.progress}: ${w.reasons.join('; ')}` });
+        result.objects.push({
+          ...e,
+          ready: w.ready,
+          state: w.ready ? w.progress : `${w.progress}: ${w.reasons.join('; ')}`,
+        });
         continue;
       }
       const live = await cluster.get(e).catch((error) => {
@@ -265,9 +299,13 @@ export async function statusK8s(flags: ClusterFlagValues & { check?: boolean }, 
   if (flags.check && !result.healthy) {
     const bad = result.objects.filter((o) => !o.ready);
     throw new K8sCheckFailed(
-      inv ? `Not ready: ${bad.map((o) => `${refLabel(o)} (${o.state})`).join(', ')}.` : `Nothing applied in namespace ${namespace}.`,
+      inv
+        ? `Not ready: ${bad.map((o) => `${refLabel(o)} (${o.state})`).join(', ')}.`
+        : `Nothing applied in namespace ${namespace}.`,
       result,
-      inv ? 'up --k8s applies and waits; its timeout message says why a workload is not ready.' : 'Apply with `sentinel-ctl up --k8s`, or pass -n with the namespace of the set.',
+      inv
+        ? 'up --k8s applies and waits; its timeout message says why a workload is not ready.'
+        : 'Apply with `sentinel-ctl up --k8s`, or pass -n with the namespace of the set.',
       'NOT_READY',
     );
   }
@@ -279,14 +317,21 @@ export async function downK8s(flags: ClusterFlagValues, io: CommandIo): Promise<
   await cluster.version();
   const result = await downSet(cluster, setNamespace(flags));
   if (!result.inventory) {
-    io.note(`Nothing to delete: no ConfigMap sentinel-ctl-inventory in namespace ${result.namespace} of ${cluster.label}.`);
+    io.note(
+      `Nothing to delete: no ConfigMap sentinel-ctl-inventory in namespace ${result.namespace} of ${cluster.label}.`,
+    );
     return result;
   }
   if (!io.json) {
     io.log(
       renderTable(
         ['KIND', 'NAME', 'NAMESPACE', 'RESULT'],
-        result.objects.map((o) => [o.kind, o.name, o.namespace ?? '-', o.detail ? `${o.action}: ${o.detail}` : o.action]),
+        result.objects.map((o) => [
+          o.kind,
+          o.name,
+          o.namespace ?? '-',
+          o.detail ? `${o.action}: ${o.detail}` : o.action,
+        ]),
       ),
     );
   }

@@ -26,10 +26,17 @@ export interface DownResult {
 
 /** Objects in a namespace that are not ours: anything without an owner, minus what Kubernetes creates itself. */
 async function foreignObjects(cluster: Cluster, namespace: string, ours: ObjectRef[]): Promise<string[]> {
-  const groups = await cluster.request<{ groups: Array<{ preferredVersion: { groupVersion: string } }> }>('GET', '/apis');
+  const groups = await cluster.request<{ groups: Array<{ preferredVersion: { groupVersion: string } }> }>(
+    'GET',
+    '/apis',
+  );
   const versions = ['v1', ...groups.groups.map((g) => g.preferredVersion.groupVersion)];
   const found: string[] = [];
-  const ignored = new Set(['ConfigMap/kube-root-ca.crt', 'ServiceAccount/default', `ConfigMap/${INVENTORY_NAME}`]);
+  const ignored = new Set([
+    'ConfigMap/kube-root-ca.crt',
+    'ServiceAccount/default',
+    `ConfigMap/${INVENTORY_NAME}`,
+  ]);
   const oursNames = new Set(ours.map((r) => `${r.kind}/${r.name}`));
   await Promise.all(
     versions.map(async (gv) => {
@@ -40,10 +47,13 @@ async function foreignObjects(cluster: Cluster, namespace: string, ours: ObjectR
         )
         .catch(() => ({ resources: [] }));
       for (const r of list.resources) {
-        if (!r.namespaced || r.name.includes('/') || !r.verbs.includes('list') || r.kind === 'Event') continue;
+        if (!r.namespaced || r.name.includes('/') || !r.verbs.includes('list') || r.kind === 'Event')
+          continue;
         const base = gv.includes('/') ? `/apis/${gv}` : `/api/${gv}`;
         const items = await cluster
-          .request<{ items: K8sObject[] }>('GET', `${base}/namespaces/${namespace}/${r.name}`, { query: { limit: '50' } })
+          .request<{ items: K8sObject[] }>('GET', `${base}/namespaces/${namespace}/${r.name}`, {
+            query: { limit: '50' },
+          })
           .then((x) => x.items)
           .catch(() => [] as K8sObject[]);
         for (const o of items) {
@@ -76,14 +86,21 @@ export async function downSet(cluster: Cluster, namespace: string): Promise<Down
   await requireAccess(
     cluster,
     [...toDelete, inventoryRef(namespace)].flatMap((e) =>
-      ['get', 'delete'].map((verb) => ({ verb, apiVersion: e.apiVersion, kind: e.kind, namespace: e.namespace })),
+      ['get', 'delete'].map((verb) => ({
+        verb,
+        apiVersion: e.apiVersion,
+        kind: e.kind,
+        namespace: e.namespace,
+      })),
     ),
     'down --k8s',
     'sentinel-ctl-deploy',
   );
   const del = async (ref: ObjectRef): Promise<DownAction> => {
     try {
-      await cluster.request('DELETE', await cluster.objectPath(ref), { body: { propagationPolicy: 'Background' } });
+      await cluster.request('DELETE', await cluster.objectPath(ref), {
+        body: { propagationPolicy: 'Background' },
+      });
       return 'deleted';
     } catch (error) {
       if (isNotFound(error)) return 'not found';
@@ -101,7 +118,11 @@ export async function downSet(cluster: Cluster, namespace: string): Promise<Down
   }
   await del(inventoryRef(namespace));
   for (const ns of namespaces) {
-    const foreign = await foreignObjects(cluster, ns.name, inv.entries.filter((e) => e.namespace === ns.name));
+    const foreign = await foreignObjects(
+      cluster,
+      ns.name,
+      inv.entries.filter((e) => e.namespace === ns.name),
+    );
     if (foreign.length > 0) {
       result.objects.push({
         ...ns,

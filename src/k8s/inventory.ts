@@ -42,7 +42,9 @@ export async function readInventory(cluster: Cluster, namespace: string): Promis
   try {
     entries = JSON.parse(cm.data?.objects ?? '[]') as InventoryEntry[];
   } catch {
-    throw new Error(`ConfigMap ${INVENTORY_NAME} in ${namespace} is not an inventory sentinel-ctl wrote (objects is not JSON).`);
+    throw new Error(
+      `ConfigMap ${INVENTORY_NAME} in ${namespace} is not an inventory sentinel-ctl wrote (objects is not JSON).`,
+    );
   }
   return { namespace, entries, source: cm.data?.source, appliedAt: cm.data?.appliedAt };
 }

@@ -34,8 +34,14 @@ function parseObjects(text: string, file: string): K8sObject[] {
     }
     const o = doc.toJS() as K8sObject | null;
     if (!o) continue;
-    if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string' || typeof o.metadata?.name !== 'string') {
-      throw new UserError(`${file}: an object without apiVersion, kind or metadata.name.`, { code: 'MANIFEST_PARSE' });
+    if (
+      typeof o.apiVersion !== 'string' ||
+      typeof o.kind !== 'string' ||
+      typeof o.metadata?.name !== 'string'
+    ) {
+      throw new UserError(`${file}: an object without apiVersion, kind or metadata.name.`, {
+        code: 'MANIFEST_PARSE',
+      });
     }
     if (o.kind === 'List' && Array.isArray(o.items)) out.push(...(o.items as K8sObject[]));
     else out.push(o);
@@ -46,7 +52,9 @@ function parseObjects(text: string, file: string): K8sObject[] {
 /** kustomize's name suffix: the first 10 hex digits of the SHA-256 of the ConfigMap, made unpronounceable. */
 export function configMapHash(name: string, data: Record<string, string>): string {
   const sorted = Object.fromEntries(Object.entries(data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const hex = createHash('sha256').update(JSON.stringify({ data: sorted, kind: 'ConfigMap', name })).digest('hex');
+  const hex = createHash('sha256')
+    .update(JSON.stringify({ data: sorted, kind: 'ConfigMap', name }))
+    .digest('hex');
   const map: Record<string, string> = { '0': 'g', '1': 'h', '3': 'k', a: 'm', e: 't' };
   return [...hex.slice(0, 10)].map((c) => map[c] ?? c).join('');
 }
@@ -54,15 +62,24 @@ export function configMapHash(name: string, data: Record<string, string>): strin
 type PodSpec = {
   containers?: Array<{ image?: string; env?: unknown[]; envFrom?: unknown[] }>;
   initContainers?: Array<{ image?: string; env?: unknown[]; envFrom?: unknown[] }>;
-  volumes?: Array<{ configMap?: { name?: string }; projected?: { sources?: Array<{ configMap?: { name?: string } }> } }>;
+  volumes?: Array<{
+    configMap?: { name?: string };
+    projected?: { sources?: Array<{ configMap?: { name?: string } }> };
+  }>;
 };
 
+interface WithTemplate {
+  template?: { spec?: PodSpec };
+  jobTemplate?: { spec?: { template?: { spec?: PodSpec } } };
+}
+
 function podSpecs(o: K8sObject): PodSpec[] {
-  const spec = o.spec as Record<string, any> | undefined;
+  const spec = o.spec as (PodSpec & WithTemplate) | undefined;
   if (!spec) return [];
-  if (o.kind === 'Pod') return [spec as PodSpec];
-  if (o.kind === 'CronJob') return spec.jobTemplate?.spec?.template?.spec ? [spec.jobTemplate.spec.template.spec] : [];
-  return spec.template?.spec ? [spec.template.spec as PodSpec] : [];
+  if (o.kind === 'Pod') return [spec];
+  if (o.kind === 'CronJob')
+    return spec.jobTemplate?.spec?.template?.spec ? [spec.jobTemplate.spec.template.spec] : [];
+  return spec.template?.spec ? [spec.template.spec] : [];
 }
 
 function renameConfigMapRefs(o: K8sObject, names: Map<string, string>): void {
@@ -75,7 +92,8 @@ function renameConfigMapRefs(o: K8sObject, names: Map<string, string>): void {
       for (const s of v.projected?.sources ?? []) rename(s.configMap);
     }
     for (const c of [...(ps.containers ?? []), ...(ps.initContainers ?? [])]) {
-      for (const e of (c.envFrom ?? []) as Array<{ configMapRef?: { name?: string } }>) rename(e.configMapRef);
+      for (const e of (c.envFrom ?? []) as Array<{ configMapRef?: { name?: string } }>)
+        rename(e.configMapRef);
       for (const e of (c.env ?? []) as Array<{ valueFrom?: { configMapKeyRef?: { name?: string } } }>) {
         rename(e.valueFrom?.configMapKeyRef);
       }
@@ -101,50 +119,84 @@ function setImages(o: K8sObject, rules: ImageRule[]): void {
       const repo = hasTag ? noDigest.slice(0, colon) : noDigest;
       const rule = rules.find((r) => r.name === repo);
       if (!rule) continue;
-      const tag = rule.digest ? `@${rule.digest}` : rule.newTag ? `:${rule.newTag}` : hasTag ? noDigest.slice(colon) : '';
+      const tag = rule.digest
+        ? `@${rule.digest}`
+        : rule.newTag
+          ? `:${rule.newTag}`
+          : hasTag
+            ? noDigest.slice(colon)
+            : '';
       c.image = `${rule.newName ?? repo}${tag}`;
     }
   }
 }
 
+interface Kustomization {
+  namespace?: string;
+  resources?: string[];
+  configMapGenerator?: Array<{
+    name: string;
+    namespace?: string;
+    files?: string[];
+    literals?: string[];
+    options?: { disableNameSuffixHash?: boolean };
+  }>;
+  images?: ImageRule[];
+}
+
 /** Renders one kustomization directory (relative paths through `read`). */
-function renderKustomization(dir: string, read: Reader, isDir: (rel: string) => boolean, shown: string): K8sObject[] {
+function renderKustomization(
+  dir: string,
+  read: Reader,
+  isDir: (rel: string) => boolean,
+  shown: string,
+): K8sObject[] {
   const kfile = KUSTOMIZATION_NAMES.map((n) => path.posix.join(dir, n)).find((f) => read(f) !== undefined)!;
-  const k = (parseAllDocuments(read(kfile)!)[0]?.toJS() ?? {}) as Record<string, any>;
+  const k = (parseAllDocuments(read(kfile)!)[0]?.toJS() ?? {}) as Kustomization;
   const unsupported = Object.keys(k).filter((key) => !SUPPORTED.has(key));
   if (unsupported.length > 0) {
-    throw new UserError(`${path.join(shown, kfile)} uses ${unsupported.join(', ')}, which up --k8s does not render.`, {
-      code: 'KUSTOMIZE_UNSUPPORTED',
-      suggestion: `Render it first: kubectl kustomize ${path.join(shown, dir)} > all.yaml, then pass --manifests all.yaml.`,
-    });
+    throw new UserError(
+      `${path.join(shown, kfile)} uses ${unsupported.join(', ')}, which up --k8s does not render.`,
+      {
+        code: 'KUSTOMIZE_UNSUPPORTED',
+        suggestion: `Render it first: kubectl kustomize ${path.join(shown, dir)} > all.yaml, then pass --manifests all.yaml.`,
+      },
+    );
   }
   const objects: K8sObject[] = [];
-  for (const r of (k.resources ?? []) as string[]) {
+  for (const r of k.resources ?? []) {
     const rel = path.posix.normalize(path.posix.join(dir, r));
     if (isDir(rel)) objects.push(...renderKustomization(rel, read, isDir, shown));
     else {
       const text = read(rel);
       if (text === undefined) {
-        throw new UserError(`${path.join(shown, kfile)} lists ${r}, which does not exist.`, { code: 'MANIFEST_MISSING' });
+        throw new UserError(`${path.join(shown, kfile)} lists ${r}, which does not exist.`, {
+          code: 'MANIFEST_MISSING',
+        });
       }
       objects.push(...parseObjects(text, path.join(shown, rel)));
     }
   }
   const renamed = new Map<string, string>();
   const generated: K8sObject[] = [];
-  for (const g of (k.configMapGenerator ?? []) as Array<Record<string, any>>) {
+  for (const g of k.configMapGenerator ?? []) {
     const data: Record<string, string> = {};
-    for (const f of (g.files ?? []) as string[]) {
-      const [key, file] = f.includes('=') ? (f.split('=', 2) as [string, string]) : [path.posix.basename(f), f];
+    for (const f of g.files ?? []) {
+      const [key, file] = f.includes('=')
+        ? (f.split('=', 2) as [string, string])
+        : [path.posix.basename(f), f];
       const text = read(path.posix.join(dir, file));
       if (text === undefined) {
-        throw new UserError(`${path.join(shown, kfile)}: configMapGenerator ${g.name} names ${file}, which does not exist.`, {
-          code: 'MANIFEST_MISSING',
-        });
+        throw new UserError(
+          `${path.join(shown, kfile)}: configMapGenerator ${g.name} names ${file}, which does not exist.`,
+          {
+            code: 'MANIFEST_MISSING',
+          },
+        );
       }
       data[key] = text;
     }
-    for (const l of (g.literals ?? []) as string[]) {
+    for (const l of g.literals ?? []) {
       const eq = l.indexOf('=');
       data[l.slice(0, eq)] = l.slice(eq + 1);
     }
@@ -161,7 +213,7 @@ function renderKustomization(dir: string, read: Reader, isDir: (rel: string) => 
   for (const o of all) {
     if (k.namespace && o.kind !== 'Namespace') o.metadata.namespace = k.namespace;
     renameConfigMapRefs(o, renamed);
-    if (k.images) setImages(o, k.images as ImageRule[]);
+    if (k.images) setImages(o, k.images);
   }
   return all;
 }
@@ -169,7 +221,12 @@ function renderKustomization(dir: string, read: Reader, isDir: (rel: string) => 
 /** The `generate k8s` set for these options, rendered as Kustomize would, without writing files. */
 export function generatedSet(o: K8sOptions): ManifestSet {
   const { files } = renderK8s(o);
-  const objects = renderKustomization('.', (rel) => files.get(path.posix.normalize(rel)), () => false, '(generate k8s)');
+  const objects = renderKustomization(
+    '.',
+    (rel) => files.get(path.posix.normalize(rel)),
+    () => false,
+    '(generate k8s)',
+  );
   return { source: `generate k8s --profile ${o.profile}`, objects };
 }
 
@@ -179,7 +236,8 @@ export function loadManifestSet(input: string): ManifestSet {
   if (!existsSync(abs)) {
     throw new UserError(`--manifests ${input} does not exist.`, { code: 'MANIFEST_MISSING' });
   }
-  if (statSync(abs).isFile()) return { source: input, objects: parseObjects(readFileSync(abs, 'utf8'), input) };
+  if (statSync(abs).isFile())
+    return { source: input, objects: parseObjects(readFileSync(abs, 'utf8'), input) };
   const read: Reader = (rel) => {
     const f = path.join(abs, rel);
     return existsSync(f) && statSync(f).isFile() ? readFileSync(f, 'utf8') : undefined;

@@ -16,7 +16,11 @@ export interface WorkloadState extends ObjectRef {
 }
 
 interface Workload extends K8sObject {
-  spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> }; updateStrategy?: { type?: string } };
+  spec?: {
+    replicas?: number;
+    selector?: { matchLabels?: Record<string, string> };
+    updateStrategy?: { type?: string };
+  };
   status?: {
     observedGeneration?: number;
     replicas?: number;
@@ -40,7 +44,10 @@ interface Pod extends K8sObject {
       name: string;
       ready?: boolean;
       restartCount?: number;
-      state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } };
+      state?: {
+        waiting?: { reason?: string; message?: string };
+        terminated?: { reason?: string; exitCode?: number };
+      };
       lastState?: { terminated?: { reason?: string; exitCode?: number } };
     }>;
   };
@@ -62,7 +69,8 @@ export function judge(w: Workload): { ready: boolean; progress: string } {
   const seen = (s.observedGeneration ?? 0) >= (w.metadata.generation ?? 0);
   if (w.kind === 'DaemonSet') {
     const want = s.desiredNumberScheduled ?? 0;
-    const ready = seen && want > 0 && (s.updatedNumberScheduled ?? 0) === want && (s.numberReady ?? 0) === want;
+    const ready =
+      seen && want > 0 && (s.updatedNumberScheduled ?? 0) === want && (s.numberReady ?? 0) === want;
     return { ready, progress: `${s.numberReady ?? 0}/${want} ready` };
   }
   const want = w.spec?.replicas ?? 1;
@@ -88,7 +96,9 @@ function podReasons(pods: Pod[]): string[] {
       const w = c.state?.waiting;
       if (w?.reason) {
         const last = c.lastState?.terminated?.reason;
-        add(`${c.name} ${w.reason}${last ? ` (last exit: ${last})` : ''}${c.restartCount ? `, ${c.restartCount} restarts` : ''}`);
+        add(
+          `${c.name} ${w.reason}${last ? ` (last exit: ${last})` : ''}${c.restartCount ? `, ${c.restartCount} restarts` : ''}`,
+        );
       } else if (c.state?.terminated?.reason) add(`${c.name} terminated: ${c.state.terminated.reason}`);
     }
     if (!st.containerStatuses?.length && st.phase !== 'Pending') add(`pod ${st.phase ?? 'without status'}`);
@@ -119,11 +129,15 @@ export async function workloadStates(cluster: Cluster, refs: ObjectRef[]): Promi
       if (ready) return { ...ref, ready, progress, reasons: [] };
       const reasons: string[] = [];
       if ((w.status?.observedGeneration ?? 0) < (w.metadata.generation ?? 0)) {
-        reasons.push(`its controller has not seen generation ${w.metadata.generation} yet (is kube-controller-manager running?)`);
+        reasons.push(
+          `its controller has not seen generation ${w.metadata.generation} yet (is kube-controller-manager running?)`,
+        );
       }
       for (const c of w.status?.conditions ?? []) {
         if (c.status === 'False' || (c.type === 'ReplicaFailure' && c.status === 'True')) {
-          reasons.push(`${c.type}=${c.status}${c.reason ? ` ${c.reason}` : ''}${c.message ? `: ${c.message}` : ''}`);
+          reasons.push(
+            `${c.type}=${c.status}${c.reason ? ` ${c.reason}` : ''}${c.message ? `: ${c.message}` : ''}`,
+          );
         }
       }
       const ns = ref.namespace ?? cluster.namespace;
@@ -137,10 +151,14 @@ export async function workloadStates(cluster: Cluster, refs: ObjectRef[]): Promi
       const names = new Set([w.metadata.name, ...own.map((p) => p.metadata.name)]);
       const warnings = (await events)
         .filter((e) => e.involvedObject?.name && names.has(e.involvedObject.name))
-        .sort((a, b) => String(b.lastTimestamp ?? b.eventTime).localeCompare(String(a.lastTimestamp ?? a.eventTime)))
+        .sort((a, b) =>
+          String(b.lastTimestamp ?? b.eventTime).localeCompare(String(a.lastTimestamp ?? a.eventTime)),
+        )
         .slice(0, 3);
       for (const e of warnings) {
-        reasons.push(`event ${e.reason} on ${e.involvedObject?.kind}/${e.involvedObject?.name}: ${e.message}${(e.count ?? 1) > 1 ? ` (×${e.count})` : ''}`);
+        reasons.push(
+          `event ${e.reason} on ${e.involvedObject?.kind}/${e.involvedObject?.name}: ${e.message}${(e.count ?? 1) > 1 ? ` (×${e.count})` : ''}`,
+        );
       }
       return { ...ref, ready, progress, reasons };
     }),
@@ -170,6 +188,8 @@ export async function waitForRollout(
     const ready = states.every((s) => s.ready);
     const waitedMs = Date.now() - started;
     if (ready || waitedMs >= o.timeoutMs || o.signal?.aborted) return { states, ready, waitedMs };
-    await new Promise((r) => setTimeout(r, Math.min(o.intervalMs ?? 1000, Math.max(0, o.timeoutMs - waitedMs))));
+    await new Promise((r) =>
+      setTimeout(r, Math.min(o.intervalMs ?? 1000, Math.max(0, o.timeoutMs - waitedMs))),
+    );
   }
 }

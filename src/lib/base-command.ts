@@ -102,7 +102,12 @@ export abstract class SentinelCommand<T> extends Command {
       Object.assign(e, { code: 'USAGE', exitCode: exit });
     // A failed check may still carry its result (a dry run's diff, a rollout's states).
     const result = (err as { result?: unknown }).result;
-    return { status: e.exitCode, warnings: this.warnings, error: e, ...(result === undefined ? {} : { result }) };
+    return {
+      status: e.exitCode,
+      warnings: this.warnings,
+      error: e,
+      ...(result === undefined ? {} : { result }),
+    };
   }
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {

@@ -15,7 +15,7 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 // @ts-expect-error a plain ESM script shared with `npm test`'s pre-step
 import { buildKubeApiserver } from '../k8s/build.mjs';
@@ -55,38 +55,97 @@ function openssl(dir: string, args: string[]): void {
 /** CA, serving certificate for 127.0.0.1/localhost, and the service-account signing key pair. */
 function writeCerts(dir: string): void {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(dir, ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=sentinel-test-ca']);
-  openssl(dir, ['req', ...ec, '-keyout', 'apiserver.key', '-out', 'apiserver.csr', '-subj', '/CN=kube-apiserver']);
+  openssl(dir, [
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=sentinel-test-ca',
+  ]);
+  openssl(dir, [
+    'req',
+    ...ec,
+    '-keyout',
+    'apiserver.key',
+    '-out',
+    'apiserver.csr',
+    '-subj',
+    '/CN=kube-apiserver',
+  ]);
   writeFileSync(
     path.join(dir, 'san.cnf'),
     'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n',
   );
   openssl(dir, [
-    'x509', '-req', '-in', 'apiserver.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', 'apiserver.crt', '-days', '2', '-extfile', 'san.cnf',
+    'x509',
+    '-req',
+    '-in',
+    'apiserver.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'apiserver.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'san.cnf',
   ]);
   const sa = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   writeFileSync(path.join(dir, 'sa.key'), sa.privateKey.export({ type: 'pkcs8', format: 'pem' }));
   writeFileSync(path.join(dir, 'sa.pub'), sa.publicKey.export({ type: 'spki', format: 'pem' }));
 }
 
-export function kubeconfigYaml(o: { server: string; ca: string; token: string; user: string; context: string; namespace?: string }): string {
+export function kubeconfigYaml(o: {
+  server: string;
+  ca: string;
+  token: string;
+  user: string;
+  context: string;
+  namespace?: string;
+}): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'sentinel-test', cluster: { server: o.server, 'certificate-authority-data': Buffer.from(o.ca).toString('base64') } }],
+    clusters: [
+      {
+        name: 'sentinel-test',
+        cluster: { server: o.server, 'certificate-authority-data': Buffer.from(o.ca).toString('base64') },
+      },
+    ],
     users: [{ name: o.user, user: { token: o.token } }],
-    contexts: [{ name: o.context, context: { cluster: 'sentinel-test', user: o.user, ...(o.namespace ? { namespace: o.namespace } : {}) } }],
+    contexts: [
+      {
+        name: o.context,
+        context: {
+          cluster: 'sentinel-test',
+          user: o.user,
+          ...(o.namespace ? { namespace: o.namespace } : {}),
+        },
+      },
+    ],
     'current-context': o.context,
   });
 }
 
 function readyz(server: string, ca: string, token: string): Promise<number> {
   return new Promise((resolve) => {
-    const req = https.get(`${server}/readyz`, { ca, headers: { authorization: `Bearer ${token}` }, timeout: 5000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = https.get(
+      `${server}/readyz`,
+      { ca, headers: { authorization: `Bearer ${token}` }, timeout: 5000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', () => resolve(0));
     req.on('timeout', () => req.destroy());
   });
@@ -156,9 +215,13 @@ export async function startTestCluster(name: OffsetName, users: string[] = []): 
       spawn(
         ETCD,
         [
-          '--name=test', `--data-dir=${path.join(dir, 'etcd')}`,
-          `--listen-client-urls=http://127.0.0.1:${ports.etcd}`, `--advertise-client-urls=http://127.0.0.1:${ports.etcd}`,
-          `--listen-peer-urls=${peer}`, `--initial-advertise-peer-urls=${peer}`, `--initial-cluster=test=${peer}`,
+          '--name=test',
+          `--data-dir=${path.join(dir, 'etcd')}`,
+          `--listen-client-urls=http://127.0.0.1:${ports.etcd}`,
+          `--advertise-client-urls=http://127.0.0.1:${ports.etcd}`,
+          `--listen-peer-urls=${peer}`,
+          `--initial-advertise-peer-urls=${peer}`,
+          `--initial-cluster=test=${peer}`,
           '--log-level=warn',
         ],
         { stdio: ['ignore', etcdLog, etcdLog] },
@@ -170,18 +233,29 @@ export async function startTestCluster(name: OffsetName, users: string[] = []): 
       spawn(
         'nice',
         [
-          '-n', '5', apiserver,
+          '-n',
+          '5',
+          apiserver,
           `--etcd-servers=http://127.0.0.1:${ports.etcd}`,
-          '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${ports.api}`,
-          `--cert-dir=${dir}`, `--tls-cert-file=${dir}/apiserver.crt`, `--tls-private-key-file=${dir}/apiserver.key`,
-          `--token-auth-file=${dir}/tokens.csv`, '--authorization-mode=RBAC',
+          '--bind-address=127.0.0.1',
+          '--advertise-address=127.0.0.1',
+          `--secure-port=${ports.api}`,
+          `--cert-dir=${dir}`,
+          `--tls-cert-file=${dir}/apiserver.crt`,
+          `--tls-private-key-file=${dir}/apiserver.key`,
+          `--token-auth-file=${dir}/tokens.csv`,
+          '--authorization-mode=RBAC',
           '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-          `--service-account-key-file=${dir}/sa.pub`, `--service-account-signing-key-file=${dir}/sa.key`,
-          '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true',
+          `--service-account-key-file=${dir}/sa.pub`,
+          `--service-account-signing-key-file=${dir}/sa.key`,
+          '--service-cluster-ip-range=10.0.0.0/24',
+          '--allow-privileged=true',
           // No controllers run here: no service-account token controller, no quota controller, so the
           // admission plugins that wait for them are off (as in envtest).
           '--disable-admission-plugins=ServiceAccount,ResourceQuota',
-          '--endpoint-reconciler-type=none', '--profiling=false', '--v=0',
+          '--endpoint-reconciler-type=none',
+          '--profiling=false',
+          '--v=0',
         ],
         { stdio: ['ignore', apiLog, apiLog] },
       ),
@@ -193,10 +267,13 @@ export async function startTestCluster(name: OffsetName, users: string[] = []): 
     for (;;) {
       const dead = children.find((c) => c.exitCode !== null);
       if (dead) {
-        throw new Error(`${dead === children[0] ? 'etcd' : 'kube-apiserver'} exited (${dead.exitCode}):\n${tail(path.join(dir, dead === children[0] ? 'etcd.log' : 'kube-apiserver.log'))}`);
+        throw new Error(
+          `${dead === children[0] ? 'etcd' : 'kube-apiserver'} exited (${dead.exitCode}):\n${tail(path.join(dir, dead === children[0] ? 'etcd.log' : 'kube-apiserver.log'))}`,
+        );
       }
       if ((await readyz(server, ca, tokens.admin!)) === 200) break;
-      if (Date.now() > deadline) throw new Error(`kube-apiserver not ready:\n${tail(path.join(dir, 'kube-apiserver.log'))}`);
+      if (Date.now() > deadline)
+        throw new Error(`kube-apiserver not ready:\n${tail(path.join(dir, 'kube-apiserver.log'))}`);
       await new Promise((r) => setTimeout(r, 300));
     }
     const context = 'sentinel-test';
@@ -217,7 +294,8 @@ export async function startTestCluster(name: OffsetName, users: string[] = []): 
         const live = (await api.read(crd as { metadata: { name: string } })) as {
           status?: { conditions?: Array<{ type: string; status: string }> };
         };
-        if (!live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return false;
+        if (!live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'))
+          return false;
       }
       return true;
     }, 'KEDA CRDs established');

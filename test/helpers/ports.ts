@@ -21,9 +21,7 @@ const OFFSETS = {
   tuneLive: 15_100,
   audit: 16_000,
   // Kubernetes test clusters: etcd 2379/2380 and kube-apiserver 6443, each plus the offset.
-  k8sApply: 16_100,
-  k8sRbac: 16_200,
-  k8sDiagnose: 16_300,
+  k8s: 16_100,
 } as const;
 
 export type OffsetName = keyof typeof OFFSETS;

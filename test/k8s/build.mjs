@@ -27,15 +27,29 @@ export function buildKubeApiserver({ quiet = false } = {}) {
   mkdirSync(path.dirname(KUBE_APISERVER), { recursive: true });
   const before = existsSync(KUBE_APISERVER) ? statSync(KUBE_APISERVER).mtimeMs : 0;
   const started = Date.now();
-  if (!quiet) process.stderr.write(`building kube-apiserver (${go.stdout.trim()}) into ${KUBE_APISERVER}...\n`);
+  if (!quiet)
+    process.stderr.write(`building kube-apiserver (${go.stdout.trim()}) into ${KUBE_APISERVER}...\n`);
   const r = spawnSync(
     'nice',
-    ['-n', '10', 'go', 'build', '-ldflags=-s -w', '-o', KUBE_APISERVER, 'k8s.io/kubernetes/cmd/kube-apiserver'],
+    [
+      '-n',
+      '10',
+      'go',
+      'build',
+      '-ldflags=-s -w',
+      '-o',
+      KUBE_APISERVER,
+      'k8s.io/kubernetes/cmd/kube-apiserver',
+    ],
     { cwd: K8S_DIR, stdio: quiet ? 'pipe' : ['ignore', 'inherit', 'inherit'], encoding: 'utf8' },
   );
   if (r.error || r.status !== 0) {
     throw new Error(
-      `go build k8s.io/kubernetes/cmd/kube-apiserver failed (exit ${r.status}): ${String(r.stderr ?? r.error ?? '').trim().slice(-2000)}`,
+      `go build k8s.io/kubernetes/cmd/kube-apiserver failed (exit ${r.status}): ${String(
+        r.stderr ?? r.error ?? '',
+      )
+        .trim()
+        .slice(-2000)}`,
     );
   }
   const after = statSync(KUBE_APISERVER).mtimeMs;
