@@ -12,11 +12,16 @@ export interface AccessNeed {
   apiVersion: string;
   kind: string;
   namespace?: string;
+  /** The object's name: roles may grant a verb on named objects only (resourceNames). */
+  name?: string;
 }
 
 /** "verb resource.group in namespace" for every need the user lacks. */
 export async function missingAccess(cluster: Cluster, needs: AccessNeed[]): Promise<string[]> {
-  const seen = new Map<string, { verb: string; group: string; resource: string; namespace?: string }>();
+  const seen = new Map<
+    string,
+    { verb: string; group: string; resource: string; namespace?: string; name?: string }
+  >();
   for (const n of needs) {
     const r = await cluster.resource(n.apiVersion, n.kind);
     const group = n.apiVersion.includes('/') ? n.apiVersion.split('/')[0]! : '';

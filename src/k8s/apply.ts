@@ -10,7 +10,14 @@ import { stringify } from 'yaml';
 import { UserError } from '../lib/errors.js';
 import { requireAccess } from './access.js';
 import { type Cluster, K8sApiError, type K8sObject, type ObjectRef, refLabel, refOf } from './client.js';
-import { FIELD_MANAGER, type InventoryEntry, readInventory, sameRef, writeInventory } from './inventory.js';
+import {
+  FIELD_MANAGER,
+  INVENTORY_NAME,
+  type InventoryEntry,
+  readInventory,
+  sameRef,
+  writeInventory,
+} from './inventory.js';
 import type { ManifestSet } from './manifests.js';
 
 export type ApplyAction =
@@ -141,10 +148,17 @@ export async function applySet(cluster: Cluster, set: ManifestSet, opts: ApplyOp
       apiVersion: o.apiVersion,
       kind: o.kind,
       namespace: o.metadata.namespace,
+      name: o.metadata.name,
     })),
   );
   needs.push(
-    ...['get', 'create', 'patch'].map((verb) => ({ verb, apiVersion: 'v1', kind: 'ConfigMap', namespace })),
+    ...['get', 'create', 'patch'].map((verb) => ({
+      verb,
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace,
+      name: INVENTORY_NAME,
+    })),
   );
   await requireAccess(cluster, needs, opts.dryRun ? 'up --k8s --dry-run' : 'up --k8s', 'sentinel-ctl-deploy');
 

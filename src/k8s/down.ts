@@ -5,7 +5,7 @@
  * PersistentVolumeClaims, which hold data) keep it, and are named.
  */
 import { requireAccess } from './access.js';
-import { type Cluster, isNotFound, type K8sObject, type ObjectRef, refLabel } from './client.js';
+import { type Cluster, isNotFound, K8sApiError, type K8sObject, type ObjectRef, refLabel } from './client.js';
 import { INVENTORY_NAME, inventoryRef, readInventory } from './inventory.js';
 
 export type DownAction = 'deleted' | 'not found' | 'kept' | 'terminating';
@@ -55,7 +55,12 @@ async function foreignObjects(cluster: Cluster, namespace: string, ours: ObjectR
             query: { limit: '50' },
           })
           .then((x) => x.items)
-          .catch(() => [] as K8sObject[]);
+          .catch((error) => {
+            // What cannot be listed cannot be known to be empty: the namespace stays.
+            if (error instanceof K8sApiError && error.status === 403)
+              found.push(`${r.name} (not allowed to list)`);
+            return [] as K8sObject[];
+          });
         for (const o of items) {
           const key = `${r.kind}/${o.metadata.name}`;
           if (ignored.has(key) || oursNames.has(key) || o.metadata.deletionTimestamp) continue;
@@ -91,6 +96,7 @@ export async function downSet(cluster: Cluster, namespace: string): Promise<Down
         apiVersion: e.apiVersion,
         kind: e.kind,
         namespace: e.namespace,
+        name: e.name,
       })),
     ),
     'down --k8s',

@@ -6,11 +6,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { UpK8sResult } from '../../../src/k8s/commands.js';
 import type { DownResult } from '../../../src/k8s/down.js';
 import { cli, cliJson } from '../../helpers/cli.js';
-import { kubeconfigYaml, startTestCluster, type TestCluster } from '../../helpers/k8s.js';
+import { kubeconfigYaml, readObjects, startTestCluster, type TestCluster } from '../../helpers/k8s.js';
 
 let cluster: TestCluster;
 const work = mkdtempSync(path.join(os.tmpdir(), 'sentinel-k8s-apply-'));
@@ -438,5 +439,104 @@ describe('up --k8s / status --k8s / down --k8s', () => {
     const again = await cliJson<DownResult>(['down', ...admin()]);
     expect(again.exitCode).toBe(0);
     expect(again.json.result.inventory).toBe(false);
+  });
+});
+
+describe('least privilege: the roles of rbac/sentinel-ctl.yaml, with RBAC on', () => {
+  const TEAM = 'team-rbac';
+  const teamManifests = path.join(work, 'team');
+  let reader: string[];
+  let deployer: string[];
+
+  beforeAll(async () => {
+    const g = await cli(['generate', 'k8s', '--profile', 'dev', '--namespace', TEAM, '--out', teamManifests]);
+    expect(g.exitCode, g.stderr).toBe(0);
+    const secrets = path.join(teamManifests, '01-secrets.yaml');
+    writeFileSync(secrets, readFileSync(secrets, 'utf8').replaceAll('REPLACE_ME', 'test-only-secret'));
+    // What a cluster admin does once: the namespace, the roles, and a binding per person.
+    expect(
+      (
+        await api('POST', '/api/v1/namespaces', {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: TEAM },
+        })
+      ).status,
+    ).toBe(201);
+    for (const o of readObjects(path.join(teamManifests, 'rbac/sentinel-ctl.yaml')))
+      await cluster.api.create(o);
+    const bind = async (user: string, role: string) => {
+      const subjects = [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: user }];
+      await cluster.api.create({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: `${user}-${role}`, namespace: TEAM },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role },
+        subjects,
+      } as KubernetesObject);
+      await cluster.api.create({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: `${user}-${role}` },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+        subjects,
+      } as KubernetesObject);
+    };
+    await bind('reader', 'sentinel-ctl-read');
+    await bind('deployer', 'sentinel-ctl-deploy');
+    reader = ['--k8s', '--kubeconfig', cluster.kubeconfigFor('reader'), '-n', TEAM];
+    deployer = ['--k8s', '--kubeconfig', cluster.kubeconfigFor('deployer'), '-n', TEAM];
+  });
+
+  test('up with the read-only role refuses before changing anything, naming what is missing', async () => {
+    for (const extra of [[], ['--dry-run']]) {
+      const r = await cliJson(['up', ...reader, '--manifests', teamManifests, '--no-wait', ...extra]);
+      expect(r.exitCode).toBe(3);
+      expect(r.json.error?.code).toBe('FORBIDDEN');
+      expect(r.json.error?.message).toContain('may not create configmaps in team-rbac');
+      expect(r.json.error?.message).toContain('Nothing was changed');
+      expect((r.json.error as { suggestion?: string } | undefined)?.suggestion).toContain(
+        'sentinel-ctl-deploy',
+      );
+    }
+    expect((await api('GET', `/api/v1/namespaces/${TEAM}/configmaps/sentinel-ctl-inventory`)).status).toBe(
+      404,
+    );
+    expect((await api('GET', `/apis/apps/v1/namespaces/${TEAM}/deployments/worker`)).status).toBe(404);
+  });
+
+  test('the deploy role is enough to apply the whole generated set; the read role is enough for status', async () => {
+    const r = await cliJson<UpK8sResult>(['up', ...deployer, '--manifests', teamManifests, '--no-wait']);
+    expect(r.exitCode, r.json.error?.message ?? r.stderr).toBe(0);
+    expect(r.json.result.objects.filter((o) => o.action === 'created')).toHaveLength(36);
+    // The namespace the admin made was only configured, and is remembered as not ours.
+    expect(r.json.result.objects.find((o) => o.kind === 'Namespace')?.action).toBe('configured');
+
+    const s = await cliJson<{ inventory: boolean; objects: Array<{ kind: string; state: string }> }>([
+      'status',
+      ...reader,
+    ]);
+    expect(s.exitCode, s.json.error?.message ?? s.stderr).toBe(0);
+    expect(s.json.result.inventory).toBe(true);
+    expect(s.json.result.objects).toHaveLength(37);
+    expect(s.json.result.objects.find((o) => o.kind === 'Deployment')?.state).toContain('0/');
+  });
+
+  test("down with the read-only role refuses; with the deploy role it removes the set and keeps the admin's namespace and roles", async () => {
+    const refused = await cliJson(['down', ...reader]);
+    expect(refused.exitCode).toBe(3);
+    expect(refused.json.error?.message).toContain('may not delete');
+    expect((await api('GET', `/apis/apps/v1/namespaces/${TEAM}/deployments/worker`)).status).toBe(200);
+
+    const r = await cliJson<DownResult>(['down', ...deployer]);
+    expect(r.exitCode, r.json.error?.message ?? r.stderr).toBe(0);
+    expect(r.json.result.objects.filter((o) => o.action === 'deleted')).toHaveLength(36);
+    expect(r.json.result.objects.find((o) => o.kind === 'Namespace')).toMatchObject({ action: 'kept' });
+    expect((await api('GET', `/apis/apps/v1/namespaces/${TEAM}/deployments/worker`)).status).toBe(404);
+    expect(
+      (await api('GET', `/apis/rbac.authorization.k8s.io/v1/namespaces/${TEAM}/roles/sentinel-ctl-read`))
+        .status,
+    ).toBe(200);
+    expect((await api('GET', `/api/v1/namespaces/${TEAM}`)).body.metadata.deletionTimestamp).toBeUndefined();
   });
 });
