@@ -10,6 +10,7 @@ import { CheckFailedError } from '../lib/errors.js';
 import { renderTable } from '../lib/table.js';
 import { type ApplyResult, applySet } from './apply.js';
 import { type Cluster, connectCluster, type ObjectRef, refLabel } from './client.js';
+import { diagnoseK8s, type K8sDiagnoseReport } from './diagnose.js';
 import { type DownResult, downSet } from './down.js';
 
 export type { DownResult };
@@ -338,4 +339,37 @@ export async function downK8s(flags: ClusterFlagValues, io: CommandIo): Promise<
   const kept = result.objects.filter((o) => o.action === 'kept');
   for (const k of kept) io.warn(`${refLabel(k)} kept: ${k.detail}.`);
   return result;
+}
+
+export const diagnoseK8sFlags = clusterFlags;
+export type { K8sDiagnoseReport };
+
+/** `diagnose --k8s --once`: one report; exit 1 when a finding is critical. */
+export async function diagnoseK8sOnce(flags: ClusterFlagValues, io: CommandIo): Promise<K8sDiagnoseReport> {
+  const cluster = connect(flags);
+  await cluster.version();
+  const report = await diagnoseK8s(cluster, setNamespace(flags));
+  if (!io.json) {
+    io.log(
+      `diagnose --k8s: namespace ${report.namespace} of ${cluster.label}: ${report.facts.pods} pods, ${report.facts.deployments} Deployments, ${report.facts.statefulsets} StatefulSets, ${report.facts.hpas} HPAs, ${report.facts.scaledObjects} ScaledObjects, ${report.facts.warningEvents} warning events (${report.ms} ms)`,
+    );
+    if (report.findings.length === 0) io.log('No findings.');
+    for (const f of report.findings) {
+      io.log(`\n[${f.severity.toUpperCase()}] ${f.id}  ${f.object}: ${f.title}`);
+      io.log(`  ${f.detail}`);
+      io.log(`  fix: ${f.fix}`);
+      io.log(`  source: ${f.source.guide} › ${f.source.section}`);
+    }
+  }
+  for (const s of report.skipped) io.warn(`not read: ${s}`);
+  if (!report.healthy) {
+    const critical = report.findings.filter((f) => f.severity === 'critical');
+    throw new K8sCheckFailed(
+      `${critical.length} critical finding(s): ${[...new Set(critical.map((f) => f.id))].join(', ')}.`,
+      report,
+      'Each finding above names its evidence, the fix and the guide section.',
+      'CRITICAL_FINDINGS',
+    );
+  }
+  return report;
 }

@@ -522,6 +522,16 @@ describe('least privilege: the roles of rbac/sentinel-ctl.yaml, with RBAC on', (
     expect(s.json.result.objects.find((o) => o.kind === 'Deployment')?.state).toContain('0/');
   });
 
+  test('diagnose --k8s runs with the read-only role', async () => {
+    const r = await cliJson<{ facts: { deployments: number; statefulsets: number }; skipped: string[] }>([
+      'diagnose',
+      ...reader,
+    ]);
+    expect(r.exitCode, r.json.error?.message ?? r.stderr).toBe(0);
+    expect(r.json.result.facts).toMatchObject({ deployments: 2, statefulsets: 3 });
+    expect(r.json.result.skipped).toEqual([]);
+  });
+
   test("down with the read-only role refuses; with the deploy role it removes the set and keeps the admin's namespace and roles", async () => {
     const refused = await cliJson(['down', ...reader]);
     expect(refused.exitCode).toBe(3);
@@ -538,5 +548,170 @@ describe('least privilege: the roles of rbac/sentinel-ctl.yaml, with RBAC on', (
         .status,
     ).toBe(200);
     expect((await api('GET', `/api/v1/namespaces/${TEAM}`)).body.metadata.deletionTimestamp).toBeUndefined();
+  });
+});
+
+describe('diagnose --k8s on pods, HPA, ScaledObject and events written as the kubelet and controllers would', () => {
+  const DIAG = 'diag';
+  const create = async (urlPath: string, body: Record<string, unknown>, status?: Record<string, unknown>) => {
+    const r = await api('POST', urlPath, body);
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    if (status) {
+      const name = (body.metadata as { name: string }).name;
+      const s = await api('PATCH', `${urlPath}/${name}/status`, { status }, 'application/merge-patch+json');
+      expect(s.status, JSON.stringify(s.body)).toBe(200);
+    }
+  };
+  const pod = (name: string, app: string, resources: Record<string, unknown>) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: DIAG, labels: { app } },
+    spec: { containers: [{ name: app, image: `${app}:1`, resources }] },
+  });
+
+  beforeAll(async () => {
+    await create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: DIAG } });
+    const ns = `/api/v1/namespaces/${DIAG}`;
+    await create(`${ns}/configmaps`, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'worker-config', namespace: DIAG },
+      data: { WORKER_POOL_SIZE: '4', WORKER_DEFAULT_MEMORY_LIMIT_KB: '262144' },
+    });
+    await create(
+      `/apis/apps/v1/namespaces/${DIAG}/deployments`,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'worker', namespace: DIAG },
+        spec: {
+          replicas: 4,
+          selector: { matchLabels: { app: 'worker' } },
+          template: {
+            metadata: { labels: { app: 'worker' } },
+            spec: { containers: [{ name: 'worker', image: 'w:1' }] },
+          },
+        },
+      },
+      { replicas: 4, readyReplicas: 3 },
+    );
+    await create(
+      `/apis/keda.sh/v1alpha1/namespaces/${DIAG}/scaledobjects`,
+      {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledObject',
+        metadata: { name: 'worker', namespace: DIAG },
+        spec: {
+          scaleTargetRef: { name: 'worker' },
+          minReplicaCount: 1,
+          maxReplicaCount: 4,
+          triggers: [{ type: 'rabbitmq', metadata: { queueName: 'execution_tasks' } }],
+        },
+      },
+      {
+        conditions: [
+          { type: 'Ready', status: 'True' },
+          { type: 'Active', status: 'True' },
+          {
+            type: 'Fallback',
+            status: 'True',
+            reason: 'FallbackExists',
+            message: 'At least one trigger is falling back on this scaled object',
+          },
+        ],
+      },
+    );
+    await create(
+      `/apis/autoscaling/v2/namespaces/${DIAG}/horizontalpodautoscalers`,
+      {
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: 'api', namespace: DIAG },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' },
+          minReplicas: 1,
+          maxReplicas: 3,
+        },
+      },
+      { currentReplicas: 3, desiredReplicas: 5 },
+    );
+    await create(`${ns}/pods`, pod('worker-a', 'worker', { limits: { memory: '512Mi' } }), {
+      phase: 'Running',
+      containerStatuses: [
+        {
+          name: 'worker',
+          image: 'w:1',
+          imageID: '',
+          ready: true,
+          restartCount: 2,
+          state: { running: {} },
+          lastState: { terminated: { reason: 'OOMKilled', exitCode: 137 } },
+        },
+      ],
+    });
+    await create(`${ns}/pods`, pod('api-b', 'api', {}), {
+      phase: 'Running',
+      containerStatuses: [
+        {
+          name: 'api',
+          image: 'a:1',
+          imageID: '',
+          ready: false,
+          restartCount: 6,
+          state: { waiting: { reason: 'CrashLoopBackOff' } },
+          lastState: { terminated: { reason: 'Error', exitCode: 1 } },
+        },
+      ],
+    });
+    await create(`${ns}/pods`, pod('postgres-0', 'postgres', { requests: { memory: '4Gi', cpu: '2' } }), {
+      phase: 'Pending',
+      conditions: [
+        {
+          type: 'PodScheduled',
+          status: 'False',
+          reason: 'Unschedulable',
+          message: '0/3 nodes are available: 3 Insufficient memory.',
+        },
+      ],
+    });
+    await create(`${ns}/events`, {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'api-b.backoff', namespace: DIAG },
+      involvedObject: { kind: 'Pod', name: 'api-b', namespace: DIAG },
+      type: 'Warning',
+      reason: 'BackOff',
+      message: 'Back-off restarting failed container api',
+      count: 12,
+    });
+  });
+
+  test('each fault is a finding with its evidence; a critical one makes the exit code 1', async () => {
+    type F = { id: string; severity: string; object: string; detail: string; source: { section: string } };
+    const r = await cliJson<{ findings: F[] }>(['diagnose', ...admin(), '-n', DIAG]);
+    expect(r.exitCode).toBe(1);
+    expect(r.json.error?.code).toBe('CRITICAL_FINDINGS');
+    const find = (id: string) => r.json.result.findings.find((f) => f.id === id);
+    expect(find('pod-oom-killed')).toMatchObject({ severity: 'critical', object: 'Pod/worker-a' });
+    expect(find('pod-oom-killed')?.detail).toContain(
+      'memory limit 512Mi, while WORKER_POOL_SIZE 4 × 256Mi per sandbox = 1024Mi does not fit',
+    );
+    expect(find('pod-crash-loop')?.detail).toBe(
+      'api CrashLoopBackOff after 6 restarts; last exit: Error (code 1).',
+    );
+    expect(find('pod-pending')?.detail).toContain(
+      'Unschedulable: 0/3 nodes are available: 3 Insufficient memory.',
+    );
+    expect(find('pod-pending')?.detail).toContain('memory=4Gi');
+    expect(find('hpa-at-max')?.detail).toBe(
+      '3 replicas = maxReplicas 3: the HPA cannot add more (it wants 5).',
+    );
+    expect(find('keda-fallback')?.severity).toBe('warning');
+    expect(find('keda-at-max')?.detail).toContain(
+      'at most 4 × 4 = 16 executions at once, and the trigger is still active',
+    );
+    expect(find('keda-at-max')?.source.section).toBe('KEDA Auto-Scaling > Calculating Max Workers');
+    expect(find('warning-events')).toMatchObject({ severity: 'warning', object: 'Pod/api-b' });
+    expect(find('keda-not-ready')).toBeUndefined();
   });
 });
