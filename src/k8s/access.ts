@@ -26,11 +26,14 @@ export async function missingAccess(cluster: Cluster, needs: AccessNeed[]): Prom
     const r = await cluster.resource(n.apiVersion, n.kind);
     const group = n.apiVersion.includes('/') ? n.apiVersion.split('/')[0]! : '';
     const namespace = r.namespaced ? n.namespace : undefined;
-    seen.set(`${n.verb} ${r.name}.${group} ${namespace ?? ''}`, {
+    // `create` and `list` never carry a name; the other verbs are asked for the object itself.
+    const name = n.verb === 'create' || n.verb === 'list' ? undefined : n.name;
+    seen.set(`${n.verb} ${r.name}.${group} ${namespace ?? ''} ${name ?? ''}`, {
       verb: n.verb,
       group,
       resource: r.name,
       namespace,
+      name,
     });
   }
   const missing: string[] = [];
@@ -50,6 +53,7 @@ export async function missingAccess(cluster: Cluster, needs: AccessNeed[]): Prom
                   group: a.group,
                   resource: a.resource,
                   namespace: a.namespace,
+                  name: a.name,
                 },
               },
             },
@@ -60,7 +64,7 @@ export async function missingAccess(cluster: Cluster, needs: AccessNeed[]): Prom
         });
       if (!review.status?.allowed) {
         missing.push(
-          `${a.verb} ${a.resource}${a.group ? `.${a.group}` : ''}${a.namespace ? ` in ${a.namespace}` : ' (cluster-wide)'}`,
+          `${a.verb} ${a.resource}${a.group ? `.${a.group}` : ''}${a.name ? `/${a.name}` : ''}${a.namespace ? ` in ${a.namespace}` : ' (cluster-wide)'}`,
         );
       }
     }),

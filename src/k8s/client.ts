@@ -295,7 +295,10 @@ export class Cluster {
           'Bind the role `generate k8s` writes in rbac/sentinel-ctl.yaml: sentinel-ctl-read for status/diagnose/tune, sentinel-ctl-deploy for up/down (docs/k8s.md "Permissions").',
       });
     }
-    return error;
+    return new EnvironmentError(
+      `${this.label} answered ${error.status} ${error.reason} to ${action}: ${error.message}`,
+      { code: 'API_ERROR', suggestion: 'The API server refused the request; its message says why.' },
+    );
   }
 
   /** Discovery of one group/version, cached: kind → resource. */

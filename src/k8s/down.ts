@@ -105,7 +105,7 @@ export async function downSet(cluster: Cluster, namespace: string): Promise<Down
   const del = async (ref: ObjectRef): Promise<DownAction> => {
     try {
       await cluster.request('DELETE', await cluster.objectPath(ref), {
-        body: { propagationPolicy: 'Background' },
+        query: { propagationPolicy: 'Background' },
       });
       return 'deleted';
     } catch (error) {

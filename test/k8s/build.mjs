@@ -9,7 +9,7 @@
  * `nice` so that it does not starve the services other tests start.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,6 +29,13 @@ export function buildKubeApiserver({ quiet = false } = {}) {
   const started = Date.now();
   if (!quiet)
     process.stderr.write(`building kube-apiserver (${go.stdout.trim()}) into ${KUBE_APISERVER}...\n`);
+  // The version go.mod pins, stamped as the release build scripts do (else it says v0.0.0-master).
+  const version = /k8s\.io\/kubernetes (v\d+\.\d+\.\d+)/.exec(
+    readFileSync(path.join(K8S_DIR, 'go.mod'), 'utf8'),
+  )?.[1];
+  const [major, minor] = (version ?? 'v0.0').slice(1).split('.');
+  const pkg = 'k8s.io/component-base/version';
+  const ldflags = `-s -w -X ${pkg}.gitVersion=${version} -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor} -X ${pkg}.gitTreeState=clean`;
   const r = spawnSync(
     'nice',
     [
@@ -36,7 +43,7 @@ export function buildKubeApiserver({ quiet = false } = {}) {
       '10',
       'go',
       'build',
-      '-ldflags=-s -w',
+      `-ldflags=${ldflags}`,
       '-o',
       KUBE_APISERVER,
       'k8s.io/kubernetes/cmd/kube-apiserver',

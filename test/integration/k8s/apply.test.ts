@@ -171,8 +171,8 @@ describe('up --k8s / status --k8s / down --k8s', () => {
     const r = await cliJson<UpK8sResult>(['up', ...admin(), '--manifests', manifests, '--no-wait']);
     expect(r.exitCode, r.stderr).toBe(0);
     const objects = r.json.result.objects;
-    // 36 objects in the files plus the nsjail ConfigMap of the configMapGenerator.
-    expect(objects).toHaveLength(37);
+    // 38 objects in the files plus the nsjail ConfigMap of the configMapGenerator.
+    expect(objects).toHaveLength(39);
     expect(new Set(objects.map((o) => o.action))).toEqual(new Set(['created']));
     expect(objects[0]).toMatchObject({ kind: 'Namespace', name: NS });
 
@@ -206,7 +206,7 @@ describe('up --k8s / status --k8s / down --k8s', () => {
       name: string;
       preexisting?: boolean;
     }>;
-    expect(listed).toHaveLength(37);
+    expect(listed).toHaveLength(39);
     expect(listed.some((e) => e.preexisting)).toBe(false);
     for (const o of objects)
       versions.set(`${o.kind}/${o.name}`, (await api('GET', pathOf(o))).body.metadata.resourceVersion!);
@@ -248,9 +248,9 @@ describe('up --k8s / status --k8s / down --k8s', () => {
     expect(cm.action).toBe('conflict');
     expect(cm.detail).toContain('kubectl-edit');
     expect(cm.diff).toContain('-  API_RATE_LIMIT: "5"');
-    expect(cm.diff).toContain('+  API_RATE_LIMIT: "1000"');
+    expect(cm.diff).toContain('+  API_RATE_LIMIT: "100"');
     expect(byName('Service', 'redis').action).toBe('would create');
-    expect(r.json.result.objects.filter((o) => o.action === 'unchanged')).toHaveLength(35);
+    expect(r.json.result.objects.filter((o) => o.action === 'unchanged')).toHaveLength(37);
     // A dry run writes nothing.
     expect((await api('GET', `/api/v1/namespaces/${NS}/services/redis`)).status).toBe(404);
     expect(
@@ -286,7 +286,7 @@ describe('up --k8s / status --k8s / down --k8s', () => {
     expect(
       (await api<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${NS}/configmaps/api-config`))
         .body.data.API_RATE_LIMIT,
-    ).toBe('1000');
+    ).toBe('100');
   });
 
   test('the rollout wait names what is not ready and why, then passes once the workloads report ready', async () => {
@@ -294,7 +294,7 @@ describe('up --k8s / status --k8s / down --k8s', () => {
     const pod = {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'worker-7d9f-abcde', namespace: NS, labels: { app: 'worker' } },
+      metadata: { name: 'worker-7d9f-abcde', namespace: NS, labels: { 'app.kubernetes.io/name': 'worker' } },
       spec: { containers: [{ name: 'worker', image: 'ghcr.io/harsh-bh/sentinel-worker:latest' }] },
     };
     expect((await api('POST', `/api/v1/namespaces/${NS}/pods`, pod)).status).toBe(201);
@@ -342,7 +342,7 @@ describe('up --k8s / status --k8s / down --k8s', () => {
     expect(r.exitCode).toBe(1);
     expect(r.json.error?.code).toBe('ROLLOUT_TIMEOUT');
     const msg = r.json.error!.message;
-    expect(msg).toContain('Deployment/worker 0/1 ready');
+    expect(msg).toContain('Deployment/worker 0/2 ready');
     expect(msg).toContain('worker CrashLoopBackOff (last exit: OOMKilled), 5 restarts');
     expect(msg).toContain(
       'event BackOff on Pod/worker-7d9f-abcde: Back-off restarting failed container worker (×7)',
@@ -390,7 +390,7 @@ describe('up --k8s / status --k8s / down --k8s', () => {
       '--check',
     ]);
     expect(healthy.exitCode, healthy.stderr).toBe(0);
-    expect(healthy.json.result.objects).toHaveLength(37);
+    expect(healthy.json.result.objects).toHaveLength(39);
   });
 
   test('down deletes exactly what was applied: objects of others stay, and so does their namespace', async () => {
@@ -422,7 +422,7 @@ describe('up --k8s / status --k8s / down --k8s', () => {
 
     const r = await cliJson<DownResult>(['down', ...admin()]);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.json.result.objects.filter((o) => o.action === 'deleted')).toHaveLength(36);
+    expect(r.json.result.objects.filter((o) => o.action === 'deleted')).toHaveLength(38);
     expect(r.json.result.objects.find((o) => o.kind === 'Namespace')).toMatchObject({ action: 'kept' });
     expect(r.json.warnings.join(' ')).toContain('ConfigMap/team-notes');
     for (const o of applied.filter((x) => x.kind !== 'Namespace')) {
@@ -508,7 +508,7 @@ describe('least privilege: the roles of rbac/sentinel-ctl.yaml, with RBAC on', (
   test('the deploy role is enough to apply the whole generated set; the read role is enough for status', async () => {
     const r = await cliJson<UpK8sResult>(['up', ...deployer, '--manifests', teamManifests, '--no-wait']);
     expect(r.exitCode, r.json.error?.message ?? r.stderr).toBe(0);
-    expect(r.json.result.objects.filter((o) => o.action === 'created')).toHaveLength(36);
+    expect(r.json.result.objects.filter((o) => o.action === 'created')).toHaveLength(38);
     // The namespace the admin made was only configured, and is remembered as not ours.
     expect(r.json.result.objects.find((o) => o.kind === 'Namespace')?.action).toBe('configured');
 
@@ -518,7 +518,7 @@ describe('least privilege: the roles of rbac/sentinel-ctl.yaml, with RBAC on', (
     ]);
     expect(s.exitCode, s.json.error?.message ?? s.stderr).toBe(0);
     expect(s.json.result.inventory).toBe(true);
-    expect(s.json.result.objects).toHaveLength(37);
+    expect(s.json.result.objects).toHaveLength(39);
     expect(s.json.result.objects.find((o) => o.kind === 'Deployment')?.state).toContain('0/');
   });
 
@@ -540,7 +540,7 @@ describe('least privilege: the roles of rbac/sentinel-ctl.yaml, with RBAC on', (
 
     const r = await cliJson<DownResult>(['down', ...deployer]);
     expect(r.exitCode, r.json.error?.message ?? r.stderr).toBe(0);
-    expect(r.json.result.objects.filter((o) => o.action === 'deleted')).toHaveLength(36);
+    expect(r.json.result.objects.filter((o) => o.action === 'deleted')).toHaveLength(38);
     expect(r.json.result.objects.find((o) => o.kind === 'Namespace')).toMatchObject({ action: 'kept' });
     expect((await api('GET', `/apis/apps/v1/namespaces/${TEAM}/deployments/worker`)).status).toBe(404);
     expect(
