@@ -97,10 +97,9 @@ images:
     });
     expect(set.objects.filter((o) => o.metadata.name.startsWith('sentinel-ctl-'))).toEqual([]);
     expect(set.objects.every((o) => o.kind === 'Namespace' || o.metadata.namespace === 'team-a')).toBe(true);
-    const worker = set.objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'worker') as Record<
-      string,
-      any
-    >;
+    const worker = set.objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata.name === 'worker',
+    ) as unknown as PodTemplated;
     expect(worker.spec.template.spec.containers[0]!.image).toBe('r.example/sentinel-worker:t1');
   });
 });
