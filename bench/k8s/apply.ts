@@ -38,7 +38,12 @@ function setFile(namespace: string): string {
     registry: 'ghcr.io/harsh-bh',
     tag: 'latest',
   });
-  const text = set.objects.map((o) => stringify(o).replaceAll('REPLACE_ME', 'bench-secret')).join('---\n');
+  // Namespace first: kubectl applies a file in its order.
+  const ordered = [
+    ...set.objects.filter((o) => o.kind === 'Namespace'),
+    ...set.objects.filter((o) => o.kind !== 'Namespace'),
+  ];
+  const text = ordered.map((o) => stringify(o).replaceAll('REPLACE_ME', 'bench-secret')).join('---\n');
   const file = path.join(work, `${namespace}.yaml`);
   writeFileSync(file, text);
   return file;
