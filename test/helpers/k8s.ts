@@ -317,6 +317,8 @@ export async function startTestCluster(name: OffsetName, users: string[] = []): 
   } catch (error) {
     await stopAll();
     process.off('exit', onExit);
+    // The error carries the log tail already.
+    rmSync(dir, { recursive: true, force: true });
     throw error;
   }
 }
