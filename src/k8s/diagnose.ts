@@ -226,6 +226,26 @@ export async function diagnoseK8s(cluster: Cluster, namespace: string): Promise<
     }
   }
 
+  // One finding per workload and fault, not one per pod: fifty OOM-killed workers are one problem.
+  const appOf = new Map(pods.map((p) => [`Pod/${p.metadata.name}`, ownerApp(p)]));
+  const groups = new Map<string, K8sFinding[]>();
+  for (const f of findings.splice(0)) {
+    const key = `${f.id}|${appOf.get(f.object)}|${f.title}`;
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  for (const [, [first, ...more]] of groups) {
+    if (!first) continue;
+    findings.push(
+      more.length === 0
+        ? first
+        : {
+            ...first,
+            object: `${first.object} and ${more.length} more ${appOf.get(first.object)} pod${more.length > 1 ? 's' : ''}`,
+            detail: `${first.detail} (${more.length + 1} pods alike)`,
+          },
+    );
+  }
+
   for (const d of deployments) {
     const stuck = d.status?.conditions?.find(
       (c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded',

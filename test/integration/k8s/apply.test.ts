@@ -635,20 +635,21 @@ describe('diagnose --k8s on pods, HPA, ScaledObject and events written as the ku
       },
       { currentReplicas: 3, desiredReplicas: 5 },
     );
-    await create(`${ns}/pods`, pod('worker-a', 'worker', { limits: { memory: '512Mi' } }), {
-      phase: 'Running',
-      containerStatuses: [
-        {
-          name: 'worker',
-          image: 'w:1',
-          imageID: '',
-          ready: true,
-          restartCount: 2,
-          state: { running: {} },
-          lastState: { terminated: { reason: 'OOMKilled', exitCode: 137 } },
-        },
-      ],
-    });
+    for (const name of ['worker-a', 'worker-b'])
+      await create(`${ns}/pods`, pod(name, 'worker', { limits: { memory: '512Mi' } }), {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            name: 'worker',
+            image: 'w:1',
+            imageID: '',
+            ready: true,
+            restartCount: 2,
+            state: { running: {} },
+            lastState: { terminated: { reason: 'OOMKilled', exitCode: 137 } },
+          },
+        ],
+      });
     await create(`${ns}/pods`, pod('api-b', 'api', {}), {
       phase: 'Running',
       containerStatuses: [
@@ -692,7 +693,13 @@ describe('diagnose --k8s on pods, HPA, ScaledObject and events written as the ku
     expect(r.exitCode).toBe(1);
     expect(r.json.error?.code).toBe('CRITICAL_FINDINGS');
     const find = (id: string) => r.json.result.findings.find((f) => f.id === id);
-    expect(find('pod-oom-killed')).toMatchObject({ severity: 'critical', object: 'Pod/worker-a' });
+    // Two OOM-killed workers are one finding.
+    expect(r.json.result.findings.filter((f) => f.id === 'pod-oom-killed')).toHaveLength(1);
+    expect(find('pod-oom-killed')).toMatchObject({
+      severity: 'critical',
+      object: 'Pod/worker-a and 1 more worker pod',
+    });
+    expect(find('pod-oom-killed')?.detail).toContain('(2 pods alike)');
     expect(find('pod-oom-killed')?.detail).toContain(
       'memory limit 512Mi, while WORKER_POOL_SIZE 4 × 256Mi per sandbox = 1024Mi does not fit',
     );
