@@ -239,6 +239,11 @@ export interface StatusK8sResult {
   objects: Array<ObjectRef & { state: string; ready: boolean }>;
 }
 
+/** Cuts a cell so the table fits the terminal; --json keeps the whole text. */
+function fit(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}
+
 export async function statusK8s(
   flags: ClusterFlagValues & { check?: boolean },
   io: CommandIo,
@@ -288,10 +293,12 @@ export async function statusK8s(
     }
     result.healthy = result.objects.every((o) => o.ready);
     if (!io.json) {
+      // KIND, NAME and NAMESPACE take about 60 columns.
+      const width = Math.max(30, (process.stdout.columns || 120) - 60);
       io.log(
         renderTable(
           ['KIND', 'NAME', 'NAMESPACE', 'STATE'],
-          result.objects.map((o) => [o.kind, o.name, o.namespace ?? '-', o.state]),
+          result.objects.map((o) => [o.kind, o.name, o.namespace ?? '-', fit(o.state, width)]),
         ),
       );
       io.note(`Applied ${inv.appliedAt ?? '?'} from ${inv.source ?? '?'} to ${cluster.label}.`);
