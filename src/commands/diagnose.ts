@@ -4,6 +4,7 @@ import type { FlagOverride } from '../config/load.js';
 import { renderReport } from '../diagnose/report.js';
 import { DiagnoseSession, deploymentOf, diagnoseOnce, targetsOf } from '../diagnose/session.js';
 import type { DiagnoseReport } from '../diagnose/types.js';
+import { diagnoseK8sFlags, diagnoseK8sOnce, type K8sDiagnoseReport } from '../k8s/commands.js';
 import { SentinelCommand } from '../lib/base-command.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { maskDeep } from '../lib/redact.js';
@@ -39,7 +40,7 @@ export class CriticalFindingsError extends CheckFailedError {
   }
 }
 
-export default class Diagnose extends SentinelCommand<DiagnoseResult> {
+export default class Diagnose extends SentinelCommand<DiagnoseResult | K8sDiagnoseReport> {
   static override summary = 'Live metrics from every component, named bottlenecks and the fixes.';
   static override description =
     `Collects PostgreSQL, RabbitMQ (management API, AMQP as fallback), Redis, the worker's /metrics, the API's health and this machine's CPU and memory, each with a timeout and each failing alone (a component that does not answer is itself a finding). Rates come from two samples. The rules are the guides' symptom tables, alerts and resource targets; every finding carries its evidence, the likely bottleneck, the fix, the sentinel-ctl command that applies it and the guide section it comes from.
@@ -75,10 +76,13 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
     'redis-url': Flags.string(url('Redis URL', 'REDIS_URL')),
     'worker-metrics-url': Flags.string(url("Worker's Prometheus /metrics URL", 'WORKER_METRICS_URL')),
     'api-url': Flags.string(url('API base URL', 'API_URL')),
+    ...diagnoseK8sFlags,
   };
 
-  async run(): Promise<DiagnoseResult> {
+  async run(): Promise<DiagnoseResult | K8sDiagnoseReport> {
     const { flags } = await this.parse(Diagnose);
+    // The cluster's control-plane view (pods, HPA, KEDA, events), one report: src/k8s/diagnose.ts.
+    if (flags.k8s) return diagnoseK8sOnce(flags, this.io());
     const overrides: FlagOverride[] = [
       { path: 'urls.database', value: flags['database-url'], flag: '--database-url' },
       { path: 'urls.rabbitmq', value: flags['rabbitmq-url'], flag: '--rabbitmq-url' },

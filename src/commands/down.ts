@@ -1,3 +1,4 @@
+import { type DownResult as DownK8sResult, downK8s, downK8sFlags } from '../k8s/commands.js';
 import { SentinelCommand } from '../lib/base-command.js';
 import { servicesFlag } from '../lib/service-flags.js';
 import { renderTable } from '../lib/table.js';
@@ -8,19 +9,22 @@ export interface DownResult {
   services: DownEntry[];
 }
 
-export default class Down extends SentinelCommand<DownResult> {
+export default class Down extends SentinelCommand<DownResult | DownK8sResult> {
   static override summary = 'Stop the local stack that `up` started.';
   static override description =
-    `Stops only the processes recorded in the state directory's pid files (a server on the same port that \`up\` did not start is left alone), gracefully first: PostgreSQL fast shutdown, RabbitMQ's own stop, Redis SIGTERM; whatever is left after the grace period is killed with its whole process group. Data stays in the state directory for the next \`up\`.`;
+    `Stops only the processes recorded in the state directory's pid files (a server on the same port that \`up\` did not start is left alone), gracefully first: PostgreSQL fast shutdown, RabbitMQ's own stop, Redis SIGTERM; whatever is left after the grace period is killed with its whole process group. Data stays in the state directory for the next \`up\`.
+
+With --k8s: deletes exactly the objects \`up --k8s\` applied (its inventory), and nothing else; objects that existed before, and a namespace that still holds objects sentinel-ctl did not apply, are kept and named.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --services redis',
     '<%= config.bin %> <%= command.id %> --state-dir /tmp/stack2 --json',
   ];
-  static override flags = { services: servicesFlag };
+  static override flags = { services: servicesFlag, ...downK8sFlags };
 
-  async run(): Promise<DownResult> {
+  async run(): Promise<DownResult | DownK8sResult> {
     const { flags } = await this.parse(Down);
+    if (flags.k8s) return downK8s(flags, this.io());
     const { config } = this.loadConfig(flags);
     const services = await down(config, flags.services);
     if (!this.jsonEnabled()) {

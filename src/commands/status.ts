@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { type StatusK8sResult, statusK8s, statusK8sFlags } from '../k8s/commands.js';
 import { SentinelCommand } from '../lib/base-command.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { servicesFlag } from '../lib/service-flags.js';
@@ -12,10 +13,12 @@ export interface StatusResult {
   services: ServiceStatus[];
 }
 
-export default class Status extends SentinelCommand<StatusResult> {
+export default class Status extends SentinelCommand<StatusResult | StatusK8sResult> {
   static override summary = 'Health-check every service of the local stack.';
   static override description =
-    `For each service: state (running, unhealthy, stopped, stale), pid, ports, the result of a real health check and the server version. Exit code 0 whatever the state, unless --check is given: then 1 when a selected service is not running and healthy (what \`make health\` was).`;
+    `For each service: state (running, unhealthy, stopped, stale), pid, ports, the result of a real health check and the server version. Exit code 0 whatever the state, unless --check is given: then 1 when a selected service is not running and healthy (what \`make health\` was).
+
+With --k8s: the objects \`up --k8s\` applied (its inventory in the namespace), each present or missing, and the Deployments and StatefulSets with their ready replicas and why they are not ready. Needs only read access (the sentinel-ctl-read role).`;
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --json',
@@ -24,10 +27,12 @@ export default class Status extends SentinelCommand<StatusResult> {
   static override flags = {
     services: servicesFlag,
     check: Flags.boolean({ summary: 'Exit 1 unless every selected service is running and healthy.' }),
+    ...statusK8sFlags,
   };
 
-  async run(): Promise<StatusResult> {
+  async run(): Promise<StatusResult | StatusK8sResult> {
     const { flags } = await this.parse(Status);
+    if (flags.k8s) return statusK8s(flags, this.io());
     const { config } = this.loadConfig(flags);
     const services = await status(config, flags.services);
     const healthy = services.every((s) => s.healthy);

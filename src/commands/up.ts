@@ -1,3 +1,4 @@
+import { type UpK8sResult, upK8s, upK8sFlags } from '../k8s/commands.js';
 import { SentinelCommand } from '../lib/base-command.js';
 import { servicesFlag } from '../lib/service-flags.js';
 import { renderTable } from '../lib/table.js';
@@ -8,22 +9,27 @@ export interface UpResult {
   services: UpEntry[];
 }
 
-export default class Up extends SentinelCommand<UpResult> {
+export default class Up extends SentinelCommand<UpResult | UpK8sResult> {
   static override summary =
     'Start the local stack (PostgreSQL, RabbitMQ, Redis, worker, API) as native processes.';
   static override description =
     `Each service runs from the state directory (data, config, logs, pid files), on the configured ports, started in parallel and gated on a real health check: a SQL query, a Redis PING, an AMQP channel. On first start PostgreSQL is initialised (database and role "sentinel", schema migrations) and RabbitMQ gets the execution_tasks quorum queue with its dead-letter exchange.
 
-Running services are reported and left alone, so a second \`up\` changes nothing. If a service fails its health check, its log tail is shown and everything this run started is stopped again. Ctrl-C does the same.`;
+Running services are reported and left alone, so a second \`up\` changes nothing. If a service fails its health check, its log tail is shown and everything this run started is stopped again. Ctrl-C does the same.
+
+With --k8s: server-side apply (field manager sentinel-ctl) of the \`generate k8s\` set of the profile, or of --manifests, to the cluster of the kubeconfig context; --dry-run shows the server's dry run as a diff (exit 1 when something would change); then a wait for the Deployments and StatefulSets, naming what is not ready and why when --timeout passes. What was applied is listed in the ConfigMap sentinel-ctl-inventory, for \`down --k8s\` (docs/k8s.md).`;
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --services redis,postgres',
     '<%= config.bin %> <%= command.id %> --port-offset 20000 --state-dir /tmp/stack2 --json',
+    '<%= config.bin %> <%= command.id %> --k8s --manifests deploy/k8s --dry-run',
+    '<%= config.bin %> <%= command.id %> --k8s --context prod --manifests deploy/k8s --timeout 10m',
   ];
-  static override flags = { services: servicesFlag };
+  static override flags = { services: servicesFlag, ...upK8sFlags };
 
-  async run(): Promise<UpResult> {
+  async run(): Promise<UpResult | UpK8sResult> {
     const { flags } = await this.parse(Up);
+    if (flags.k8s) return upK8s(flags, this.loadConfig(flags).config.profile, this.io());
     const { config, filePath } = this.loadConfig(flags, { persistCredentials: true });
     const controller = new AbortController();
     const onSignal = () => {

@@ -64,6 +64,11 @@ export function renderK8s(
     .sort()) {
     files.set(name, renderK8sTemplate(name, readFileSync(path.join(dir, name), 'utf8'), values, used));
   }
+  // The CLI's own roles, outside kustomization.yaml: a cluster admin applies them once.
+  for (const name of readdirSync(path.join(dir, 'rbac')).filter((f) => f.endsWith('.yaml'))) {
+    const rel = `rbac/${name}`;
+    files.set(rel, renderK8sTemplate(rel, readFileSync(path.join(dir, rel), 'utf8'), values, used));
+  }
   const unused = Object.keys(values).filter((k) => !used.has(k));
   if (unused.length > 0) throw new Error(`templates/k8s: values never used: ${unused.join(', ')}`);
   for (const phase of Object.keys(generatedFileOf) as Phase[]) {
@@ -131,6 +136,7 @@ export async function generateK8s(o: GenerateK8sOptions): Promise<GenerateK8sRes
   }
 
   mkdirSync(path.join(outDir, 'nsjail'), { recursive: true });
+  mkdirSync(path.join(outDir, 'rbac'), { recursive: true });
   for (const [name, text] of files) writeFileAtomic(path.join(outDir, name), text, 0o644);
 
   const check = await runTuneCheck({

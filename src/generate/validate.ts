@@ -31,6 +31,12 @@ const loaders: Record<string, () => Promise<ModelClass>> = {
     model((await import('kubernetes-models/networking.k8s.io/v1/NetworkPolicy')).NetworkPolicy),
   'rbac.authorization.k8s.io/v1/Role': async () =>
     model((await import('kubernetes-models/rbac.authorization.k8s.io/v1/Role')).Role),
+  'rbac.authorization.k8s.io/v1/ClusterRole': async () =>
+    model((await import('kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole')).ClusterRole),
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': async () =>
+    model(
+      (await import('kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding')).ClusterRoleBinding,
+    ),
   'rbac.authorization.k8s.io/v1/RoleBinding': async () =>
     model((await import('kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding')).RoleBinding),
   'keda.sh/v1alpha1/ScaledObject': async () =>

@@ -56,6 +56,16 @@ export abstract class SentinelCommand<T> extends Command {
     if (!this.jsonEnabled()) process.stderr.write(`${message}\n`);
   }
 
+  /** The output channels, for code outside the command class (src/k8s/commands.ts). */
+  protected io() {
+    return {
+      log: (line: string) => this.log(line),
+      note: (line: string) => this.note(line),
+      warn: (line: string) => this.warnUser(line),
+      json: this.jsonEnabled(),
+    };
+  }
+
   /** Loads the effective config from the parsed base flags plus command-specific overrides. */
   protected loadConfig(
     flags: { config?: string; 'state-dir'?: string; 'port-offset'?: number; profile?: string },
@@ -90,7 +100,14 @@ export abstract class SentinelCommand<T> extends Command {
     const exit = (err as { oclif?: { exit?: number } }).oclif?.exit;
     if (!isSentinelError(err) && typeof exit === 'number')
       Object.assign(e, { code: 'USAGE', exitCode: exit });
-    return { status: e.exitCode, warnings: this.warnings, error: e };
+    // A failed check may still carry its result (a dry run's diff, a rollout's states).
+    const result = (err as { result?: unknown }).result;
+    return {
+      status: e.exitCode,
+      warnings: this.warnings,
+      error: e,
+      ...(result === undefined ? {} : { result }),
+    };
   }
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {

@@ -33,6 +33,12 @@ export const requirements: Requirement[] = [
   },
   { what: 'tmux (terminal UI checks)', path: '/usr/bin/tmux', aptPackage: 'tmux', forDev: true },
   { what: 'wrk (load generator baseline in bench/)', path: '/usr/bin/wrk', aptPackage: 'wrk', forDev: true },
+  {
+    what: 'etcd (store of the Kubernetes API server the tests start)',
+    path: '/usr/bin/etcd',
+    aptPackage: 'etcd-server',
+    forDev: true,
+  },
 ];
 
 export interface Platform {

@@ -20,6 +20,8 @@ const OFFSETS = {
   diagnose: 14_000,
   tuneLive: 15_100,
   audit: 16_000,
+  // Kubernetes test clusters: etcd 2379/2380 and kube-apiserver 6443, each plus the offset.
+  k8s: 16_100,
 } as const;
 
 export type OffsetName = keyof typeof OFFSETS;

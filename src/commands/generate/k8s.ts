@@ -10,7 +10,7 @@ export default class GenerateK8s extends SentinelCommand<GenerateK8sResult> {
   static override summary =
     'Render a Kustomize-ready Kubernetes manifest set for a profile, tuned and validated.';
   static override description =
-    `Everything the deployment guide lists, in its order: namespace with ResourceQuota and LimitRange, Secrets (placeholders marked REPLACE_ME, referenced by the workloads, never copied into ConfigMaps), ConfigMaps, PostgreSQL, a 3-node RabbitMQ for quorum queues and Redis with AOF as StatefulSets, the API Deployment with its HPA (CPU 70 %), the worker Deployment, the KEDA ScaledObject and TriggerAuthentication, the Ingress, NetworkPolicies (default deny, then one per component), the nsjail configs and kustomization.yaml.
+    `Everything the deployment guide lists, in its order: namespace with ResourceQuota and LimitRange, Secrets (placeholders marked REPLACE_ME, referenced by the workloads, never copied into ConfigMaps), ConfigMaps, PostgreSQL, a 3-node RabbitMQ for quorum queues and Redis with AOF as StatefulSets, the API Deployment with its HPA (CPU 70 %), the worker Deployment, the KEDA ScaledObject and TriggerAuthentication, the Ingress, NetworkPolicies (default deny, then one per component), the nsjail configs and kustomization.yaml; and, outside the kustomization, rbac/sentinel-ctl.yaml: the roles sentinel-ctl itself needs on the cluster (sentinel-ctl-read for status, diagnose and tune; sentinel-ctl-deploy for up and down), for a cluster admin to apply once.
 
 Tuned numbers come from the tuners for --profile (dev, staging, prod) and carry a comment with their formula and guide section: WORKER_POOL_SIZE and worker resources, pgx pools in each DATABASE_URL, max_connections for the API at its HPA maximum plus every execution KEDA allows, the ScaledObject for --workload, prefetch, RabbitMQ's watermark and disk limit, Redis maxmemory and policy, and a quota that lets every pod reach its peak.
 
@@ -67,7 +67,7 @@ Every object is validated against the Kubernetes and KEDA schemas before anythin
       );
       for (const f of result.check.findings) this.warnUser(`${f.id}: ${f.message} ${f.fix}`);
       this.note(
-        `${result.validated} objects valid against the Kubernetes and KEDA schemas; tune check passed (${result.check.passed.length} checks) in ${result.outDir}. Replace every REPLACE_ME in 01-secrets.yaml, then: kubectl apply -k ${flags.out}`,
+        `${result.validated} objects valid against the Kubernetes and KEDA schemas; tune check passed (${result.check.passed.length} checks) in ${result.outDir}. Replace every REPLACE_ME in 01-secrets.yaml, then: sentinel-ctl up --k8s --manifests ${flags.out} (or kubectl apply -k ${flags.out}); a cluster admin applies rbac/sentinel-ctl.yaml once.`,
       );
     }
     return result;

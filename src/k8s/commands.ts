@@ -1,0 +1,382 @@
+/**
+ * The `--k8s` branches of `up`, `status` and `down`: their flags and what they print. The commands
+ * in src/commands/ only hand over to these when --k8s is given, so the local-stack code paths stay
+ * untouched.
+ */
+import { Flags } from '@oclif/core';
+import { parseDurationMs } from '../config/env.js';
+import type { Profile } from '../config/schema.js';
+import { CheckFailedError } from '../lib/errors.js';
+import { renderTable } from '../lib/table.js';
+import { type ApplyResult, applySet } from './apply.js';
+import { type Cluster, connectCluster, type ObjectRef, refLabel } from './client.js';
+import { diagnoseK8s, type K8sDiagnoseReport } from './diagnose.js';
+import { type DownResult, downSet } from './down.js';
+
+export type { DownResult };
+
+import { readInventory } from './inventory.js';
+import { generatedSet, loadManifestSet } from './manifests.js';
+import { WORKLOAD_KINDS, type WorkloadState, waitForRollout, workloadStates } from './rollout.js';
+
+/** Output channels of the calling command. */
+export interface CommandIo {
+  log(line: string): void;
+  note(line: string): void;
+  warn(line: string): void;
+  json: boolean;
+}
+
+/** The namespace `generate k8s` writes by default. */
+export const DEFAULT_NAMESPACE = 'sentinel';
+
+const k8sOnly: { dependsOn: string[]; helpGroup: string } = { dependsOn: ['k8s'], helpGroup: 'KUBERNETES' };
+
+/** --k8s and the cluster selection, as kubectl has them. */
+export const clusterFlags = {
+  k8s: Flags.boolean({
+    summary: 'Act on a Kubernetes cluster (the current kubeconfig context) instead of the local stack.',
+    helpGroup: 'KUBERNETES',
+  }),
+  kubeconfig: Flags.string({
+    summary: 'kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster).',
+    ...k8sOnly,
+  }),
+  context: Flags.string({ summary: 'kubeconfig context (default: its current context).', ...k8sOnly }),
+  namespace: Flags.string({
+    char: 'n',
+    summary: `Namespace of the Sentinel objects and of their inventory (default: the set's own, ${DEFAULT_NAMESPACE} for the generated one).`,
+    ...k8sOnly,
+  }),
+};
+
+const duration = Flags.custom<number>({
+  parse: async (s) => {
+    const ms = /^\s*\d+(\.\d+)?\s*$/.test(s) ? Number(s) * 1000 : parseDurationMs(s);
+    if (ms === undefined || !(ms >= 0))
+      throw new Error(`Expected a duration such as 90s or 5m but received: ${s}`);
+    return ms;
+  },
+});
+
+export const upK8sFlags = {
+  ...clusterFlags,
+  manifests: Flags.string({
+    summary:
+      'Apply this directory (Kustomize or plain YAML) or file instead of the `generate k8s` set of the profile.',
+    ...k8sOnly,
+  }),
+  'dry-run': Flags.boolean({
+    summary: 'Server-side dry run: show what would change, as a diff; exit 1 when something would.',
+    ...k8sOnly,
+  }),
+  'force-conflicts': Flags.boolean({
+    summary: 'Take over fields another field manager owns (server-side apply --force-conflicts).',
+    ...k8sOnly,
+  }),
+  wait: Flags.boolean({
+    summary: 'Wait for the Deployments and StatefulSets to be ready (--no-wait: return after the apply).',
+    default: true,
+    allowNo: true,
+    ...k8sOnly,
+  }),
+  timeout: duration({
+    summary: 'How long to wait for the rollout (e.g. 90s, 5m).',
+    default: 300_000,
+    defaultHelp: async () => '5m',
+    ...k8sOnly,
+  }),
+};
+
+export const statusK8sFlags = clusterFlags;
+export const downK8sFlags = clusterFlags;
+
+type ClusterFlagValues = { kubeconfig?: string; context?: string; namespace?: string };
+
+function connect(flags: ClusterFlagValues): Cluster {
+  return connectCluster({ kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace });
+}
+
+/** Namespace of the inventory for status/down: -n, else the generated set's. */
+function setNamespace(flags: ClusterFlagValues): string {
+  return flags.namespace ?? DEFAULT_NAMESPACE;
+}
+
+export interface UpK8sResult extends ApplyResult {
+  rollout?: { ready: boolean; waitedMs: number; workloads: WorkloadState[] };
+}
+
+/** Error of a run that still has a result for --json (a dry run with changes, a timeout, conflicts). */
+export class K8sCheckFailed extends CheckFailedError {
+  constructor(
+    message: string,
+    readonly result: unknown,
+    suggestion: string,
+    code: string,
+  ) {
+    super(message, { suggestion, code });
+  }
+}
+
+function describeNotReady(states: WorkloadState[]): string {
+  return states
+    .filter((s) => !s.ready)
+    .map((s) => `${s.kind}/${s.name} ${s.progress}: ${s.reasons.join('; ') || 'not ready'}`)
+    .join(' | ');
+}
+
+export async function upK8s(
+  flags: ClusterFlagValues & {
+    manifests?: string;
+    'dry-run'?: boolean;
+    'force-conflicts'?: boolean;
+    wait: boolean;
+    timeout: number;
+  },
+  profile: Profile,
+  io: CommandIo,
+): Promise<UpK8sResult> {
+  const cluster = connect(flags);
+  const version = await cluster.version();
+  const set = flags.manifests
+    ? loadManifestSet(flags.manifests)
+    : generatedSet({
+        profile,
+        namespace: setNamespace(flags),
+        workload: 'default',
+        host: 'sentinel.example.com',
+        registry: 'ghcr.io/harsh-bh',
+        tag: 'latest',
+      });
+  const dryRun = Boolean(flags['dry-run']);
+  io.note(
+    `${dryRun ? 'Dry run of' : 'Applying'} ${set.objects.length} objects from ${set.source} to ${cluster.label}, Kubernetes ${version}...`,
+  );
+  const applied = await applySet(cluster, set, {
+    dryRun,
+    forceConflicts: Boolean(flags['force-conflicts']),
+    progress: (line) => io.note(`  ${line}`),
+  });
+  const result: UpK8sResult = applied;
+  if (!io.json) {
+    if (dryRun) for (const o of applied.objects) if (o.diff) io.log(o.diff);
+    io.log(
+      renderTable(
+        ['KIND', 'NAME', 'NAMESPACE', 'RESULT'],
+        applied.objects.map((o) => [
+          o.kind,
+          o.name,
+          o.namespace ?? '-',
+          o.detail ? `${o.action}: ${o.detail}` : o.action,
+        ]),
+      ),
+    );
+  }
+  if (applied.stale.length > 0) {
+    io.warn(
+      `${applied.stale.length} object(s) applied earlier are no longer in ${set.source}: ${applied.stale.map(refLabel).join(', ')}. They stay in the inventory; down --k8s deletes them.`,
+    );
+  }
+  const conflicts = applied.objects.filter((o) => o.action === 'conflict');
+  if (conflicts.length > 0 && !dryRun) {
+    throw new K8sCheckFailed(
+      `${conflicts.length} object(s) not applied, fields owned by another manager: ${conflicts.map((c) => `${refLabel(c)}: ${c.detail}`).join('; ')}`,
+      result,
+      'Decide who owns those fields; --force-conflicts makes sentinel-ctl take them over.',
+      'APPLY_CONFLICT',
+    );
+  }
+  const counts = (a: string) => applied.objects.filter((o) => o.action === a).length;
+  if (dryRun) {
+    const changing = applied.objects.filter((o) => o.action !== 'unchanged' && o.action !== 'kept');
+    if (changing.length > 0) {
+      throw new K8sCheckFailed(
+        `${changing.length} object(s) would change: ${changing.map((c) => `${refLabel(c)}${c.action === 'conflict' ? ` (conflict: ${c.detail})` : ''}`).join(', ')}.`,
+        result,
+        conflicts.length > 0
+          ? 'Apply with `sentinel-ctl up --k8s`; fields another manager owns need --force-conflicts (the diff shows what forcing changes).'
+          : 'Apply them with `sentinel-ctl up --k8s` (same flags, without --dry-run).',
+        'WOULD_CHANGE',
+      );
+    }
+    io.note(`No changes: the cluster matches ${set.source}.`);
+    return result;
+  }
+  io.note(
+    `Applied in ${(applied.applyMs / 1000).toFixed(2)} s: ${counts('created')} created, ${counts('configured')} configured, ${counts('unchanged')} unchanged, ${counts('kept')} kept. Inventory: ConfigMap sentinel-ctl-inventory in ${applied.namespace}.`,
+  );
+  const workloads: ObjectRef[] = applied.objects.filter((o) => WORKLOAD_KINDS.has(o.kind));
+  if (!flags.wait || workloads.length === 0) return result;
+  io.note(
+    `Waiting up to ${Math.round(flags.timeout / 1000)} s for ${workloads.length} workloads to be ready...`,
+  );
+  const rollout = await waitForRollout(cluster, workloads, {
+    timeoutMs: flags.timeout,
+    progress: (l) => io.note(`  ${l}`),
+  });
+  result.rollout = { ready: rollout.ready, waitedMs: rollout.waitedMs, workloads: rollout.states };
+  if (!rollout.ready) {
+    const bad = rollout.states.filter((s) => !s.ready);
+    throw new K8sCheckFailed(
+      `Not ready after ${Math.round(rollout.waitedMs / 1000)} s: ${describeNotReady(rollout.states)}`,
+      result,
+      `Look closer with \`kubectl -n ${bad[0]?.namespace ?? applied.namespace} describe ${bad[0]?.kind.toLowerCase()} ${bad[0]?.name}\`; the objects are applied, a second up --k8s resumes the wait.`,
+      'ROLLOUT_TIMEOUT',
+    );
+  }
+  io.note(`All ${workloads.length} workloads ready.`);
+  return result;
+}
+
+export interface StatusK8sResult {
+  context: string;
+  server: string;
+  namespace: string;
+  inventory: boolean;
+  appliedAt?: string;
+  source?: string;
+  healthy: boolean;
+  objects: Array<ObjectRef & { state: string; ready: boolean }>;
+}
+
+/** Cuts a cell so the table fits the terminal; --json keeps the whole text. */
+function fit(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}
+
+export async function statusK8s(
+  flags: ClusterFlagValues & { check?: boolean },
+  io: CommandIo,
+): Promise<StatusK8sResult> {
+  const cluster = connect(flags);
+  await cluster.version();
+  const namespace = setNamespace(flags);
+  const inv = await readInventory(cluster, namespace).catch((error) => {
+    throw cluster.explain(error, 'read the inventory');
+  });
+  const result: StatusK8sResult = {
+    context: cluster.context,
+    server: cluster.server,
+    namespace,
+    inventory: Boolean(inv),
+    appliedAt: inv?.appliedAt,
+    source: inv?.source,
+    healthy: false,
+    objects: [],
+  };
+  if (!inv) {
+    io.note(
+      `Nothing applied by sentinel-ctl in namespace ${namespace} of ${cluster.label} (no ConfigMap sentinel-ctl-inventory).`,
+    );
+  } else {
+    const states = await workloadStates(cluster, inv.entries).catch((error) => {
+      throw cluster.explain(error, 'read the workloads');
+    });
+    for (const e of inv.entries) {
+      const w = states.find((s) => s.kind === e.kind && s.name === e.name && s.namespace === e.namespace);
+      if (w) {
+        result.objects.push({
+          ...e,
+          ready: w.ready,
+          state: w.ready ? w.progress : `${w.progress}: ${w.reasons.join('; ')}`,
+        });
+        continue;
+      }
+      const live = await cluster.get(e).catch((error) => {
+        throw cluster.explain(error, `read ${refLabel(e)}`);
+      });
+      result.objects.push({
+        ...e,
+        ready: Boolean(live),
+        state: !live ? 'missing' : live.metadata.deletionTimestamp ? 'terminating' : 'present',
+      });
+    }
+    result.healthy = result.objects.every((o) => o.ready);
+    if (!io.json) {
+      // KIND, NAME and NAMESPACE take about 60 columns.
+      const width = Math.max(30, (process.stdout.columns || 120) - 60);
+      io.log(
+        renderTable(
+          ['KIND', 'NAME', 'NAMESPACE', 'STATE'],
+          result.objects.map((o) => [o.kind, o.name, o.namespace ?? '-', fit(o.state, width)]),
+        ),
+      );
+      io.note(`Applied ${inv.appliedAt ?? '?'} from ${inv.source ?? '?'} to ${cluster.label}.`);
+    }
+  }
+  if (flags.check && !result.healthy) {
+    const bad = result.objects.filter((o) => !o.ready);
+    throw new K8sCheckFailed(
+      inv
+        ? `Not ready: ${bad.map((o) => `${refLabel(o)} (${o.state})`).join(', ')}.`
+        : `Nothing applied in namespace ${namespace}.`,
+      result,
+      inv
+        ? 'up --k8s applies and waits; its timeout message says why a workload is not ready.'
+        : 'Apply with `sentinel-ctl up --k8s`, or pass -n with the namespace of the set.',
+      'NOT_READY',
+    );
+  }
+  return result;
+}
+
+export async function downK8s(flags: ClusterFlagValues, io: CommandIo): Promise<DownResult> {
+  const cluster = connect(flags);
+  await cluster.version();
+  const result = await downSet(cluster, setNamespace(flags));
+  if (!result.inventory) {
+    io.note(
+      `Nothing to delete: no ConfigMap sentinel-ctl-inventory in namespace ${result.namespace} of ${cluster.label}.`,
+    );
+    return result;
+  }
+  if (!io.json) {
+    io.log(
+      renderTable(
+        ['KIND', 'NAME', 'NAMESPACE', 'RESULT'],
+        result.objects.map((o) => [
+          o.kind,
+          o.name,
+          o.namespace ?? '-',
+          o.detail ? `${o.action}: ${o.detail}` : o.action,
+        ]),
+      ),
+    );
+  }
+  const kept = result.objects.filter((o) => o.action === 'kept');
+  for (const k of kept) io.warn(`${refLabel(k)} kept: ${k.detail}.`);
+  return result;
+}
+
+export const diagnoseK8sFlags = clusterFlags;
+export type { K8sDiagnoseReport };
+
+/** `diagnose --k8s --once`: one report; exit 1 when a finding is critical. */
+export async function diagnoseK8sOnce(flags: ClusterFlagValues, io: CommandIo): Promise<K8sDiagnoseReport> {
+  const cluster = connect(flags);
+  await cluster.version();
+  const report = await diagnoseK8s(cluster, setNamespace(flags));
+  if (!io.json) {
+    io.log(
+      `diagnose --k8s: namespace ${report.namespace} of ${cluster.label}: ${report.facts.pods} pods, ${report.facts.deployments} Deployments, ${report.facts.statefulsets} StatefulSets, ${report.facts.hpas} HPAs, ${report.facts.scaledObjects} ScaledObjects, ${report.facts.warningEvents} warning events (${report.ms} ms)`,
+    );
+    if (report.findings.length === 0) io.log('No findings.');
+    for (const f of report.findings) {
+      io.log(`\n[${f.severity.toUpperCase()}] ${f.id}  ${f.object}: ${f.title}`);
+      io.log(`  ${f.detail}`);
+      io.log(`  fix: ${f.fix}`);
+      io.log(`  source: ${f.source.guide} › ${f.source.section}`);
+    }
+  }
+  for (const s of report.skipped) io.warn(`not read: ${s}`);
+  if (!report.healthy) {
+    const critical = report.findings.filter((f) => f.severity === 'critical');
+    throw new K8sCheckFailed(
+      `${critical.length} critical finding(s): ${[...new Set(critical.map((f) => f.id))].join(', ')}.`,
+      report,
+      'Each finding above names its evidence, the fix and the guide section.',
+      'CRITICAL_FINDINGS',
+    );
+  }
+  return report;
+}
