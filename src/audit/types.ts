@@ -3,7 +3,7 @@
  * what a run through the real stack showed (observation), and the verdict per row.
  */
 
-/** Terminal statuses of the stack contract (DESIGN.md "The stack contract"). */
+/** Terminal statuses of the stack contract (docs/design.md "The stack contract"). */
 export type AuditStatus =
   | 'SUCCESS'
   | 'COMPILATION_ERROR'

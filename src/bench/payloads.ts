@@ -53,7 +53,7 @@ export const defaultPayloads: Payload[] = [
   },
 ];
 
-/** The statuses after which a job does not change (DESIGN.md, "The stack contract"). */
+/** The statuses after which a job does not change (docs/design.md "The stack contract"). */
 export const terminalStatuses = new Set([
   'SUCCESS',
   'COMPILATION_ERROR',

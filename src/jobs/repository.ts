@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { jobStatuses } from '../worker/sandbox/types.js';
 
-/** The rows of `execution_jobs` (DESIGN.md "The stack contract"), shared by the API and the worker. */
+/** The rows of `execution_jobs` (docs/design.md "The stack contract"), shared by the API and the worker. */
 /** The contract's terminal statuses: one list, the sandbox library's (what a run can end as). */
 export const terminalStatuses = jobStatuses;
 export const nonTerminalStatuses = ['QUEUED', 'COMPILING', 'RUNNING'] as const;

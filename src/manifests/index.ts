@@ -1,7 +1,7 @@
 /**
  * Manifest editing for `tune --write`: load a tree of Kubernetes YAML and `.env` files, read what
  * the tuners need, plan minimal edits (masked unified diffs), apply them atomically.
- * DESIGN.md "Manifests"; STYLE.md "Logic and I/O" (read, plan, apply).
+ * docs/design.md "Manifests"; docs/design.md "Logic and I/O" (read, plan, apply).
  */
 export { isConnectionString, maskPasswords, readParams, setParams } from './conn-string.js';
 export { type FileProblem, ManifestParseError, ManifestRefusal } from './errors.js';

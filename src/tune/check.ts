@@ -1,5 +1,5 @@
 /**
- * `tune check`: the cross-component contradictions of DESIGN.md over the facts of a manifest tree
+ * `tune check`: the cross-component contradictions of docs/design.md "Tuners" over the facts of a manifest tree
  * and/or the live stack (src/tuners/check.ts `runChecks`), plus the API's autoscaler against the
  * connection budget. A finding of severity error fails the check (exit 1).
  */

@@ -4,7 +4,7 @@
  * cpuset.cpus.effective) or v1 (cpu.cfs_quota_us / cpu.cfs_period_us, memory.limit_in_bytes,
  * cpuset.effective_cpus). The files are only read here; src/tuners/cgroup.ts interprets them.
  *
- * Why (DESIGN.md "Tuners"): inside a pod, os.cpus() and os.totalmem() describe the node; a pool
+ * Why (docs/design.md "Tuners"): inside a pod, os.cpus() and os.totalmem() describe the node; a pool
  * sized for a 64-core node in a 2-core pod is wrong. The root is configurable so tests read fixture
  * directories laid out like `/proc` and `/sys/fs/cgroup`.
  */

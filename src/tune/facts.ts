@@ -192,7 +192,7 @@ function liveFacts(book: FactBook, r: LiveReport, local: LiveOptions['local']): 
 
 /**
  * The worker pod's CPU and memory: `--cpus`/`--memory`, the worker's manifest limits (or requests),
- * this process's cgroup, then the host (resolveCapacity, DESIGN.md "Tuners").
+ * this process's cgroup, then the host (resolveCapacity, docs/design.md "Tuners").
  */
 function capacityFacts(
   book: FactBook,

@@ -1,7 +1,7 @@
 /**
  * The flags every `tune` command shares: where facts come from (flags, manifests, env files, the
  * live stack, the container) and what to do with the result (`--write`, `--dry-run`). Rules between
- * flags live here, in the definitions (STYLE.md "Commands").
+ * flags live here, in the definitions (docs/design.md "Commands").
  */
 import { Flags } from '@oclif/core';
 import type { FlagOverride } from '../config/load.js';

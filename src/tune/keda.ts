@@ -67,7 +67,7 @@ export function planKeda(g: Gathered, workload: KedaWorkload): TunePlan {
   const so = 'ScaledObject';
   rows.push(row('pollingInterval', so, rec.pollingInterval, b.get('keda.pollingInterval')));
 
-  // cooldownPeriod must outlast the work one consumer holds: prefetch × p99 (DESIGN.md "Tuners").
+  // cooldownPeriod must outlast the work one consumer holds: prefetch × p99 (docs/design.md "Tuners").
   const exec = b.value<ExecutionStats>('execution');
   const prefetch = b.value<number>('worker.prefetch') ?? 1;
   let cooldown = rec.cooldownPeriod;

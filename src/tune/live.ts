@@ -2,7 +2,7 @@
  * Facts from a running stack (`--live`): PostgreSQL's connection settings, the worker's execution
  * duration histogram from /metrics, the task queue from the RabbitMQ management API, and Redis'
  * key count with bytes per key measured by sampling `MEMORY USAGE` (the guide's ~200 B is an
- * estimate; DESIGN.md "Tuners": measure instead of assuming).
+ * estimate; docs/design.md "Tuners": measure instead of assuming).
  *
  * Each part is bounded by a timeout and fails alone: a stack without a worker still gives its
  * PostgreSQL settings. Clients load only here, so commands without `--live` never import them.

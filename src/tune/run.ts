@@ -1,7 +1,7 @@
 /**
  * What a `tune <topic>` command does, end to end: gather facts, plan the topic's recommendations and
  * edits (pure), then — with `--dry-run` or `--write` — plan the manifest changes (masked diffs) and
- * apply them atomically. Read, plan, apply (STYLE.md "Logic and I/O").
+ * apply them atomically. Read, plan, apply (docs/design.md "Logic and I/O").
  */
 
 import { UserError } from '../lib/errors.js';

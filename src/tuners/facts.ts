@@ -142,7 +142,7 @@ export interface ResolvedCapacity {
 /**
  * Picks the CPU (millicores) or memory (bytes) a workload really has: an explicit flag, then the
  * pod's limit (or request when it has no limit), then the container's cgroup limit, and only then
- * the host total. A tuner that sizes for the node instead of the pod is wrong (DESIGN.md "Tuners").
+ * the host total. A tuner that sizes for the node instead of the pod is wrong (docs/design.md "Tuners").
  * A cgroup "max" counts as no limit and falls through to the host; a cgroup limit above the host
  * total cannot be used either, so the smaller wins.
  */

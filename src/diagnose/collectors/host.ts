@@ -2,7 +2,7 @@
  * The machine (or container) sentinel-ctl runs on: CPU use and load against the CPUs it may use,
  * memory against its limit, and kernel OOM kills. Container limits come first (cgroup v2 or v1,
  * parsed by src/tuners/cgroup.ts): inside a pod the host totals describe the node, not the pod
- * (DESIGN.md "Tuners"). Against a remote stack these are this machine's numbers, and say so.
+ * (docs/design.md "Tuners"). Against a remote stack these are this machine's numbers, and say so.
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -1,5 +1,5 @@
 /**
- * The worker's Prometheus endpoint (DESIGN.md "The stack contract": sentinel_executions_total,
+ * The worker's Prometheus endpoint (docs/design.md "The stack contract": sentinel_executions_total,
  * sentinel_execution_duration_seconds, sentinel_workers_active, sentinel_sandbox_failures_total, plus
  * sentinel_worker_pool_size / sentinel_executions_in_progress and the Node process metrics), and the
  * API's GET /api/v1/health.

@@ -1,6 +1,6 @@
 /**
  * The sandbox library's vocabulary: what the worker hands in (a job), what it gets back (a result
- * in the stack contract's terms, DESIGN.md "The stack contract"), and the small interface every
+ * in the stack contract's terms, docs/design.md "The stack contract"), and the small interface every
  * sandbox driver (nsjail, bwrap) implements.
  */
 

@@ -1,7 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseKeyValues, parseMeminfo, parseProcStat } from '../../../src/diagnose/collectors/host.js';
@@ -15,9 +13,6 @@ import { poolMaxConnsOf } from '../../../src/diagnose/session.js';
 import { diagnoseSources } from '../../../src/diagnose/sources.js';
 import { expectSectionExists } from '../../helpers/guides.js';
 import { queue } from './fixtures.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const _sharedDir = path.resolve(here, '../../../../shared');
 
 describe('the worker collector against a real prom-client registry over HTTP', () => {
   const registry = new Registry();

@@ -108,7 +108,7 @@ describe('rewrites keep every unrelated byte', () => {
   });
 
   test('the library does not re-stringify: String(doc) would reformat these files', async () => {
-    // Guard for the design choice (STYLE.md: edit documents, never re-dump): the yaml printer
+    // Guard for the design choice (docs/design.md "Manifests": edit documents, never re-dump): the yaml printer
     // changes flow spacing and comment spacing, which a reviewer would see as noise.
     const { parseDocument } = await import('yaml');
     const src = readFileSync(path.join(styles, 'workloads.yaml'), 'utf8').split('---')[0]!;

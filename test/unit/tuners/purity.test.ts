@@ -8,7 +8,6 @@ import { expectSectionExists } from '../../helpers/guides.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const tunersDir = path.resolve(here, '../../../src/tuners');
-const _sharedDir = path.resolve(here, '../../../../shared');
 const files = readdirSync(tunersDir).filter((f) => f.endsWith('.ts'));
 
 /** Every module specifier a file imports. */
