@@ -17,7 +17,8 @@ export interface JsonEnvelope<T> {
 /**
  * The base of every command: shared flags (config, state dir, port offset, profile), `--json`
  * with `{status, result, warnings}`, warnings on stderr, and errors mapped to one-line messages
- * with the exit codes of docs/design.md "Errors and exit codes". Config is loaded on demand inside run(), never at import.
+ * with the exit codes of docs/design.md "Errors and exit codes". Config is loaded on demand inside
+ * run(), never at import.
  */
 export abstract class SentinelCommand<T> extends Command {
   static override enableJsonFlag = true;
