@@ -142,9 +142,10 @@ describe('limits', () => {
     const r = await run(py('while True: pass', { timeLimitMs: 1000 }));
     expect(r.status).toBe('TIMEOUT');
     expect(r.exitCode).toBe(137);
-    // Bounds, not a timing: never stopped before the limit, and stopped well before the guide's 10 s.
+    // Never stopped before the limit, and stopped by the job's limit, not the guide's 10 s (the
+    // message names the limit that fired; no wall-clock bound on a shared machine).
     expect(r.timeUsedMs).toBeGreaterThanOrEqual(1000);
-    expect(r.timeUsedMs).toBeLessThan(5000);
+    expect(r.stderr).toContain('wall-clock limit of 1000 ms reached');
   });
 
   test('C++ infinite loop → TIMEOUT', async () => {
