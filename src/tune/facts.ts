@@ -6,6 +6,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { type ContainerLimits, readContainerLimits } from '../clients/cgroup.js';
 import type { Profile } from '../config/schema.js';
 import { loadManifestTree, type ManifestTree, readParams } from '../manifests/index.js';
 import {
@@ -16,7 +17,6 @@ import {
   num,
   resolveCapacity,
 } from '../tuners/index.js';
-import { type ContainerLimits, readContainerLimits } from './container.js';
 import { FactBook } from './fact-book.js';
 import type { LiveOptions, LiveReport } from './live.js';
 import { readManifestFacts } from './manifest-facts.js';

@@ -7,8 +7,9 @@
  * Each part is bounded by a timeout and fails alone: a stack without a worker still gives its
  * PostgreSQL settings. Clients load only here, so commands without `--live` never import them.
  */
-import { managementRequest, vhostOf } from '../diagnose/collectors/rabbitmq.js';
-import { histogramBuckets, parseMetrics, sumOf } from '../diagnose/prometheus.js';
+
+import { histogramBuckets, parseMetrics, sumOf } from '../clients/prometheus.js';
+import { managementRequest, vhostOf } from '../clients/rabbitmq-management.js';
 import { describeError } from '../lib/errors.js';
 import { maskUrl } from '../lib/redact.js';
 import { type Endpoints, pgClientUrl } from '../services/endpoints.js';

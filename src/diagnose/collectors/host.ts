@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readContainerLimits } from '../../tune/container.js';
+import { readContainerLimits } from '../../clients/cgroup.js';
 import { type CgroupLimit, parseProcSelfCgroup } from '../../tuners/cgroup.js';
 import type { HostFacts } from '../types.js';
 import { withTimeout } from './timeout.js';

@@ -4,10 +4,11 @@
  * sentinel_worker_pool_size / sentinel_executions_in_progress and the Node process metrics), and the
  * API's GET /api/v1/health.
  */
+
+import { bucketIncrease, histogramBuckets, parseMetrics, sumBy, sumOf } from '../../clients/prometheus.js';
 import { maskUrl } from '../../lib/redact.js';
 import { sandboxOfMetrics } from '../../services/app.js';
 import { type HistogramBucket, histogramQuantile } from '../../tuners/rabbitmq.js';
-import { bucketIncrease, histogramBuckets, parseMetrics, sumBy, sumOf } from '../prometheus.js';
 import type { ApiFacts, DurationPercentiles, WorkerFacts } from '../types.js';
 import { withTimeout } from './timeout.js';
 import { type Collector, increase, windowOf } from './types.js';

@@ -4,7 +4,7 @@ import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { Gauge, Histogram, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { managementRequest } from '../../../src/diagnose/collectors/rabbitmq.js';
+import { managementRequest } from '../../../src/clients/rabbitmq-management.js';
 import type { TuneCheckResult } from '../../../src/tune/check.js';
 import type { FactRow } from '../../../src/tune/fact-book.js';
 import type { TuneResult } from '../../../src/tune/types.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { type ContainerLimits, readContainerLimits } from '../../../src/tune/container.js';
+import { type ContainerLimits, readContainerLimits } from '../../../src/clients/cgroup.js';
 import { runTune } from '../../../src/tune/run.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
