@@ -59,6 +59,8 @@ export interface TuningFacts {
   };
   api?: {
     replicas?: Fact<number>;
+    /** The API HorizontalPodAutoscaler's maxReplicas: the replicas at the peak. */
+    hpaMaxReplicas?: Fact<number>;
     /**
      * pool_max_conns in DATABASE_URL; `null` when the URL was read and sets none (pgx's default
      * max(4, NumCPU) applies), absent when the URL is unknown.

@@ -5,8 +5,8 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { GenerateK8sResult } from '../../../src/generate/k8s.js';
 import { validateObject } from '../../../src/generate/validate.js';
-import type { TuneCheckResult } from '../../../src/tune/check.js';
-import type { TuneResult } from '../../../src/tune/types.js';
+import type { TuneCheckResult } from '../../../src/tune-command/topic-check.js';
+import type { TuneResult } from '../../../src/tune-command/types.js';
 import { cli, cliJson } from '../../helpers/cli.js';
 import { expectGolden } from '../../helpers/files.js';
 

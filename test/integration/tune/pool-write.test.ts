@@ -11,7 +11,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import type { TuneResult } from '../../../src/tune/types.js';
+import type { TuneResult } from '../../../src/tune-command/types.js';
 import { cli, cliJson, repoRoot } from '../../helpers/cli.js';
 import { expectGolden, snapshot } from '../../helpers/files.js';
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { type ContainerLimits, readContainerLimits } from '../../../src/clients/cgroup.js';
-import { runTune } from '../../../src/tune/run.js';
+import { runTune } from '../../../src/tune-command/run.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.resolve(here, '../../fixtures/cgroup');

@@ -2,9 +2,10 @@
  * What every `tune` command returns: the facts it used, one row per setting (current value,
  * recommendation, why, where the formula comes from), and what `--write` / `--dry-run` did.
  */
+
+import type { FactRow } from '../facts/book.js';
 import type { ManifestEdit, PlannedChange } from '../manifests/index.js';
 import type { Basis, Fact, Recommendation, Source, TunerWarning } from '../tuners/index.js';
-import type { FactRow } from './fact-book.js';
 
 export const tuneTopics = ['pool', 'keda', 'prefetch', 'redis', 'rabbitmq'] as const;
 export type TuneTopic = (typeof tuneTopics)[number];

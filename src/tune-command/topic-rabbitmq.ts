@@ -2,6 +2,10 @@
  * `tune rabbitmq`: the memory watermark and disk limit of the tuning guide ("RabbitMQ > Memory &
  * Disk"), with consumer_timeout and channel_max shown against what the workers need.
  */
+
+import { rabbitSettingHits } from '../facts/from-manifests.js';
+import type { Gathered } from '../facts/gather.js';
+import { type SettingChange, settingEdits } from '../facts/settings.js';
 import { type ManifestEdit, readConfigMaps } from '../manifests/index.js';
 import {
   DEFAULT_CONSUMER_TIMEOUT_MS,
@@ -15,9 +19,6 @@ import {
   recommend,
   sources,
 } from '../tuners/index.js';
-import type { Gathered } from './facts.js';
-import { rabbitSettingHits } from './manifest-facts.js';
-import { type SettingChange, settingEdits } from './settings.js';
 import { row, type TunePlan, type TuneRow } from './types.js';
 
 export function planRabbitmq(g: Gathered): TunePlan {

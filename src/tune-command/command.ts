@@ -5,12 +5,12 @@
  */
 
 import type { SentinelConfig } from '../config/schema.js';
+import type { FactFlags, GatherOptions } from '../facts/gather.js';
+import type { LocalStackSettings } from '../facts/live.js';
 import { SentinelCommand } from '../lib/base-command.js';
 import { endpoints } from '../services/endpoints.js';
 import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
-import type { FactFlags, GatherOptions } from './facts.js';
 import { factsFromFlags } from './flags.js';
-import type { LocalStackSettings } from './live.js';
 import { renderTune } from './render.js';
 import { diffText, runTune, type TuneOptions } from './run.js';
 import type { TuneResult, TuneTopic } from './types.js';

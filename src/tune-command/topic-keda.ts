@@ -3,6 +3,10 @@
  * the cooldown against the work a pod holds, the trigger protocol trap, and max_workers against
  * what PostgreSQL carries.
  */
+
+import type { Gathered } from '../facts/gather.js';
+import { profileSizing } from '../facts/profiles.js';
+import { rulesText } from '../facts/show.js';
 import type { HpaScalingRules, ManifestEdit, ScaledObjectPatch } from '../manifests/index.js';
 import {
   type ExecutionStats,
@@ -18,9 +22,6 @@ import {
   sources,
   workerPoolSize,
 } from '../tuners/index.js';
-import type { Gathered } from './facts.js';
-import { profileSizing } from './profiles.js';
-import { rulesText } from './show.js';
 import { row, type TunePlan, type TuneRow } from './types.js';
 
 /** Kubernetes' HPA defaults where a behavior leaves a field out. */

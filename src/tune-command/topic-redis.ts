@@ -2,6 +2,10 @@
  * `tune redis`: maxmemory from the keys Redis holds × bytes per key (measured with `--live`:
  * DBSIZE and sampled MEMORY USAGE), the eviction policy, and how many keys that maxmemory holds.
  */
+
+import { redisSettingHits } from '../facts/from-manifests.js';
+import type { Gathered } from '../facts/gather.js';
+import { type SettingChange, settingEdits } from '../facts/settings.js';
 import { type ManifestEdit, readConfigMaps } from '../manifests/index.js';
 import {
   formatByteSize,
@@ -12,9 +16,6 @@ import {
   redisMaxmemoryPolicy,
   sources,
 } from '../tuners/index.js';
-import type { Gathered } from './facts.js';
-import { redisSettingHits } from './manifest-facts.js';
-import { type SettingChange, settingEdits } from './settings.js';
 import { row, type TunePlan, type TuneRow } from './types.js';
 
 const redisSize = (b: number) => formatByteSize(b, 'redis');

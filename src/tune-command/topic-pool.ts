@@ -3,6 +3,10 @@
  * (pool_max_conns / pool_min_conns in DATABASE_URL), the worker's own DATABASE_URL pool, and the
  * PostgreSQL max_connections that holds them all at once.
  */
+
+import type { Gathered } from '../facts/gather.js';
+import { profileSizing } from '../facts/profiles.js';
+import { POOL_SIZE_KEYS, type RoleWorkload } from '../facts/roles.js';
 import {
   effectiveEnv,
   findConnectionStrings,
@@ -28,9 +32,6 @@ import {
   workerPoolSize,
   workerResources,
 } from '../tuners/index.js';
-import type { Gathered } from './facts.js';
-import { profileSizing } from './profiles.js';
-import { POOL_SIZE_KEYS, type RoleWorkload } from './roles.js';
 import { row, type TunePlan, type TuneRow } from './types.js';
 
 function selector(r: RoleWorkload) {

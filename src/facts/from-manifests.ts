@@ -26,7 +26,7 @@ import {
   parseGoDuration,
   parseMemoryBytes,
 } from '../tuners/index.js';
-import type { FactBook } from './fact-book.js';
+import type { FactBook } from './book.js';
 import { objectText, POOL_SIZE_KEYS, PREFETCH_KEYS, type Roles, type RoleWorkload } from './roles.js';
 import { findArgSettings, findConfSettings, type SettingHit } from './settings.js';
 import { cpuText, rulesText } from './show.js';

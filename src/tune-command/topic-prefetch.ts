@@ -2,6 +2,9 @@
  * `tune prefetch`: the worker's RabbitMQ prefetch from the execution-time distribution (the
  * worker's duration histogram with `--live`, or `--p50-ms` / `--p99-ms`), kept under consumer_timeout.
  */
+
+import type { Gathered } from '../facts/gather.js';
+import { PREFETCH_KEYS } from '../facts/roles.js';
 import { effectiveEnv, type ManifestEdit } from '../manifests/index.js';
 import {
   DEFAULT_CONSUMER_TIMEOUT_MS,
@@ -13,8 +16,6 @@ import {
   recommend,
   sources,
 } from '../tuners/index.js';
-import type { Gathered } from './facts.js';
-import { PREFETCH_KEYS } from './roles.js';
 import { row, type TunePlan, type TuneRow } from './types.js';
 
 export function planPrefetch(g: Gathered): TunePlan {

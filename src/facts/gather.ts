@@ -17,9 +17,9 @@ import {
   num,
   resolveCapacity,
 } from '../tuners/index.js';
-import { FactBook } from './fact-book.js';
+import { FactBook } from './book.js';
+import { readManifestFacts } from './from-manifests.js';
 import type { LiveOptions, LiveReport } from './live.js';
-import { readManifestFacts } from './manifest-facts.js';
 import { findRoles, type Roles } from './roles.js';
 import { selectManifestFiles } from './select.js';
 import { cpuText, memoryText } from './show.js';

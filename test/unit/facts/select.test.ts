@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { selectManifestFiles } from '../../../src/tune/select.js';
+import { selectManifestFiles } from '../../../src/facts/select.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tune-select-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

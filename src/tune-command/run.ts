@@ -4,14 +4,14 @@
  * apply them atomically. Read, plan, apply (docs/design.md "Logic and I/O").
  */
 
+import { type Gathered, type GatherOptions, gatherFacts } from '../facts/gather.js';
 import { UserError } from '../lib/errors.js';
 import { applyPlan, planEdits } from '../manifests/index.js';
-import { type Gathered, type GatherOptions, gatherFacts } from './facts.js';
-import { planKeda } from './keda.js';
-import { planPool } from './pool.js';
-import { planPrefetch } from './prefetch.js';
-import { planRabbitmq } from './rabbitmq.js';
-import { planRedis } from './redis.js';
+import { planKeda } from './topic-keda.js';
+import { planPool } from './topic-pool.js';
+import { planPrefetch } from './topic-prefetch.js';
+import { planRabbitmq } from './topic-rabbitmq.js';
+import { planRedis } from './topic-redis.js';
 import type { TunePlan, TuneResult, TuneTopic, TuneWrite } from './types.js';
 
 export { diffText } from './diff.js';

@@ -2,10 +2,11 @@
  * Plain-text output of the tune commands: the facts with where each came from, then one row per
  * setting. No colours, so it reads the same in CI logs and in a GitOps pull request.
  */
+
+import type { FactRow } from '../facts/book.js';
 import { renderTable } from '../lib/table.js';
 import type { Source } from '../tuners/index.js';
 import { diffText } from './diff.js';
-import type { FactRow } from './fact-book.js';
 import type { TuneResult, TuneRow } from './types.js';
 
 const GUIDE_ALIAS: Record<string, string> = {

@@ -5,8 +5,8 @@
  */
 import { Flags } from '@oclif/core';
 import type { FlagOverride } from '../config/load.js';
+import type { FactFlags } from '../facts/gather.js';
 import { parseMemoryBytes } from '../tuners/index.js';
-import type { FactFlags } from './facts.js';
 
 const memory = Flags.custom<number>({
   parse: async (s) => parseMemoryBytes(s),
