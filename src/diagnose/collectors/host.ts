@@ -84,7 +84,7 @@ interface CgroupReading {
 }
 
 /**
- * Limits come from the same reader `tune` uses (src/tune/container.ts: the tightest limit of the
+ * Limits come from the same reader `tune` uses (src/clients/cgroup.ts: the tightest limit of the
  * cgroup and its ancestors, cpuset included), so diagnose and tune never disagree about what this
  * container may use; only the usage counters are read here.
  */
