@@ -8,6 +8,7 @@
  * cannot, and `--api-workload` / `--worker-workload` settle any ambiguity.
  */
 import { UserError } from '../lib/errors.js';
+import { POSTGRES_IMAGE, RABBITMQ_IMAGE, REDIS_IMAGE } from '../manifests/images.js';
 import {
   type ContainerInfo,
   effectiveEnv,
@@ -44,12 +45,6 @@ export interface Roles {
   apiHpa?: HpaInfo;
   notes: string[];
 }
-
-/** Images that make a workload the stack's PostgreSQL, Redis or RabbitMQ. */
-export const POSTGRES_IMAGE = /(^|\/)(postgres|postgresql)(:|@|$)|postgis|bitnami\/postgresql|cloudnative-pg/;
-export const REDIS_IMAGE = /(^|\/)(redis|valkey)(:|@|$)|redis-stack/;
-export const RABBITMQ_IMAGE = /(^|\/)rabbitmq(:|@|$)/;
-export const IMAGE_PATTERNS = [POSTGRES_IMAGE, REDIS_IMAGE, RABBITMQ_IMAGE];
 
 export const POOL_SIZE_KEYS = ['WORKER_POOL_SIZE', 'POOL_SIZE'];
 export const PREFETCH_KEYS = ['WORKER_PREFETCH', 'RABBITMQ_PREFETCH', 'PREFETCH_COUNT'];

@@ -14,8 +14,8 @@
  * `.env` files are always read. Files left out are counted, so the output can say so.
  */
 import { readFileSync } from 'node:fs';
+import { IMAGE_PATTERNS } from '../manifests/images.js';
 import { listManifestFiles } from '../manifests/index.js';
-import { IMAGE_PATTERNS } from './roles.js';
 
 export interface FileSelection {
   /** Paths to load (absolute), in walk order. */

@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../lib/fs.js';
 import { DuplicateParamError, maskPasswords, setParams } from './conn-string.js';
 import { EnvFileEditor } from './env-edit.js';
 import { type FileProblem, ManifestRefusal, RefusalSignal, refuse } from './errors.js';
+import { POSTGRES_IMAGE } from './images.js';
 import { pathsOverlap, semanticLabel, toSemantic } from './kustomize.js';
 import { isSecretKey, maskEnvText, maskValue, maskYamlText } from './mask.js';
 import { DuplicateSettingError, setConfSetting } from './pg-conf.js';
@@ -559,8 +560,6 @@ const setConfigMapKey: Handler<'set-configmap-key'> = (p, e) => {
   const obj = p.select({ ...e.configMap, kind: 'ConfigMap' }, ['ConfigMap']);
   p.patchObject(obj, ['data', e.key], e.value, e.reason, { equals: looseEquals });
 };
-
-const POSTGRES_IMAGE = /(^|\/)(postgres|postgresql)(:|@|$)|bitnami\/postgresql/;
 
 const setMaxConnections: Handler<'set-max-connections'> = (p, e) => {
   const v = Math.round(e.value);
