@@ -21,28 +21,32 @@ export {
   type ResourcesPatch,
   type ScaledObjectPatch,
 } from './plan.js';
-export { parseQuantity, type Quantity, quantityEquals } from './quantity.js';
 export {
   type ConnectionStringSite,
+  findConnectionStrings,
+  findMaxConnections,
+  type MaxConnectionsSite,
+  type UnresolvedReference,
+} from './postgres-sites.js';
+export { parseQuantity, type Quantity, quantityEquals } from './quantity.js';
+export {
   type ContainerInfo,
   type ContainerResources,
   type DataObject,
   type EnvVar,
   effectiveEnv,
-  findConnectionStrings,
-  findMaxConnections,
-  type HpaScalingPolicy,
-  type HpaScalingRules,
-  type MaxConnectionsSite,
   readConfigMaps,
-  readScaledObjects,
   readSecrets,
   readWorkloads,
-  type ScaledObjectInfo,
-  type ScaledObjectTrigger,
-  type UnresolvedReference,
   type ValueSite,
   type Workload,
 } from './read.js';
+export {
+  type HpaScalingPolicy,
+  type HpaScalingRules,
+  readScaledObjects,
+  type ScaledObjectInfo,
+  type ScaledObjectTrigger,
+} from './scaling.js';
 export type { GeneratedObject, K8sObject, KustomizeEffect, ManifestTree, ObjectSelector } from './tree.js';
 export type { PatchValue, PathSeg } from './yaml-edit.js';

@@ -12,19 +12,18 @@ import { POSTGRES_IMAGE } from './images.js';
 import { pathsOverlap, semanticLabel, toSemantic } from './kustomize.js';
 import { isSecretKey, maskEnvText, maskValue, maskYamlText } from './mask.js';
 import { DuplicateSettingError, setConfSetting } from './pg-conf.js';
+import { findConnectionStrings, findMaxConnections } from './postgres-sites.js';
 import { quantityEquals } from './quantity.js';
 import {
   type ContainerInfo,
   decodeBase64Text,
   effectiveEnv,
-  findConnectionStrings,
-  findMaxConnections,
   POD_SPEC,
-  readScaledObjects,
   readWorkloads,
   type ValueSite,
   type Workload,
 } from './read.js';
+import { readScaledObjects } from './scaling.js';
 import {
   type K8sObject,
   type ManifestTree,
