@@ -3,24 +3,24 @@
  * the tuners need, plan minimal edits (masked unified diffs), apply them atomically.
  * docs/design.md "Manifests"; docs/design.md "Logic and I/O" (read, plan, apply).
  */
+
+export { applyPlan } from './apply.js';
 export { isConnectionString, maskPasswords, readParams, setParams } from './conn-string.js';
+export type {
+  HpaRulesPatch,
+  ManifestEdit,
+  ManifestPlan,
+  PlannedChange,
+  PlannedFile,
+  PlanOptions,
+  ResourcesPatch,
+  ScaledObjectPatch,
+} from './edits.js';
 export { type FileProblem, ManifestParseError, ManifestRefusal } from './errors.js';
 export { type LoadOptions, listManifestFiles, loadManifestTree } from './load.js';
 export { maskEnvText, maskYamlText } from './mask.js';
 export { findArgSetting, readConfSetting, setConfSetting } from './pg-conf.js';
-export {
-  applyPlan,
-  formatPlanDiff,
-  type HpaRulesPatch,
-  type ManifestEdit,
-  type ManifestPlan,
-  type PlannedChange,
-  type PlannedFile,
-  type PlanOptions,
-  planEdits,
-  type ResourcesPatch,
-  type ScaledObjectPatch,
-} from './plan.js';
+export { formatPlanDiff, planEdits } from './plan.js';
 export {
   type ConnectionStringSite,
   findConnectionStrings,
