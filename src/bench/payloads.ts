@@ -1,3 +1,5 @@
+import { terminalStatuses as contractTerminalStatuses } from '../jobs/repository.js';
+
 /** One program the Sentinel scenario submits, with the result it must produce. */
 export interface Payload {
   name: string;
@@ -54,11 +56,4 @@ export const defaultPayloads: Payload[] = [
 ];
 
 /** The statuses after which a job does not change (docs/design.md "The stack contract"). */
-export const terminalStatuses = new Set([
-  'SUCCESS',
-  'COMPILATION_ERROR',
-  'RUNTIME_ERROR',
-  'TIMEOUT',
-  'MEMORY_LIMIT_EXCEEDED',
-  'INTERNAL_ERROR',
-]);
+export const terminalStatuses = new Set<string>(contractTerminalStatuses);

@@ -1,5 +1,5 @@
-import { SentinelCommand } from '../lib/base-command.js';
-import { servicesFlag } from '../lib/service-flags.js';
+import { SentinelCommand } from '../cli/base-command.js';
+import { servicesFlag } from '../cli/service-flags.js';
 import { renderTable } from '../lib/table.js';
 import { type DownEntry, down } from '../services/stack.js';
 

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
-import { SentinelCommand } from '../lib/base-command.js';
+import { SentinelCommand } from '../cli/base-command.js';
+import { servicesFlag } from '../cli/service-flags.js';
 import { CheckFailedError } from '../lib/errors.js';
-import { servicesFlag } from '../lib/service-flags.js';
 import { renderTable } from '../lib/table.js';
 import { status } from '../services/stack.js';
 import type { ServiceStatus } from '../services/types.js';

@@ -4,10 +4,10 @@
  * the typed result for `--json`.
  */
 
+import { SentinelCommand } from '../cli/base-command.js';
 import type { SentinelConfig } from '../config/schema.js';
 import type { FactFlags, GatherOptions } from '../facts/gather.js';
 import type { LocalStackSettings } from '../facts/live.js';
-import { SentinelCommand } from '../lib/base-command.js';
 import { endpoints } from '../services/endpoints.js';
 import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
 import { factsFromFlags } from './flags.js';

@@ -1,5 +1,5 @@
+import { SentinelCommand } from '../../cli/base-command.js';
 import { type ConfigShowResult, describeConfig } from '../../config/show.js';
-import { SentinelCommand } from '../../lib/base-command.js';
 import { renderTable } from '../../lib/table.js';
 
 export type { ConfigShowResult };

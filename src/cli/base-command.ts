@@ -1,6 +1,6 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { type FlagOverride, type LoadedConfig, loadConfig } from '../config/load.js';
-import { describeError, ExitCode, isSentinelError } from './errors.js';
+import { describeError, ExitCode, isSentinelError } from '../lib/errors.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof SentinelCommand)['baseFlags'] & T['flags']
