@@ -15,6 +15,7 @@ import {
   readConfSetting,
   readParams,
   readSecrets,
+  SCALED_OBJECT_COUNTS,
   type ScaledObjectInfo,
 } from '../manifests/index.js';
 import {
@@ -233,13 +234,7 @@ function triggerHost(
 
 function kedaFacts(book: FactBook, tree: ManifestTree, so: ScaledObjectInfo): void {
   const at = (f: string) => `${objectText(so.object)} spec.${f}`;
-  for (const k of [
-    'pollingInterval',
-    'cooldownPeriod',
-    'minReplicaCount',
-    'maxReplicaCount',
-    'idleReplicaCount',
-  ] as const) {
+  for (const k of SCALED_OBJECT_COUNTS) {
     const v = so[k];
     if (v !== undefined) book.put(`keda.${k}`, fact(v, 'manifest', at(k)));
   }

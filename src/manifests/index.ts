@@ -45,6 +45,7 @@ export {
   type HpaScalingPolicy,
   type HpaScalingRules,
   readScaledObjects,
+  SCALED_OBJECT_COUNTS,
   type ScaledObjectInfo,
   type ScaledObjectTrigger,
 } from './scaling.js';

@@ -3,6 +3,15 @@ import { isSeq } from 'yaml';
 import { asNumber, asString, docOf, js, lineAt } from './read.js';
 import type { K8sObject, ManifestTree } from './tree.js';
 
+/** The ScaledObject's numeric settings under `spec`, read and tuned one by one. */
+export const SCALED_OBJECT_COUNTS = [
+  'pollingInterval',
+  'cooldownPeriod',
+  'minReplicaCount',
+  'maxReplicaCount',
+  'idleReplicaCount',
+] as const;
+
 export interface HpaScalingPolicy {
   type: string;
   value: number;
@@ -104,13 +113,7 @@ export function readScaledObjects(tree: ManifestTree): ScaledObjectInfo[] {
         ...(asString(ref.apiVersion) ? { apiVersion: asString(ref.apiVersion) } : {}),
       };
     }
-    for (const k of [
-      'pollingInterval',
-      'cooldownPeriod',
-      'minReplicaCount',
-      'maxReplicaCount',
-      'idleReplicaCount',
-    ] as const) {
+    for (const k of SCALED_OBJECT_COUNTS) {
       const v = num(k);
       if (v !== undefined) info[k] = v;
     }
