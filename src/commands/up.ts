@@ -18,7 +18,7 @@ Running services are reported and left alone, so a second \`up\` changes nothing
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --services redis,postgres',
-    '<%= config.bin %> <%= command.id %> --port-offset 20000 --state-dir /tmp/stack2 --json',
+    '<%= config.bin %> <%= command.id %> --port-offset 10000 --state-dir /tmp/stack2 --json',
   ];
   static override flags = { services: servicesFlag };
 
