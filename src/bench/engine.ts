@@ -56,7 +56,7 @@ export interface ScenarioRunner {
 
 export type StopReason = 'duration' | 'iterations' | 'interrupted' | 'threshold';
 
-/** The generator watching itself (DESIGN.md "Bench": the generator must not be the bottleneck). */
+/** The generator watching itself (docs/design.md "Bench": the generator must not be the bottleneck). */
 export interface SelfStats {
   /** Share of time the event loop was busy (0–1); near 1 the generator limits the load itself. */
   eventLoopUtilization: number;

@@ -176,7 +176,7 @@ function capture(
 }
 
 /**
- * The built-in Sentinel scenario, against the API contract of DESIGN.md ("The stack contract"):
+ * The built-in Sentinel scenario, against the API contract of docs/design.md ("The stack contract"):
  * POST /api/v1/submissions → 202 {job_id}; poll GET /api/v1/submissions/:id until a terminal
  * status; compare stdout. Records e2e_duration (from the submit's due or send time to the poll
  * that saw the terminal status), execution_errors, checks and poll_timeouts.

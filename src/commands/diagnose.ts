@@ -1,11 +1,11 @@
 import { Flags } from '@oclif/core';
+import { SentinelCommand } from '../cli/base-command.js';
 import { parseDurationMs } from '../config/env.js';
 import type { FlagOverride } from '../config/load.js';
 import { renderReport } from '../diagnose/report.js';
 import { DiagnoseSession, deploymentOf, diagnoseOnce, targetsOf } from '../diagnose/session.js';
 import type { DiagnoseReport } from '../diagnose/types.js';
 import { diagnoseK8sFlags, diagnoseK8sOnce, type K8sDiagnoseReport } from '../k8s/commands.js';
-import { SentinelCommand } from '../lib/base-command.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { maskDeep } from '../lib/redact.js';
 import { TASK_QUEUE } from '../services/rabbitmq/topology.js';

@@ -23,7 +23,7 @@ export const defaults: Omit<SentinelConfig, 'credentials'> & { credentials: Conf
     rabbitmq: 5672,
     rabbitmqManagement: 15672,
     rabbitmqPrometheus: 15692,
-    // Not RabbitMQ's usual 25672 (AMQP + 20000): with the documented `--port-offset 20000` a second
+    // Not RabbitMQ's usual 25672 (AMQP + 20000): with `--port-offset 20000` a second
     // stack's AMQP port would land exactly there.
     rabbitmqDist: 5673,
     epmd: 4369,

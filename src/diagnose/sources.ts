@@ -41,5 +41,5 @@ export const diagnoseSources = {
   sarkIndexUsage: { guide: SARK_OPT, section: 'Database Query Optimization > Monitoring Index Usage' },
   sarkQueryPerformance: { guide: SARK_OPT, section: 'Monitoring > Query Performance' },
   jackdawKeyAreas: { guide: JACKDAW, section: '5. Bottleneck Identification > Key areas to check' },
-  design: { guide: 'DESIGN.md', section: 'Diagnose rules' },
+  design: { guide: 'docs/design.md', section: 'Diagnose rules' },
 } as const satisfies Record<string, Source>;

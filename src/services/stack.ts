@@ -104,7 +104,7 @@ export async function preflight(toStart: ServiceController[]): Promise<void> {
     });
     throw new EnvironmentError(lines.join('\n'), {
       code: 'PORT_TAKEN',
-      suggestion: 'Stop that process, or run with --port-offset N (e.g. 20000) to shift every port.',
+      suggestion: 'Stop that process, or run with --port-offset N (e.g. 10000) to shift every port.',
     });
   }
 }

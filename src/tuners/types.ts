@@ -15,7 +15,7 @@ export interface Source {
 
 /**
  * How much a number can be trusted: a guide's fixed default, a guide's formula, a heuristic (labelled
- * as such, per DESIGN.md "Tuners"), an estimate the user should replace by a measurement, or a
+ * as such, per docs/design.md "Tuners"), an estimate the user should replace by a measurement, or a
  * measured value.
  */
 export type Basis =
@@ -96,7 +96,7 @@ export const sources = {
   },
   jackdawAsyncpg: { guide: JACKDAW, section: '6. Connection Pool Tuning > asyncpg (Postgres)' },
   jackdawRedis: { guide: JACKDAW, section: '6. Connection Pool Tuning > Redis' },
-  designTuners: { guide: 'DESIGN.md', section: 'Tuners' },
+  designTuners: { guide: 'docs/design.md', section: 'Tuners' },
 } as const satisfies Record<string, Source>;
 
 /** `sentinel-tuning-guide.md › Worker Service > Worker Pool Sizing`, for tables and messages. */

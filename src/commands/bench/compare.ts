@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { type CompareResult, compareFiles, renderCompare } from '../../bench/compare.js';
-import { SentinelCommand } from '../../lib/base-command.js';
+import { SentinelCommand } from '../../cli/base-command.js';
 import { CheckFailedError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
 

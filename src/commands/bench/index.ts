@@ -3,7 +3,7 @@ import { type BenchInput, executeBench, ThresholdsFailedError } from '../../benc
 import { presetNames } from '../../bench/presets.js';
 import type { BenchResult } from '../../bench/report/model.js';
 import { renderSummary } from '../../bench/report/summary.js';
-import { SentinelCommand } from '../../lib/base-command.js';
+import { SentinelCommand } from '../../cli/base-command.js';
 
 export type { BenchResult };
 

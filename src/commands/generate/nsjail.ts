@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Flags } from '@oclif/core';
-import { SentinelCommand } from '../../lib/base-command.js';
+import { SentinelCommand } from '../../cli/base-command.js';
 import { renderTable } from '../../lib/table.js';
 import { detectHostHierarchy } from '../../worker/sandbox/cgroups.js';
 import { guideLimits, stepLimits } from '../../worker/sandbox/limits.js';

@@ -1,8 +1,8 @@
 import { renderTable } from '../../lib/table.js';
-import { CheckFindingsError, runTuneCheck, type TuneCheckResult } from '../../tune/check.js';
-import { TuneCommand } from '../../tune/command.js';
-import { execFlags, factFlags, redisFlags } from '../../tune/flags.js';
-import { renderFacts, shortSource } from '../../tune/render.js';
+import { TuneCommand } from '../../tune-command/command.js';
+import { execFlags, factFlags, redisFlags } from '../../tune-command/flags.js';
+import { renderFacts, shortSource } from '../../tune-command/render.js';
+import { CheckFindingsError, runTuneCheck, type TuneCheckResult } from '../../tune-command/topic-check.js';
 
 export type { TuneCheckResult };
 

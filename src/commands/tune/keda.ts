@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
-import { TuneCommand } from '../../tune/command.js';
-import { execFlags, factFlags, writeFlags } from '../../tune/flags.js';
-import type { TuneResult } from '../../tune/types.js';
+import { TuneCommand } from '../../tune-command/command.js';
+import { execFlags, factFlags, writeFlags } from '../../tune-command/flags.js';
+import type { TuneResult } from '../../tune-command/types.js';
 import { kedaWorkloads } from '../../tuners/index.js';
 
 export type TuneKedaResult = TuneResult;

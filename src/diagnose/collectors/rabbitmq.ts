@@ -9,6 +9,7 @@
  * back as samples, and a backlog's duration is known even from a single run.
  */
 import amqp from 'amqplib';
+import { managementRequest, vhostOf } from '../../clients/rabbitmq-management.js';
 import { describeError } from '../../lib/errors.js';
 import { maskUrl } from '../../lib/redact.js';
 import type { QueueFacts, RabbitFacts } from '../types.js';
@@ -20,28 +21,6 @@ type Json = Record<string, unknown>;
 export interface RabbitSample {
   at: number;
   facts: RabbitFacts;
-}
-
-/** `http://user:pass@host:port` → the base URL without credentials plus a Basic header. */
-export function managementRequest(url: string): { base: string; headers: Record<string, string> } {
-  const u = new URL(url);
-  const user = decodeURIComponent(u.username);
-  const pass = decodeURIComponent(u.password);
-  u.username = '';
-  u.password = '';
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (user) headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-  return { base: u.toString().replace(/\/+$/, ''), headers };
-}
-
-/** The vhost of an AMQP URL (`amqp://u:p@h:5672/%2F` → `/`); RabbitMQ's default is `/`. */
-export function vhostOf(amqpUrl: string): string {
-  try {
-    const path = new URL(amqpUrl).pathname.replace(/^\//, '');
-    return path === '' ? '/' : decodeURIComponent(path);
-  } catch {
-    return '/';
-  }
 }
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);

@@ -1,13 +1,14 @@
 /**
- * The worker's Prometheus endpoint (DESIGN.md "The stack contract": sentinel_executions_total,
+ * The worker's Prometheus endpoint (docs/design.md "The stack contract": sentinel_executions_total,
  * sentinel_execution_duration_seconds, sentinel_workers_active, sentinel_sandbox_failures_total, plus
  * sentinel_worker_pool_size / sentinel_executions_in_progress and the Node process metrics), and the
  * API's GET /api/v1/health.
  */
+
+import { bucketIncrease, histogramBuckets, parseMetrics, sumBy, sumOf } from '../../clients/prometheus.js';
 import { maskUrl } from '../../lib/redact.js';
 import { sandboxOfMetrics } from '../../services/app.js';
 import { type HistogramBucket, histogramQuantile } from '../../tuners/rabbitmq.js';
-import { bucketIncrease, histogramBuckets, parseMetrics, sumBy, sumOf } from '../prometheus.js';
 import type { ApiFacts, DurationPercentiles, WorkerFacts } from '../types.js';
 import { withTimeout } from './timeout.js';
 import { type Collector, increase, windowOf } from './types.js';

@@ -1,6 +1,6 @@
 /**
  * Every diagnose rule, and the ranking of their findings. Pure: facts and context in, findings out
- * (DESIGN.md "Diagnose rules").
+ * (docs/design.md "Diagnose rules").
  */
 import { diagnoseSources as src } from '../sources.js';
 import {

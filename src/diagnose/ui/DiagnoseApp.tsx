@@ -50,7 +50,7 @@ function clock(iso: string): string {
 
 /**
  * The interactive view: one line per component, sparklines, and the findings ranked by severity;
- * enter drills into either, like pg_activity and k9s (STYLE.md "UI").
+ * enter drills into either, like pg_activity and k9s (docs/design.md "UI").
  */
 export function DiagnoseApp({
   source,

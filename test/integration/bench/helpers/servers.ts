@@ -79,7 +79,7 @@ export interface SentinelServerOptions {
 }
 
 /**
- * A small server faithful to the API contract of DESIGN.md ("The stack contract") for the
+ * A small server faithful to the API contract of docs/design.md ("The stack contract") for the
  * built-in Sentinel scenario: POST /api/v1/submissions → 202 {job_id, status: QUEUED} (400 on bad
  * input, 413 over 64 KB), GET /api/v1/submissions/:id → the job, QUEUED → RUNNING → terminal.
  */
