@@ -41,6 +41,7 @@ function report(ms: number, failEvery: number): BenchReport {
       connections: 10,
       timeoutMs: 1000,
       workers: 1,
+      prime: true,
     },
     thresholds: [
       parseThreshold({ key: 'http_req_duration', expression: 'p(95)<10', source: '--threshold #1' }),
@@ -50,12 +51,18 @@ function report(ms: number, failEvery: number): BenchReport {
   const gauges = { vus: 0, vus_max: 10 };
   return buildReport(plan, {
     startedAt: new Date('2026-01-02T03:04:05.000Z'),
+    measuredStart: Date.parse('2026-01-02T03:04:05.000Z'),
     measuredMs: 10_000,
     stopReason: 'duration',
     main: store,
     warmup: new MetricStore(),
     gauges,
-    self: { eventLoopUtilization: 0.5, eventLoopLag: createHistogram(), schedulingDelay: createHistogram() },
+    self: {
+      eventLoopUtilization: 0.5,
+      eventLoopLag: createHistogram(),
+      schedulingDelay: createHistogram(),
+      primed: 0,
+    },
     thresholds: evaluateThresholds(plan.thresholds, { store, durationMs: 10_000, gauges }),
     warnings: [],
   });
