@@ -488,7 +488,8 @@ export function selfWarnings(self: SelfMonitoring, load: LoadSettings, store: Me
     );
   if (load.model === 'open') {
     const schedP99 = percentileMs(self.schedulingDelay, 99);
-    if (explains(schedP99) && schedP99 > lagP99) {
+    // Lateness beyond the event loop's own (bursts of due arrivals); otherwise the lag line says it.
+    if (explains(schedP99) && schedP99 >= 2 * Math.max(lagP99, 1)) {
       out.push(
         `Arrivals started up to ${schedP99} ms late (p99 scheduling delay)${share(schedP99)}; latencies count from the due time, so that lateness is the generator's.`,
       );

@@ -325,7 +325,7 @@ export function serverE2e(job: Record<string, unknown> | undefined): number | un
 }
 
 /** Priming never takes longer than this, whatever the request count asks. */
-const PRIME_MAX_MS = 2000;
+const PRIME_MAX_MS = 1000;
 
 /**
  * One request on every connection at once (so each opens), then rounds of `connections` requests
