@@ -1,5 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { checkComparable, compareReports, ratesSignificant, renderCompare } from '../../../src/bench/compare.js';
+import {
+  checkComparable,
+  compareReports,
+  ratesSignificant,
+  renderCompare,
+} from '../../../src/bench/compare.js';
 import { createHistogram } from '../../../src/bench/histogram.js';
 import { MetricStore } from '../../../src/bench/metrics.js';
 import { renderCsv } from '../../../src/bench/report/csv.js';

@@ -45,6 +45,12 @@ export async function startHttpServer(opts: HttpServerOptions = {}): Promise<Tes
   let first: number | undefined;
   const server = http.createServer((req, res) => {
     const t = performance.now();
+    // Priming requests (sent before the clock starts) are answered but not part of the test.
+    if (req.headers['x-bench-prime']) {
+      req.resume();
+      req.on('end', () => res.end('{"ok":true}'));
+      return;
+    }
     first ??= t;
     n += 1;
     const status = opts.failEvery && n % opts.failEvery === 0 ? 500 : 200;
