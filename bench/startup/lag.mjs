@@ -10,7 +10,18 @@ import { runBench } from '../../dist/bench/run.js';
 
 const [url, rate = '1000', duration = '10s'] = process.argv.slice(2);
 const plan = resolvePlan(
-  { target: url, method: 'GET', workers: 1, timeout: '60s', prime: true, assert: false, progress: 'none', rate: Number(rate), duration, warmup: '2s' },
+  {
+    target: url,
+    method: 'GET',
+    workers: 1,
+    timeout: '60s',
+    prime: true,
+    assert: false,
+    progress: 'none',
+    rate: Number(rate),
+    duration,
+    warmup: '2s',
+  },
   () => url,
 );
 const RES = 10;
@@ -30,7 +41,13 @@ eld.disable();
 const r = buildReport(plan, outcome);
 const ms = (v) => Math.round((v / 1e6 - RES) * 1000) / 1000;
 const all = r.requests.at(-1);
-console.log(`load: ${r.load.model} ${rate}/s for ${duration} after 2s warm-up; ${all.requests} requests, p99 ${all.latency.p99} ms`);
-console.log(`self-report lag (ms):             p50 ${r.self.eventLoopLagMs.p50}  p99 ${r.self.eventLoopLagMs.p99}  max ${r.self.eventLoopLagMs.max}`);
-console.log(`monitorEventLoopDelay - 10ms (ms): p50 ${ms(eld.percentile(50))}  p99 ${ms(eld.percentile(99))}  max ${ms(eld.max)}`);
+console.log(
+  `load: ${r.load.model} ${rate}/s for ${duration} after 2s warm-up; ${all.requests} requests, p99 ${all.latency.p99} ms`,
+);
+console.log(
+  `self-report lag (ms):             p50 ${r.self.eventLoopLagMs.p50}  p99 ${r.self.eventLoopLagMs.p99}  max ${r.self.eventLoopLagMs.max}`,
+);
+console.log(
+  `monitorEventLoopDelay - 10ms (ms): p50 ${ms(eld.percentile(50))}  p99 ${ms(eld.percentile(99))}  max ${ms(eld.max)}`,
+);
 console.log(`warnings: ${r.warnings.length ? r.warnings.join(' | ') : 'none'}`);

@@ -25,9 +25,13 @@ await new Promise((r) => setTimeout(r, 800));
 function bench(args, name) {
   const file = path.join(dir, `${name}.json`);
   try {
-    execFileSync('taskset', ['-c', '0', 'node', 'bin/run.js', 'bench', url, ...args, '--progress', 'none', '--out', `json=${file}`], {
-      stdio: ['ignore', 'ignore', 'ignore'],
-    });
+    execFileSync(
+      'taskset',
+      ['-c', '0', 'node', 'bin/run.js', 'bench', url, ...args, '--progress', 'none', '--out', `json=${file}`],
+      {
+        stdio: ['ignore', 'ignore', 'ignore'],
+      },
+    );
   } catch {
     // exit 1 is fine here (warnings do not fail; a threshold would)
   }
@@ -41,13 +45,20 @@ try {
   const C = closed.requests.at(-1).rps;
   console.log(`closed model, 50 connections: ${Math.round(C)} req/s (the issue's server: 40,000/s)`);
   const rates = [Math.round(C / 8), Math.round(C / 2)];
-  console.log(`open model at C/8 = ${rates[0]}/s (issue: 5,000/s) and C/2 = ${rates[1]}/s (issue: 20,000/s), ${DURATION}s, no warm-up`);
+  console.log(
+    `open model at C/8 = ${rates[0]}/s (issue: 5,000/s) and C/2 = ${rates[1]}/s (issue: 20,000/s), ${DURATION}s, no warm-up`,
+  );
   console.log('');
-  console.log('rate    prepare  p99(run)  p99(seconds 2..)  p99(1st s)  dropped  late-drops  primed  lag p99  warnings');
+  console.log(
+    'rate    prepare  p99(run)  p99(seconds 2..)  p99(1st s)  dropped  late-drops  primed  lag p99  warnings',
+  );
   for (let round = 1; round <= ROUNDS; round++) {
     for (const rate of rates) {
       for (const prime of [true, false]) {
-        const r = bench(['-R', String(rate), '-d', `${DURATION}s`, ...(prime ? [] : ['--no-prime'])], `open-${rate}-${prime}-${round}`);
+        const r = bench(
+          ['-R', String(rate), '-d', `${DURATION}s`, ...(prime ? [] : ['--no-prime'])],
+          `open-${rate}-${prime}-${round}`,
+        );
         const all = r.requests.at(-1);
         const c = r.coldStart;
         const count = (m) => r.metrics.find((x) => x.metric === m && x.name === '*')?.count ?? 0;

@@ -350,9 +350,7 @@ async function primeClient(
   do {
     const round = Math.max(1, Math.min(connections, requests - sent));
     const results = await Promise.all(
-      Array.from({ length: round }, (_, k) =>
-        client.send(origin, method, path, marked, undefined, false, k),
-      ),
+      Array.from({ length: round }, (_, k) => client.send(origin, method, path, marked, undefined, false, k)),
     );
     sent += round;
     // The target refuses or is unreachable: priming more would only add noise (the run will say so).

@@ -120,13 +120,23 @@ test('2 shards of 100/s merged: percentiles within 5 % of the schedule truth; th
   expect(m.thresholds.map((t) => [t.expression, t.pass])).toEqual([['p(99)<900', false]]);
 
   // A shard given twice, or a report of another test, is refused (exit 2).
-  const twice = await runCli(['bench', 'merge', path.join(dir, 'shard1.json'), path.join(dir, 'shard1.json')]);
+  const twice = await runCli([
+    'bench',
+    'merge',
+    path.join(dir, 'shard1.json'),
+    path.join(dir, 'shard1.json'),
+  ]);
   expect(twice.exitCode).toBe(2);
   expect(twice.json.error!.message).toMatch(/both shard 1\/2/);
   const other = JSON.parse(readFileSync(path.join(dir, 'shard2.json'), 'utf8'));
   other.scenario.baseUrl = 'http://127.0.0.1:1';
   writeFileSync(path.join(dir, 'other.json'), JSON.stringify(other));
-  const foreign = await runCli(['bench', 'merge', path.join(dir, 'shard1.json'), path.join(dir, 'other.json')]);
+  const foreign = await runCli([
+    'bench',
+    'merge',
+    path.join(dir, 'shard1.json'),
+    path.join(dir, 'other.json'),
+  ]);
   expect(foreign.exitCode).toBe(2);
   expect(foreign.json.error!.message).toMatch(/scenario\/target differs/);
 });

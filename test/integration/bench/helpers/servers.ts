@@ -8,6 +8,8 @@ export interface TestServer {
   count(): number;
   /** Server time (ms, performance clock) of the first request, once there was one. */
   firstAt(): number | undefined;
+  /** Changes latency or error rate from now on (the same target, behaving differently). */
+  set(opts: Pick<HttpServerOptions, 'latencyMs' | 'failEvery'>): void;
   close(): Promise<void>;
 }
 
@@ -74,7 +76,13 @@ export async function startHttpServer(opts: HttpServerOptions = {}): Promise<Tes
     req.on('end', () => (delay > 0 ? setTimeout(reply, delay) : reply()));
   });
   const url = await listen(server);
-  return { url, count: () => n, firstAt: () => first, close: () => closeServer(server) };
+  return {
+    url,
+    count: () => n,
+    firstAt: () => first,
+    set: (o) => Object.assign(opts, o),
+    close: () => closeServer(server),
+  };
 }
 
 const bin = new URL('../../../../bin/run.js', import.meta.url).pathname;
