@@ -109,6 +109,22 @@ function row(
   };
 }
 
+/** Rows of latency percentiles (`med` shown as p50), each with its significance from the histograms. */
+function percentileRows(
+  label: string,
+  keys: Array<'med' | 'p95' | 'p99'>,
+  o: Partial<Record<'med' | 'p95' | 'p99', number>> | undefined,
+  n: Partial<Record<'med' | 'p95' | 'p99', number>> | undefined,
+  ho: Histogram | undefined,
+  hn: Histogram | undefined,
+  slower: (o: number, n: number) => boolean,
+): CompareRow[] {
+  const q = { med: 50, p95: 95, p99: 99 } as const;
+  return keys.map((k) =>
+    row(label, k === 'med' ? 'p50' : k, o?.[k], n?.[k], 'lower', slower, percentileSignificant(ho, hn, q[k])),
+  );
+}
+
 /** A report's histogram of one request name or trend key. */
 function histogramOf(r: BenchReport, request: string | undefined, trendKey?: string): Histogram | undefined {
   if (trendKey) {
@@ -186,49 +202,34 @@ export function compareReports(
         ratesSignificant(o?.failed ?? 0, o?.requests ?? 0, n?.failed ?? 0, n?.requests ?? 0),
       ),
     );
-    const ho = histogramOf(oldR, name);
-    const hn = histogramOf(newR, name);
-    for (const [p, q] of [
-      ['med', 50],
-      ['p95', 95],
-      ['p99', 99],
-    ] as const) {
-      rows.push(
-        row(
-          label,
-          p === 'med' ? 'p50' : p,
-          o?.latency[p],
-          n?.latency[p],
-          'lower',
-          slower,
-          percentileSignificant(ho, hn, q),
-        ),
-      );
-    }
+    rows.push(
+      ...percentileRows(
+        label,
+        ['med', 'p95', 'p99'],
+        o?.latency,
+        n?.latency,
+        histogramOf(oldR, name),
+        histogramOf(newR, name),
+        slower,
+      ),
+    );
   }
   for (const m of newR.metrics) {
     if (m.type !== 'trend' || m.metric === 'iteration_duration') continue;
     const o = oldR.metrics.find((x) => x.metric === m.metric && x.name === m.name && x.type === 'trend');
     const label = `${m.metric}${m.name === OVERALL ? '' : `{${m.name}}`}`;
     const key = metricKey(m.metric, m.name);
-    const ho = histogramOf(oldR, undefined, key);
-    const hn = histogramOf(newR, undefined, key);
-    for (const [p, q] of [
-      ['p95', 95],
-      ['p99', 99],
-    ] as const) {
-      rows.push(
-        row(
-          label,
-          p,
-          o && o.type === 'trend' ? o[p] : null,
-          m[p],
-          'lower',
-          slower,
-          percentileSignificant(ho, hn, q),
-        ),
-      );
-    }
+    rows.push(
+      ...percentileRows(
+        label,
+        ['p95', 'p99'],
+        o && o.type === 'trend' ? o : undefined,
+        m,
+        histogramOf(oldR, undefined, key),
+        histogramOf(newR, undefined, key),
+        slower,
+      ),
+    );
   }
   for (const m of newR.metrics) {
     if (m.type !== 'rate' || m.name !== OVERALL) continue;

@@ -28,25 +28,10 @@ export type FailureKind = (typeof failureKinds)[number];
 export type FailureCounts = Record<FailureKind, number>;
 
 /** The transport causes: no response came back (the target, or the way to it, failed). */
-export const transportKinds: readonly FailureKind[] = [
-  'timeout',
-  'refused',
-  'reset',
-  'dns',
-  'tls',
-  'network',
-];
+export const transportKinds: readonly FailureKind[] = failureKinds.slice(2);
 
-export const noFailures = (): FailureCounts => ({
-  status: 0,
-  check: 0,
-  timeout: 0,
-  refused: 0,
-  reset: 0,
-  dns: 0,
-  tls: 0,
-  network: 0,
-});
+export const noFailures = (): FailureCounts =>
+  Object.fromEntries(failureKinds.map((k) => [k, 0])) as FailureCounts;
 
 function addFailures(into: Partial<FailureCounts>, from: Partial<FailureCounts>): void {
   for (const k of failureKinds) if (from[k]) into[k] = (into[k] ?? 0) + from[k]!;

@@ -4,7 +4,6 @@ import { maskUrl } from '../../lib/redact.js';
 import type { StopReason } from '../engine.js';
 import {
   createHistogram,
-  decodeHistogram,
   type Histogram,
   type LatencySummary,
   percentileMs,

@@ -1,6 +1,6 @@
-import { Args, Flags } from '@oclif/core';
+import { Args } from '@oclif/core';
 import { ThresholdsFailedError } from '../../bench/cli.js';
-import { presetNames, presetThresholds } from '../../bench/presets.js';
+import { presetThresholds } from '../../bench/presets.js';
 import {
   type BenchResult,
   checkMergeable,
@@ -13,6 +13,7 @@ import { parseOutput, writeOutputs } from '../../bench/report/write.js';
 import { parseThreshold, parseThresholdFlag } from '../../bench/thresholds.js';
 import { SentinelCommand } from '../../lib/base-command.js';
 import { UserError } from '../../lib/errors.js';
+import Bench from './index.js';
 
 export default class BenchMerge extends SentinelCommand<BenchResult> {
   static override summary = 'Merge the JSON reports of shards of one test and judge its thresholds.';
@@ -29,22 +30,12 @@ export default class BenchMerge extends SentinelCommand<BenchResult> {
       description: 'Shard reports (json=FILE of bench --shard), two or more.',
     }),
   };
+  // The same flags as bench's, so a merge is judged and reported exactly like a single run.
   static override flags = {
-    threshold: Flags.string({
-      char: 't',
-      multiple: true,
-      summary:
-        "Thresholds to judge instead of the shards' own, k6 grammar, e.g. 'http_req_duration:p(99)<500'.",
-    }),
-    preset: Flags.option({ options: presetNames, multiple: true })({
-      summary: "Thresholds from a guide instead of the shards' own: jackdaw, sentinel or sark.",
-    }),
-    assert: Flags.boolean({ summary: 'Exit 1 when any threshold fails on the merged data (for CI).' }),
-    out: Flags.string({
-      char: 'o',
-      multiple: true,
-      summary: 'Report FORMAT=FILE of the merged run: json, csv, junit or html (repeatable).',
-    }),
+    threshold: Bench.flags.threshold,
+    preset: Bench.flags.preset,
+    assert: Bench.flags.assert,
+    out: Bench.flags.out,
   };
 
   async run(): Promise<BenchResult> {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { testOffset } from '../../helpers/ports.js';
 import { startStack, type TestStack } from '../../helpers/stack.js';
-import { runCli } from './helpers/servers.js';
+import { type CliRun, runCli } from './helpers/servers.js';
 
 // The built-in sentinel scenario against the real stack (API → RabbitMQ → worker → PostgreSQL),
 // started with the product's own `up`.
@@ -40,6 +40,9 @@ type Result = {
 const fig = (r: Result, metric: string, name = '*') =>
   r.metrics.find((m) => m.metric === metric && m.name === name);
 
+/** bench --scenario SCENARIO against the stack's API, with the run's own flags. */
+const bench = (scenario: string, flags: string[]): Promise<CliRun> => bench(scenario, [...flags]);
+
 /** A sentinel scenario file with one payload. */
 function scenarioFile(payload: string, pollTimeout: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-sentinel-'));
@@ -49,25 +52,17 @@ function scenarioFile(payload: string, pollTimeout: string): string {
 }
 
 test('built-in sentinel scenario: submit, poll, check stdout; e2e from the stack timestamps; preset passes', async () => {
-  const r = await runCli(
-    [
-      'bench',
-      '--scenario',
-      'sentinel',
-      '--base-url',
-      stack.urls.apiUrl,
-      '--poll-interval',
-      '50ms',
-      '-c',
-      '2',
-      '-n',
-      '8',
-      '--preset',
-      'sentinel',
-      '--assert',
-    ],
-    { timeoutMs: 300_000 },
-  );
+  const r = await bench('sentinel', [
+    '--poll-interval',
+    '50ms',
+    '-c',
+    '2',
+    '-n',
+    '8',
+    '--preset',
+    'sentinel',
+    '--assert',
+  ]);
   expect(r.exitCode, r.stderr).toBe(0);
   const result = r.json.result as unknown as Result;
   expect(result.scenario.pollIntervalMs).toBe(50);

@@ -38,7 +38,7 @@ describe('shards', () => {
     expect(parts.map((p) => p.startLevel)).toEqual(Array(6).fill(5));
     const union = parts.flatMap(arrivals).sort((a, b) => a - b);
     expect(union.length).toBe(whole.length);
-    union.forEach((t, i) => expect(t).toBeCloseTo(whole[i]!, 6));
+    for (const [i, t] of union.entries()) expect(t).toBeCloseTo(whole[i]!, 6);
     // Interleaved: shard 1's first arrivals are the whole schedule's 1st, 4th, 7th, ...
     const shard1 = splitPlan(plan, 3)[0]!;
     expect(arrivals(shard1).slice(0, 3)).toEqual(
