@@ -312,6 +312,8 @@ export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<B
     connections: perWorkerConnections,
     perVuConnections: load.model === 'closed',
     timeoutMs: load.timeoutMs,
+    // Single-URL mode (no scenario file): the lean HTTP/1.1 client.
+    lean: plan.scenario.file === undefined && plan.scenario.spec.kind === 'http',
   };
   const init = { spec: plan.scenario.spec, runner };
   const totalMs = load.warmupMs + stagesDuration(load.stages);

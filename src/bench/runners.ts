@@ -3,6 +3,7 @@ import { type IterationContext, now, type ScenarioRunner, type VirtualUser } fro
 import { HttpClient, type HttpResponse } from './http.js';
 import { type FailureKind, MetricStore, OVERALL } from './metrics.js';
 import { terminalStatuses } from './payloads.js';
+import { RawHttpClient } from './rawhttp.js';
 import {
   compileTemplate,
   type HttpScenarioSpec,
@@ -21,12 +22,21 @@ export interface RunnerOptions {
   /** Closed model: one connection per VU instead of a shared pool. */
   perVuConnections: boolean;
   timeoutMs: number;
+  /** Single-URL mode over plain http: the lean raw-socket client (rawhttp.ts) instead of undici. */
+  lean?: boolean;
 }
+
+/** What a runner sends with: undici (HttpClient) or the lean raw-socket client. */
+type Sender = Pick<HttpClient, 'send' | 'close'>;
 
 /** Builds the runner for a scenario; each thread builds its own from the same plain spec. */
 export function createRunner(spec: ScenarioSpec, opts: RunnerOptions): ScenarioRunner {
-  const client = new HttpClient(opts);
-  return spec.kind === 'sentinel' ? new SentinelRunner(spec, client) : new HttpRunner(spec, client);
+  if (spec.kind === 'sentinel') return new SentinelRunner(spec, new HttpClient(opts));
+  const lean = opts.lean && new URL(spec.baseUrl).protocol === 'http:';
+  return new HttpRunner(
+    spec,
+    lean ? new RawHttpClient(new URL(spec.baseUrl).origin, opts) : new HttpClient(opts),
+  );
 }
 
 /** k6's default expectation is a status from 200 to 399. */
@@ -91,7 +101,7 @@ class HttpRunner implements ScenarioRunner {
 
   constructor(
     private readonly spec: HttpScenarioSpec,
-    private readonly client: HttpClient,
+    private readonly client: Sender,
   ) {
     const base = new URL(spec.baseUrl);
     this.origin = base.origin;
@@ -349,7 +359,7 @@ const PRIME_MAX_MS = 1000;
 
 /** Priming with one fixed request (opens the connections, warms the client). */
 async function primeClient(
-  client: HttpClient,
+  client: Sender,
   origin: string,
   method: string,
   path: string,
