@@ -202,7 +202,8 @@ export class RawHttpClient {
   private readonly host: string;
   private readonly port: number;
   private readonly hostHeader: string;
-  private readonly cache = new Map<string, Buffer>();
+  private readonly cache = new WeakMap<object, Map<string, Buffer>>();
+  private readonly noHeaders = {};
 
   constructor(
     origin: string,
@@ -220,19 +221,29 @@ export class RawHttpClient {
     headers: Record<string, string> | undefined,
     body: string | undefined,
   ): Buffer {
-    const key =
-      body === undefined ? `${method} ${path} ${headers ? JSON.stringify(headers) : ''}` : undefined;
-    const hit = key && this.cache.get(key);
+    // Single-URL mode sends the same request every time: one buffer per (headers object, method, path).
+    const byHeaders = body === undefined ? this.cacheFor(headers) : undefined;
+    const key = `${method} ${path}`;
+    const hit = byHeaders?.get(key);
     if (hit) return hit;
     let text = `${method} ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n`;
     for (const [k, v] of Object.entries(headers ?? {})) text += `${k}: ${v}\r\n`;
     const b = body === undefined ? undefined : Buffer.from(body);
     if (b) text += `content-length: ${b.length}\r\n`;
-    const buf = b
-      ? Buffer.concat([Buffer.from(`${text}\r\n`, 'latin1'), b])
-      : Buffer.from(`${text}\r\n`, 'latin1');
-    if (key && this.cache.size < 64) this.cache.set(key, buf);
+    const head = Buffer.from(`${text}\r\n`, 'latin1');
+    const buf = b ? Buffer.concat([head, b]) : head;
+    if (byHeaders && byHeaders.size < 64) byHeaders.set(key, buf);
     return buf;
+  }
+
+  private cacheFor(headers: Record<string, string> | undefined): Map<string, Buffer> {
+    const owner = headers ?? this.noHeaders;
+    let m = this.cache.get(owner);
+    if (!m) {
+      m = new Map();
+      this.cache.set(owner, m);
+    }
+    return m;
   }
 
   private connection(slot: number): RawConnection | undefined {
