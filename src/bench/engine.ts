@@ -66,7 +66,7 @@ export interface ScenarioRunner {
 
 export type StopReason = 'duration' | 'iterations' | 'interrupted' | 'threshold';
 
-/** The generator watching itself (docs/bench.md "Self-monitoring"): the generator must not be the bottleneck. */
+/** The generator watching itself: the generator must not be the bottleneck of what it measures. */
 export interface SelfStats {
   /** Share of time the event loop was busy (0–1) in the measured period; near 1 the generator limits the load itself. */
   eventLoopUtilization: number;
