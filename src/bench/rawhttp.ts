@@ -77,7 +77,10 @@ class RawConnection {
     this.socket = undefined;
     const p = this.current;
     if (!p) return;
-    if (this.headerDone && this.remaining === -2 && !error) return this.complete();
+    if (this.headerDone && this.remaining === -2 && !error) {
+      this.complete();
+      return;
+    }
     // A kept-alive connection the server closed while idle: send once more on a new one.
     if (this.answered > 0 && !this.headerDone && this.bytes === 0 && !p.retried) {
       p.retried = true;
@@ -125,7 +128,10 @@ class RawConnection {
       this.parseHead(this.buf.toString('latin1', 0, end));
       this.buf = this.buf.subarray(end + 4);
       if (this.current.wantBody) this.chunks = [];
-      if (this.remaining === 0) return this.complete();
+      if (this.remaining === 0) {
+        this.complete();
+        return;
+      }
     }
     this.parseBody();
   }
@@ -165,10 +171,11 @@ class RawConnection {
       if (nl < 0) return;
       const size = Number.parseInt(this.buf.toString('latin1', 0, nl), 16);
       if (size === 0) {
-        const end = this.buf.indexOf(CRLF2, nl - 2 < 0 ? 0 : nl - 2);
+        const end = this.buf.indexOf(CRLF2, Math.max(0, nl - 2));
         if (end < 0) return;
         this.buf = this.buf.subarray(end + 4);
-        return this.complete();
+        this.complete();
+        return;
       }
       if (this.buf.length < nl + 2 + size + 2) return;
       this.buf = this.buf.subarray(nl + 2);
