@@ -41,7 +41,10 @@ const fig = (r: Result, metric: string, name = '*') =>
   r.metrics.find((m) => m.metric === metric && m.name === name);
 
 /** bench --scenario SCENARIO against the stack's API, with the run's own flags. */
-const bench = (scenario: string, flags: string[]): Promise<CliRun> => bench(scenario, [...flags]);
+const bench = (scenario: string, flags: string[]): Promise<CliRun> =>
+  runCli(['bench', '--scenario', scenario, '--base-url', stack.urls.apiUrl, ...flags], {
+    timeoutMs: 300_000,
+  });
 
 /** A sentinel scenario file with one payload. */
 function scenarioFile(payload: string, pollTimeout: string): string {
