@@ -95,25 +95,17 @@ test('built-in sentinel scenario: submit, poll, check stdout; e2e from the stack
 test('a program that fails is an execution error and fails the preset (exit 1)', async () => {
   const payload =
     '    - name: exit3\n      language: python\n      source: "import sys\\nsys.exit(3)\\n"\n      expectedStdout: ""\n';
-  const r = await runCli(
-    [
-      'bench',
-      '--scenario',
-      scenarioFile(payload, '60s'),
-      '--base-url',
-      stack.urls.apiUrl,
-      '--poll-interval',
-      '50ms',
-      '-c',
-      '1',
-      '-n',
-      '3',
-      '--preset',
-      'sentinel',
-      '--assert',
-    ],
-    { timeoutMs: 300_000 },
-  );
+  const r = await bench(scenarioFile(payload, '60s'), [
+    '--poll-interval',
+    '50ms',
+    '-c',
+    '1',
+    '-n',
+    '3',
+    '--preset',
+    'sentinel',
+    '--assert',
+  ]);
   expect(r.exitCode).toBe(1);
   const result = r.json.result as unknown as Result;
   expect(fig(result, 'execution_errors', 'exit3')).toMatchObject({ hits: 3, total: 3 });
@@ -125,25 +117,17 @@ test('a program that fails is an execution error and fails the preset (exit 1)',
 test('a job that outlasts the poll timeout is counted as a poll timeout', async () => {
   const payload =
     '    - name: slow\n      language: python\n      source: "import time\\ntime.sleep(3)\\nprint(1)\\n"\n      expectedStdout: "1\\n"\n';
-  const r = await runCli(
-    [
-      'bench',
-      '--scenario',
-      scenarioFile(payload, '700ms'),
-      '--base-url',
-      stack.urls.apiUrl,
-      '--poll-interval',
-      '100ms',
-      '-c',
-      '2',
-      '-n',
-      '2',
-      '-t',
-      'poll_timeouts:count==2',
-      '--assert',
-    ],
-    { timeoutMs: 300_000 },
-  );
+  const r = await bench(scenarioFile(payload, '700ms'), [
+    '--poll-interval',
+    '100ms',
+    '-c',
+    '2',
+    '-n',
+    '2',
+    '-t',
+    'poll_timeouts:count==2',
+    '--assert',
+  ]);
   expect(r.exitCode, r.stderr).toBe(0);
   const result = r.json.result as unknown as Result;
   expect(fig(result, 'poll_timeouts', 'slow')).toMatchObject({ count: 2 });
