@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { type BenchInput, executeBench, ThresholdsFailedError } from '../../bench/cli.js';
+import { type BenchInput, executeBench, runError } from '../../bench/cli.js';
 import { presetNames } from '../../bench/presets.js';
 import type { BenchResult } from '../../bench/report/model.js';
 import { renderSummary } from '../../bench/report/summary.js';
@@ -19,7 +19,7 @@ export default class Bench extends SentinelCommand<BenchResult> {
   static override summary =
     'Load-test an HTTP endpoint, a YAML scenario or the Sentinel stack, and judge thresholds.';
   static override description =
-    `Closed model (--vus, or --stages of VUs) or open model (--rate, or --stages of arrivals/s; latency counts from each request's due time, so a stalled server cannot hide). Scenarios: a URL with wrk-style flags, a YAML file (setup step, weighted requests, think time, thresholds), a shipped profile (jackdaw), or the built-in "sentinel" end-to-end scenario (submit, poll, check stdout). Thresholds use k6's grammar; --preset applies the guides' numbers; --assert exits 1 when one fails. Ctrl-C stops cleanly and still prints the summary.`;
+    `Closed model (--vus, or --stages of VUs) or open model (--rate, or --stages of arrivals/s; latency counts from each request's due time, so a stalled server cannot hide). Scenarios: a URL with wrk-style flags, a YAML file (setup step, weighted requests, think time, thresholds), a shipped profile (jackdaw), or the built-in "sentinel" end-to-end scenario (submit, poll, check stdout). Thresholds use k6's grammar; --preset applies the guides' numbers; --assert exits 1 when one fails. Ctrl-C stops cleanly, prints the summary and exits 130; a run aborted by an abortOnFail threshold exits 1. Shards (--shard i/N --start-at T) of one test are merged with "bench merge".`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> http://127.0.0.1:8080/api/v1/health -c 50 -d 10s',
     '<%= config.bin %> <%= command.id %> --scenario jackdaw --base-url http://127.0.0.1:8000 --preset jackdaw --assert --out junit=bench.xml --out html=bench.html',
@@ -98,7 +98,28 @@ export default class Bench extends SentinelCommand<BenchResult> {
       summary:
         'Time in-flight iterations get to finish at the end or on Ctrl-C (default 10s; sentinel: poll timeout + 5s).',
     }),
-    timeout: Flags.string({ default: '60s', summary: 'Per-request timeout.' }),
+    timeout: Flags.string({
+      default: '60s',
+      summary:
+        'Per-request timeout, from sending to the last byte (any value, e.g. 100ms); counted as timeouts.',
+    }),
+    prime: Flags.boolean({
+      default: true,
+      allowNo: true,
+      summary:
+        'Before the clock starts, open the connections and send unmeasured requests (a safe GET) to warm up.',
+    }),
+    shard: Flags.string({
+      summary: 'Run share i of N of the test (i/N): arrivals interleaved, VUs and iterations split.',
+      helpGroup: 'DISTRIBUTED',
+    }),
+    'start-at': Flags.string({
+      summary: 'Start the schedule at this time (ISO, epoch ms, or +10s), so shards begin together.',
+      helpGroup: 'DISTRIBUTED',
+    }),
+    'poll-interval': Flags.string({
+      summary: 'Sentinel scenario: time between status polls of a job (default 1s).',
+    }),
     threshold: Flags.string({
       char: 't',
       multiple: true,
@@ -133,12 +154,15 @@ export default class Bench extends SentinelCommand<BenchResult> {
       this.log(renderSummary(result));
       for (const f of written) this.note(`wrote ${f}`);
     }
-    if (flags.assert && !result.passed) throw new ThresholdsFailedError(result);
+    const error = runError(result, flags.assert);
+    if (error) throw error;
     return result;
   }
 
+  /** A run that ended in an error (abort, failed thresholds, Ctrl-C) still carries its result. */
   protected override toErrorJson(err: unknown) {
     const envelope = super.toErrorJson(err);
-    return err instanceof ThresholdsFailedError ? { ...envelope, result: err.result } : envelope;
+    const result = (err as { result?: BenchResult } | undefined)?.result;
+    return result ? { ...envelope, result } : envelope;
   }
 }
