@@ -4,7 +4,7 @@ import type { Collected, ComponentName, DiagnoseReport, Facts } from './types.js
 
 export interface ComponentSummary {
   name: ComponentName;
-  state: 'ok' | 'down';
+  state: 'ok' | 'down' | 'skipped';
   /** The headline, ≤ ~60 characters. */
   line: string;
   /** Key numbers for the detail view. */
@@ -15,6 +15,7 @@ const dash = (v: number | null | undefined, f: (n: number) => string) =>
   v === null || v === undefined ? '—' : f(v);
 
 function down(name: ComponentName, c: Extract<Collected<unknown>, { ok: false }>): ComponentSummary {
+  if (c.skipped) return { name, state: 'skipped', line: 'not checked (--components)', details: [] };
   return {
     name,
     state: 'down',

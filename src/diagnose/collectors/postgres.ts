@@ -19,6 +19,9 @@ const IN_USE_STATES = new Set([
   'fastpath function call',
 ]);
 
+/** The application_name the API's pool connects with (src/api/server.ts). */
+export const API_APPLICATION_NAME = 'sentinel-api';
+
 export interface PostgresSample {
   at: number;
   version: string;
@@ -31,6 +34,8 @@ export interface PostgresSample {
   unusedIndexes: PostgresFacts['unusedIndexes'];
   bloat: PostgresFacts['bloat'];
   queuedJobs: PostgresFacts['queuedJobs'];
+  /** queryid → calls and total time, for deltas over the window. */
+  statementCounters: Record<string, { query: string; calls: number; totalMs: number }>;
 }
 
 // One round trip for the cheap statistics (simple query protocol, several statements).
@@ -51,7 +56,8 @@ SELECT blks_hit::float8 AS hit, blks_read::float8 AS read, xact_commit::float8 A
        xact_rollback::float8 AS rollbacks, deadlocks::float8 AS deadlocks
   FROM pg_stat_database WHERE datname = current_database();
 SELECT s.relname AS tbl, s.indexrelname AS idx, pg_relation_size(s.indexrelid)::float8 AS size,
-       (t.seq_scan + coalesce(t.idx_scan, 0))::float8 AS table_scans
+       (t.seq_scan + coalesce(t.idx_scan, 0))::float8 AS table_scans,
+       pg_relation_size(s.relid)::float8 AS table_size
   FROM pg_stat_user_indexes s
   JOIN pg_index i ON i.indexrelid = s.indexrelid
   JOIN pg_stat_user_tables t ON t.relid = s.relid
@@ -71,6 +77,14 @@ SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query, calls::float
  WHERE query NOT LIKE '%pg_stat_statements%' AND query <> '<insufficient privilege>' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
  ORDER BY mean_exec_time DESC LIMIT 5`;
 
+/** Per-statement counters for the window's deltas (the statements with the most time first). */
+const PSS_COUNTERS_SQL = `
+SELECT queryid::text AS id, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query,
+       calls::float8 AS calls, total_exec_time AS total_ms
+  FROM pg_stat_statements
+ WHERE query NOT LIKE '%pg_stat_statements%' AND query <> '<insufficient privilege>' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+ ORDER BY total_exec_time DESC LIMIT 200`;
+
 const QUEUED_SQL = `
 SELECT count(*)::float8 AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest_s
   FROM execution_jobs WHERE status = 'QUEUED'`;
@@ -86,6 +100,24 @@ export function redactSql(query: string): string {
 }
 const n = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const round1 = (v: number) => Math.round(v * 10) / 10;
+
+/** Statements by mean time over the window: calls and time added between two samples. */
+export function statementWindow(
+  prev: PostgresSample,
+  cur: PostgresSample,
+): Array<{ query: string; calls: number; meanMs: number }> {
+  const out: Array<{ query: string; calls: number; meanMs: number }> = [];
+  for (const [id, c] of Object.entries(cur.statementCounters)) {
+    const p = prev.statementCounters[id];
+    // A statement absent before may be new or may just have entered the top 200: count it only
+    // when pg_stat_statements was reset (every counter lower), else skip it this window.
+    if (!p) continue;
+    const calls = c.calls - p.calls;
+    if (calls <= 0) continue;
+    out.push({ query: c.query, calls, meanMs: round1((c.totalMs - p.totalMs) / calls) });
+  }
+  return out.sort((a, b) => b.meanMs - a.meanMs).slice(0, 5);
+}
 
 export interface PostgresCollectorOptions {
   databaseUrl: string;
@@ -131,6 +163,7 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
       const s = settings![0]!;
       const f = flags![0]!;
       let statStatements: PostgresFacts['statStatements'];
+      const statementCounters: PostgresSample['statementCounters'] = {};
       if (!f.has_pss) {
         statStatements = {
           available: false,
@@ -139,8 +172,16 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
       } else {
         try {
           const r = await client.query(PSS_SQL);
+          for (const row of (await client.query(PSS_COUNTERS_SQL)).rows as Row[]) {
+            statementCounters[String(row.id)] = {
+              query: redactSql(String(row.query)),
+              calls: n(row.calls),
+              totalMs: n(row.total_ms),
+            };
+          }
           statStatements = {
             available: true,
+            window: null,
             top: r.rows.map((q: Row) => ({
               query: redactSql(String(q.query)),
               calls: n(q.calls),
@@ -197,6 +238,7 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
           index: String(u.idx),
           sizeBytes: n(u.size),
           tableScans: n(u.table_scans),
+          tableBytes: n(u.table_size),
         })),
         bloat: bloat!.map((b) => {
           const live = n(b.live);
@@ -210,6 +252,7 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
           };
         }),
         queuedJobs,
+        statementCounters,
       } satisfies PostgresSample;
     })();
     return withTimeout(work, timeoutMs, () => this.drop());
@@ -221,7 +264,13 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
     const byState: Record<string, number> = {};
     let appTotal = 0;
     let appInUse = 0;
+    let apiTotal = 0;
+    let apiInUse = 0;
     for (const s of cur.sessions) {
+      if (s.application === API_APPLICATION_NAME) {
+        apiTotal++;
+        if (s.state && IN_USE_STATES.has(s.state)) apiInUse++;
+      }
       const key = s.state ?? 'unknown';
       byState[key] = (byState[key] ?? 0) + 1;
       if (s.user === cur.user) {
@@ -243,15 +292,26 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
         version: cur.version,
         maxConnections: cur.maxConnections,
         superuserReservedConnections: cur.superuserReserved,
-        connections: { total: cur.sessions.length, byState, appUser: cur.user, appTotal, appInUse },
+        connections: {
+          total: cur.sessions.length,
+          byState,
+          appUser: cur.user,
+          appTotal,
+          appInUse,
+          api: apiTotal > 0 ? { application: API_APPLICATION_NAME, total: apiTotal, inUse: apiInUse } : null,
+        },
         pool: this.options.pool,
         idleInTransaction: cur.sessions
           .filter((s) => s.state?.startsWith('idle in transaction'))
           .sort((a, b) => b.seconds - a.seconds)
           .slice(0, 20)
           .map(strip),
+        // A session waiting on a lock is not a slow query: it is in `blocked`, with its blocker.
         longRunning: cur.sessions
-          .filter((s) => s.state === 'active' && s.seconds >= 1)
+          .filter(
+            (s) =>
+              s.state === 'active' && s.seconds >= 1 && !s.waitEvent?.startsWith('Lock:') && !s.blockedBy?.length,
+          )
           .sort((a, b) => b.seconds - a.seconds)
           .slice(0, 20)
           .map(strip),
@@ -264,7 +324,9 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
         commitsPerSec: perSec(p?.commits, c.commits),
         rollbacksPerSec: perSec(p?.rollbacks, c.rollbacks),
         deadlocksInWindow: prev ? increase(p?.deadlocks, c.deadlocks) : null,
-        statStatements: cur.statStatements,
+        statStatements: cur.statStatements.available
+          ? { ...cur.statStatements, window: prev ? statementWindow(prev, cur) : null }
+          : cur.statStatements,
         unusedIndexes: cur.unusedIndexes,
         bloat: cur.bloat,
         queuedJobs: cur.queuedJobs,
