@@ -8,8 +8,8 @@ import { type ComponentName, componentNames, type DiagnoseReport } from '../diag
 import { HistoryFile, historyFile } from '../diagnose/windows/history.js';
 import { PrometheusWindows } from '../diagnose/windows/prometheus.js';
 import { diagnoseK8sFlags, diagnoseK8sOnce, type K8sDiagnoseReport } from '../k8s/commands.js';
-import { MASK } from '../lib/redact.js';
 import { CheckFailedError } from '../lib/errors.js';
+import { MASK, MASK } from '../lib/redact.js';
 import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
 
 export type DiagnoseResult = DiagnoseReport;
@@ -123,7 +123,8 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
       },
     }),
     'no-history': Flags.boolean({
-      summary: 'Do not read or write the rolling sample file in the state directory (windows cover this run only).',
+      summary:
+        'Do not read or write the rolling sample file in the state directory (windows cover this run only).',
     }),
   };
 

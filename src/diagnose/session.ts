@@ -226,7 +226,13 @@ export class DiagnoseSession {
       componentNames.map((n) => [
         n,
         this.results.get(n) ??
-          ({ ok: false, skipped: true, target: 'not checked (--components)', ms: 0, error: 'not checked' } as const),
+          ({
+            ok: false,
+            skipped: true,
+            target: 'not checked (--components)',
+            ms: 0,
+            error: 'not checked',
+          } as const),
       ]),
     ) as unknown as Facts;
     this.record(facts);
@@ -260,23 +266,28 @@ export class DiagnoseSession {
         ...(windows.note ? { note: windows.note } : {}),
       },
       timings: { ...timings, total: Math.round(performance.now() - started) },
-      targets: Object.fromEntries(
-        componentNames.map((n) => [n, facts[n].target]),
-      ) as Record<ComponentName, string>,
+      targets: Object.fromEntries(componentNames.map((n) => [n, facts[n].target])) as Record<
+        ComponentName,
+        string
+      >,
     };
   }
 
   /** True when the targets are not this machine's: the host facts then describe sentinel-ctl's machine only. */
   private get remote(): boolean {
     const local = /^(localhost|127\.\d+\.\d+\.\d+|\[?::1\]?)$/;
-    const hosts = [this.targets.databaseUrl, this.targets.rabbitmqUrl, this.targets.redisUrl, this.targets.apiUrl]
-      .map((u) => {
-        try {
-          return new URL(u).hostname;
-        } catch {
-          return 'localhost';
-        }
-      });
+    const hosts = [
+      this.targets.databaseUrl,
+      this.targets.rabbitmqUrl,
+      this.targets.redisUrl,
+      this.targets.apiUrl,
+    ].map((u) => {
+      try {
+        return new URL(u).hostname;
+      } catch {
+        return 'localhost';
+      }
+    });
     return hosts.some((h) => !local.test(h));
   }
 
@@ -285,7 +296,9 @@ export class DiagnoseSession {
     const task = facts.rabbitmq.ok
       ? facts.rabbitmq.facts.queues.find((q) => q.name === TASK_QUEUE)
       : undefined;
-    const worker = facts.worker.ok ? (this.last.get('worker')?.sample as WorkerSample | undefined) : undefined;
+    const worker = facts.worker.ok
+      ? (this.last.get('worker')?.sample as WorkerSample | undefined)
+      : undefined;
     const host = facts.host.ok ? (this.last.get('host')?.sample as HostSample | undefined) : undefined;
     return {
       at: now,
@@ -309,7 +322,9 @@ export class DiagnoseSession {
    */
   private async windows(facts: Facts, now: number): Promise<Windows> {
     const history = this.options.history;
-    const samples = history ? [...history.all, this.historySample(facts, now)] : [this.historySample(facts, now)];
+    const samples = history
+      ? [...history.all, this.historySample(facts, now)]
+      : [this.historySample(facts, now)];
     const local = windowsFromHistory(samples, now);
     if (history?.problem) local.note = history.problem;
     if (!history) local.note = 'no state directory: windows cover this run only';
@@ -328,7 +343,10 @@ export class DiagnoseSession {
         cpu: local.cpu,
       };
     } catch (error) {
-      return { ...local, note: `Prometheus ${prom.target} did not answer (${reason(error)}); windows from the ${local.source}` };
+      return {
+        ...local,
+        note: `Prometheus ${prom.target} did not answer (${reason(error)}); windows from the ${local.source}`,
+      };
     }
   }
 

@@ -3,7 +3,7 @@
  * findings the rules derive from the facts. Facts are plain JSON so `--json` can print them as they are.
  */
 import type { Source } from '../tuners/types.js';
-import type { Windows, WindowSource } from './windows/types.js';
+import type { WindowSource, Windows } from './windows/types.js';
 
 export type { Source };
 

@@ -84,7 +84,9 @@ export class PrometheusService extends NativeService {
     try {
       const res = await fetch(`${this.url}/-/ready`, { signal: AbortSignal.timeout(timeoutMs) });
       if (!res.ok) return { ok: false, detail: `GET /-/ready → HTTP ${res.status}` };
-      const info = await fetch(`${this.url}/api/v1/status/buildinfo`, { signal: AbortSignal.timeout(timeoutMs) })
+      const info = await fetch(`${this.url}/api/v1/status/buildinfo`, {
+        signal: AbortSignal.timeout(timeoutMs),
+      })
         .then((r) => r.json() as Promise<{ data?: { version?: string } }>)
         .catch(() => undefined);
       return { ok: true, detail: 'GET /-/ready → 200', version: info?.data?.version };

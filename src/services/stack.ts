@@ -5,9 +5,9 @@ import { describeError, EnvironmentError, ExitCode, SentinelError, UserError } f
 import { ApiService, WorkerService } from './app.js';
 import { findPortHolder, isPortFree } from './ports.js';
 import { PostgresService } from './postgres/index.js';
+import { PrometheusService } from './prometheus.js';
 import { RabbitMQService } from './rabbitmq/index.js';
 import { RedisService } from './redis.js';
-import { PrometheusService } from './prometheus.js';
 import { readRecord, removeRecord } from './state.js';
 import type { ServiceController, ServiceName, ServiceStatus } from './types.js';
 

@@ -310,7 +310,10 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
         longRunning: cur.sessions
           .filter(
             (s) =>
-              s.state === 'active' && s.seconds >= 1 && !s.waitEvent?.startsWith('Lock:') && !s.blockedBy?.length,
+              s.state === 'active' &&
+              s.seconds >= 1 &&
+              !s.waitEvent?.startsWith('Lock:') &&
+              !s.blockedBy?.length,
           )
           .sort((a, b) => b.seconds - a.seconds)
           .slice(0, 20)

@@ -22,7 +22,12 @@ export function apiTrafficRules(facts: Facts): Finding[] {
   if (r.total < MIN_REQUESTS) return [];
   const out: Finding[] = [];
   if (r.p95Ms !== null && r.p95Ms > API_P95_TARGET_MS) {
-    const band = r.p95Ms > API_P95_CRITICAL_MS ? 'critical band' : r.p95Ms > API_P95_WARNING_MS ? 'warning band' : 'above target';
+    const band =
+      r.p95Ms > API_P95_CRITICAL_MS
+        ? 'critical band'
+        : r.p95Ms > API_P95_WARNING_MS
+          ? 'warning band'
+          : 'above target';
     out.push({
       id: 'api-latency',
       component: 'api',

@@ -70,7 +70,9 @@ export function executionRules(facts: Facts, ctx: RuleContext): Finding[] {
         cpuUsage: cpu,
       },
       detail: `The slowest 1 % of ${count(r.total)} executions took ${p99Text} from being taken off the queue to their result being stored (${windowNote(source, history)}).${cpu !== null ? ` CPU is at ${pct(cpu)}${lowCpu ? ': high p99 with low CPU points at waiting (database pool, locks), not computing' : ''}.` : ''}`,
-      bottleneck: lowCpu ? 'pgx pool exhaustion or lock waits (high p99, low CPU)' : 'workers (CPU or pool size)',
+      bottleneck: lowCpu
+        ? 'pgx pool exhaustion or lock waits (high p99, low CPU)'
+        : 'workers (CPU or pool size)',
       fix: lowCpu
         ? 'Check the database pool and blocked sessions (postgres findings); increase pool_max_conns within max_connections.'
         : 'Decrease WORKER_POOL_SIZE to the cores the pod has, or add replicas.',

@@ -12,13 +12,13 @@ import {
   type Severity,
   type Source,
 } from '../types.js';
-import { postgresRules } from './postgres.js';
-import { rabbitRules } from './rabbitmq.js';
-import { redisRules } from './redis.js';
 import { apiTrafficRules } from './api.js';
 import { executionRules } from './execution.js';
 import { secs } from './format.js';
+import { postgresRules } from './postgres.js';
 import { queuedJobRules } from './queued.js';
+import { rabbitRules } from './rabbitmq.js';
+import { redisRules } from './redis.js';
 import { apiRules, hostRules, workerRules } from './worker.js';
 
 const downInfo: Record<
@@ -77,7 +77,10 @@ export function downRules(facts: Facts, ctx?: RuleContext): Finding[] {
   for (const name of componentNames) {
     const c = facts[name];
     if (c.ok || c.skipped) continue;
-    if (name === 'postgres' && (c.code === PG_TOO_MANY_CONNECTIONS || /too many clients|remaining connection slots/i.test(c.error))) {
+    if (
+      name === 'postgres' &&
+      (c.code === PG_TOO_MANY_CONNECTIONS || /too many clients|remaining connection slots/i.test(c.error))
+    ) {
       // It answered: saturation, the finding the guides' resource table wants, not an outage.
       out.push({
         id: 'pg-connections-saturation',

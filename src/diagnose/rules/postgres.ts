@@ -91,7 +91,8 @@ function connections(pg: PostgresFacts, facts: Facts, ctx: RuleContext, cpu: num
     if (a && a.latencyMs >= POOL_WAIT_EVIDENCE_MS) waits.push(`health check ${Math.round(a.latencyMs)} ms`);
     if (a?.requests?.p95Ms != null && a.requests.p95Ms >= POOL_WAIT_EVIDENCE_MS)
       waits.push(`request p95 ${Math.round(a.requests.p95Ms)} ms`);
-    if (a && /timeout/i.test(a.services.postgres ?? '')) waits.push(`API's database check: ${a.services.postgres}`);
+    if (a && /timeout/i.test(a.services.postgres ?? ''))
+      waits.push(`API's database check: ${a.services.postgres}`);
     const exhausted = c.level === 'exceeded' && waits.length > 0;
     if (exhausted || c.level !== 'ok') {
       const who = api ? `the API (application_name ${api.application})` : `${pg.connections.appUser}`;

@@ -17,7 +17,9 @@ export function queuedJobRules(facts: Facts, ctx: RuleContext): Finding[] {
   if (!facts.postgres.ok) return [];
   const q = facts.postgres.facts.queuedJobs;
   if (!q || q.count === 0 || q.oldestSeconds === null) return [];
-  const task = facts.rabbitmq.ok ? facts.rabbitmq.facts.queues.find((x) => x.name === ctx.taskQueue) : undefined;
+  const task = facts.rabbitmq.ok
+    ? facts.rabbitmq.facts.queues.find((x) => x.name === ctx.taskQueue)
+    : undefined;
   const age = q.oldestSeconds;
   const evidence = {
     queuedJobs: q.count,

@@ -49,18 +49,28 @@ export function backlogSince(q: QueueFacts, firstSeen: number | undefined, now: 
  * this run's own reads did not fall. The broker's `messages_details.rate` alone lags a burst that
  * has drained, so it is evidence only with the samples.
  */
-export function confirmedGrowth(q: QueueFacts): { perSec: number; from: number; to: number; seconds: number } | null {
+export function confirmedGrowth(
+  q: QueueFacts,
+): { perSec: number; from: number; to: number; seconds: number } | null {
   const s = q.depthSamples;
   if (s.length < 3) return null;
   const last = s[s.length - 1]!;
   const prev = s[s.length - 2]!;
   const base = [...s].reverse().find((x) => last.at - x.at >= GROWTH_MIN_SECONDS * 1000);
-  if (!base || !(last.messages > prev.messages && prev.messages >= base.messages && last.messages > base.messages))
+  if (
+    !base ||
+    !(last.messages > prev.messages && prev.messages >= base.messages && last.messages > base.messages)
+  )
     return null;
   if (q.depthChange && q.depthChange.to < q.depthChange.from) return null;
   if (q.messages < last.messages) return null;
   const seconds = (last.at - base.at) / 1000;
-  return { perSec: (last.messages - base.messages) / seconds, from: base.messages, to: last.messages, seconds };
+  return {
+    perSec: (last.messages - base.messages) / seconds,
+    from: base.messages,
+    to: last.messages,
+    seconds,
+  };
 }
 
 function taskQueueRules(q: QueueFacts, ctx: RuleContext, via: string): Finding[] {
@@ -71,7 +81,8 @@ function taskQueueRules(q: QueueFacts, ctx: RuleContext, via: string): Finding[]
     // file), this session's first sighting. Each can only under-state how long it has held.
     const broker = brokerBacklogHeld(q, ctx.now);
     const win = ctx.windows.backlog;
-    const session = ctx.firstSeen['queue-backlog'] === undefined ? 0 : heldSeconds(ctx.firstSeen['queue-backlog'], ctx.now);
+    const session =
+      ctx.firstSeen['queue-backlog'] === undefined ? 0 : heldSeconds(ctx.firstSeen['queue-backlog'], ctx.now);
     const candidates: Array<{ held: number; source: WindowSource; history: number }> = [
       { held: session, source: 'this run', history: session },
       { held: broker.held, source: 'broker', history: broker.history },
@@ -119,7 +130,8 @@ function taskQueueRules(q: QueueFacts, ctx: RuleContext, via: string): Finding[]
         ready: q.ready,
         consumers: 0,
         via,
-        confirmedBy: q.consumersConfirmed !== undefined || via === 'amqp' ? 'passive queue declare' : 'management API',
+        confirmedBy:
+          q.consumersConfirmed !== undefined || via === 'amqp' ? 'passive queue declare' : 'management API',
       },
       detail: `${count(q.ready)} messages are ready in ${q.name} and no worker consumes it: jobs stay QUEUED.`,
       bottleneck: 'workers down or not connected',
@@ -272,7 +284,12 @@ export function rabbitRules(facts: Facts, ctx: RuleContext): Finding[] {
           component: 'rabbitmq',
           severity: ratio >= FD_CRITICAL ? 'critical' : 'warning',
           title: `RabbitMQ file descriptors ${pct(ratio)} used on ${node.name}`,
-          evidence: { node: node.name, fdUsed: node.fdUsed, fdTotal: node.fdTotal, ratio: Number(ratio.toFixed(3)) },
+          evidence: {
+            node: node.name,
+            fdUsed: node.fdUsed,
+            fdTotal: node.fdTotal,
+            ratio: Number(ratio.toFixed(3)),
+          },
           detail: `${count(node.fdUsed)} of ${count(node.fdTotal)} file descriptors in use: at the limit the broker refuses new connections (every client connection and queue file takes one).`,
           bottleneck: 'broker file descriptors',
           fix: 'Raise the broker’s open-files limit (ulimit -n / LimitNOFILE ≥ 65536) or reduce client connections (pool AMQP channels).',

@@ -47,7 +47,8 @@ function workerRules(facts: Facts, ctx: RuleContext): Finding[] {
     const sessionHeld = firstSeen === undefined ? 0 : heldSeconds(firstSeen, ctx.now);
     const fromWindow = win.workerDown?.heldSeconds ?? 0;
     const held = Math.max(sessionHeld, fromWindow);
-    const source: WindowSource = fromWindow >= sessionHeld && win.workerDown ? win.workerDown.source : 'this run';
+    const source: WindowSource =
+      fromWindow >= sessionHeld && win.workerDown ? win.workerDown.source : 'this run';
     const history = fromWindow >= sessionHeld && win.workerDown ? win.workerDown.historySeconds : sessionHeld;
     const firing = held >= WORKER_DOWN_FOR_S;
     out.push({
@@ -149,7 +150,9 @@ function workerRules(facts: Facts, ctx: RuleContext): Finding[] {
         : undefined;
   if (sandbox && sandbox.count > 0) {
     const projected =
-      sandbox.seconds > 0 ? (sandbox.count * SANDBOX_WINDOW_S) / Math.min(sandbox.seconds, SANDBOX_WINDOW_S) : sandbox.count;
+      sandbox.seconds > 0
+        ? (sandbox.count * SANDBOX_WINDOW_S) / Math.min(sandbox.seconds, SANDBOX_WINDOW_S)
+        : sandbox.count;
     const severity =
       sandbox.count > SANDBOX_FAILURES ? 'critical' : projected > SANDBOX_FAILURES ? 'warning' : 'info';
     out.push({

@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bucketIncrease } from '../../clients/prometheus.js';
-import { increase } from '../collectors/types.js';
 import type { HistogramBucket } from '../../tuners/rabbitmq.js';
+import { increase } from '../collectors/types.js';
 import { BACKLOG_MESSAGES } from '../rules/rabbitmq.js';
 import type { Held, Windows } from './types.js';
 
@@ -209,10 +209,7 @@ export function windowsFromHistory(samples: readonly HistorySample[], now: numbe
     source,
     historySeconds,
     backlog: held((s) => s.queue !== null && s.queue > BACKLOG_MESSAGES, cur?.queue != null),
-    workerDown: held(
-      (s) => s.workersActive !== null && s.workersActive < 1,
-      cur?.workersActive != null,
-    ),
+    workerDown: held((s) => s.workersActive !== null && s.workersActive < 1, cur?.workersActive != null),
     workerUnreachable: held((s) => s.workersActive === null, cur !== undefined && cur.workersActive === null),
     executions,
     sandboxFailures,

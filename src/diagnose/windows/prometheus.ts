@@ -40,7 +40,9 @@ export class PrometheusWindows {
       data?: { result?: PromResult[] };
     };
     if (!res.ok || body.status !== 'success') {
-      throw new Error(`GET ${this.target}/api/v1/query → HTTP ${res.status}${body.error ? `: ${body.error}` : ''}`);
+      throw new Error(
+        `GET ${this.target}/api/v1/query → HTTP ${res.status}${body.error ? `: ${body.error}` : ''}`,
+      );
     }
     return body.data?.result ?? [];
   }
@@ -99,11 +101,9 @@ export class PrometheusWindows {
         historySeconds,
         backlog: held(depth, (v) => v > BACKLOG_MESSAGES, true),
         workerDown: held(active, (v) => v < 1, true),
-        workerUnreachable:
-          workerSeries.length > 0 ? held(workerUp, (v) => v < 1, false) : null,
+        workerUnreachable: workerSeries.length > 0 ? held(workerUp, (v) => v < 1, false) : null,
         executions: byStatus.length ? { byStatus: statuses, seconds, source } : null,
-        sandboxFailures:
-          sandboxCount === null ? null : { count: Math.round(sandboxCount), seconds, source },
+        sandboxFailures: sandboxCount === null ? null : { count: Math.round(sandboxCount), seconds, source },
         duration: bucketList.length ? { buckets: bucketList, seconds, source } : null,
       };
     };

@@ -42,7 +42,14 @@ const pg = (over: Parameters<typeof postgres>[0]) => ({
 });
 const conns = (total: number) =>
   pg({
-    connections: { total, byState: { idle: total }, appUser: 'sentinel', appTotal: 0, appInUse: 0, api: null },
+    connections: {
+      total,
+      byState: { idle: total },
+      appUser: 'sentinel',
+      appTotal: 0,
+      appInUse: 0,
+      api: null,
+    },
   });
 const pool = (inUse: number, cpu: number | null, apiOver: Parameters<typeof api>[0] = {}, named = false) => ({
   facts: withFacts(
@@ -549,14 +556,19 @@ const rows: Row[] = [
     'warning',
     { policy: 'noeviction' },
   ],
-  ['maxmemory-policy volatile-lru', () => rd({ maxmemoryPolicy: 'volatile-lru' }), 'redis-maxmemory-policy', 'info'],
+  [
+    'maxmemory-policy volatile-lru',
+    () => rd({ maxmemoryPolicy: 'volatile-lru' }),
+    'redis-maxmemory-policy',
+    'info',
+  ],
   ['Redis memory 74.9 %', () => rd({ usedMemory: 0.749 * 128 * MIB }), 'redis-memory', null],
   ['Redis memory 75 %', () => rd({ usedMemory: 96 * MIB }), 'redis-memory', 'warning', { ratio: 0.75 }],
   ['Redis memory 90 %', () => rd({ usedMemory: 0.9 * 128 * MIB }), 'redis-memory', 'critical'],
   ['Redis memory 95 %', () => rd({ usedMemory: 0.95 * 128 * MIB }), 'redis-memory', 'critical'],
   ['Redis without maxmemory', () => rd({ maxmemory: 0 }), 'redis-no-maxmemory', 'info'],
   [
-    'hit rate 49 % under load: Sentinel\'s Redis is not a cache, no finding',
+    "hit rate 49 % under load: Sentinel's Redis is not a cache, no finding",
     () => rd({ hitsInWindow: 49, missesInWindow: 51, hitRate: 0.49 }),
     'redis-hit-rate',
     null,
@@ -652,7 +664,9 @@ const rows: Row[] = [
     () =>
       wk(
         {},
-        win({ executions: { byStatus: { SUCCESS: 94, RUNTIME_ERROR: 6 }, seconds: 300, source: 'sample-file' } }),
+        win({
+          executions: { byStatus: { SUCCESS: 94, RUNTIME_ERROR: 6 }, seconds: 300, source: 'sample-file' },
+        }),
       ),
     'execution-errors-above-validation',
     'info',
@@ -663,7 +677,9 @@ const rows: Row[] = [
     () =>
       wk(
         {},
-        win({ executions: { byStatus: { SUCCESS: 95, RUNTIME_ERROR: 5 }, seconds: 300, source: 'sample-file' } }),
+        win({
+          executions: { byStatus: { SUCCESS: 95, RUNTIME_ERROR: 5 }, seconds: 300, source: 'sample-file' },
+        }),
       ),
     'execution-errors-above-validation',
     null,
@@ -827,20 +843,29 @@ const rows: Row[] = [
   ['CPU 100 % in one look: information, never critical', () => hs({ cpuUsage: 1 }), 'host-cpu', 'info'],
   [
     'CPU 90 % over 60 s: warning',
-    () => ({ ...hs({ cpuUsage: 0.5 }), ctx: win({ cpu: { usage: 0.9, seconds: 60, source: 'sample-file', wasHigh: false } }) }),
+    () => ({
+      ...hs({ cpuUsage: 0.5 }),
+      ctx: win({ cpu: { usage: 0.9, seconds: 60, source: 'sample-file', wasHigh: false } }),
+    }),
     'host-cpu',
     'warning',
     { cpuUsage: 0.9, windowSeconds: 60 },
   ],
   [
     'CPU 85 % over 60 s, not firing before: information (enters at 90 %)',
-    () => ({ ...hs({ cpuUsage: 0.5 }), ctx: win({ cpu: { usage: 0.85, seconds: 60, source: 'sample-file', wasHigh: false } }) }),
+    () => ({
+      ...hs({ cpuUsage: 0.5 }),
+      ctx: win({ cpu: { usage: 0.85, seconds: 60, source: 'sample-file', wasHigh: false } }),
+    }),
     'host-cpu',
     'info',
   ],
   [
     'CPU 85 % over 60 s, firing before: stays a warning (leaves under 80 %)',
-    () => ({ ...hs({ cpuUsage: 0.5 }), ctx: win({ cpu: { usage: 0.85, seconds: 60, source: 'sample-file', wasHigh: true } }) }),
+    () => ({
+      ...hs({ cpuUsage: 0.5 }),
+      ctx: win({ cpu: { usage: 0.85, seconds: 60, source: 'sample-file', wasHigh: true } }),
+    }),
     'host-cpu',
     'warning',
     { wasHigh: true },
