@@ -34,6 +34,8 @@ export interface PostgresSample {
   unusedIndexes: PostgresFacts['unusedIndexes'];
   bloat: PostgresFacts['bloat'];
   queuedJobs: PostgresFacts['queuedJobs'];
+  /** What could not be read because a lock was held past the lock timeout. */
+  locked: string[];
   /** queryid → calls and total time, for deltas over the window. */
   statementCounters: Record<string, { query: string; calls: number; totalMs: number }>;
 }
@@ -55,6 +57,19 @@ SELECT pid, usename, application_name, state, wait_event_type, wait_event,
 SELECT blks_hit::float8 AS hit, blks_read::float8 AS read, xact_commit::float8 AS commits,
        xact_rollback::float8 AS rollbacks, deadlocks::float8 AS deadlocks
   FROM pg_stat_database WHERE datname = current_database();
+SELECT relname AS tbl, n_live_tup::float8 AS live, n_dead_tup::float8 AS dead,
+       to_char(last_autovacuum, 'YYYY-MM-DD"T"HH24:MI:SSOF') AS last_autovacuum
+  FROM pg_stat_user_tables WHERE n_dead_tup > 0 ORDER BY n_dead_tup DESC LIMIT 10;
+SELECT (to_regclass('execution_jobs') IS NOT NULL) AS has_jobs,
+       EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS has_pss;
+`;
+
+/**
+ * Unused indexes with their sizes: pg_relation_size takes a lock on each relation, so this runs on
+ * its own under the session's lock_timeout (a table locked by a migration or an incident must not
+ * turn diagnose itself into one more waiting session, or make PostgreSQL look down).
+ */
+const UNUSED_SQL = `
 SELECT s.relname AS tbl, s.indexrelname AS idx, pg_relation_size(s.indexrelid)::float8 AS size,
        (t.seq_scan + coalesce(t.idx_scan, 0))::float8 AS table_scans,
        pg_relation_size(s.relid)::float8 AS table_size
@@ -62,13 +77,10 @@ SELECT s.relname AS tbl, s.indexrelname AS idx, pg_relation_size(s.indexrelid)::
   JOIN pg_index i ON i.indexrelid = s.indexrelid
   JOIN pg_stat_user_tables t ON t.relid = s.relid
  WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary
- ORDER BY pg_relation_size(s.indexrelid) DESC LIMIT 20;
-SELECT relname AS tbl, n_live_tup::float8 AS live, n_dead_tup::float8 AS dead,
-       to_char(last_autovacuum, 'YYYY-MM-DD"T"HH24:MI:SSOF') AS last_autovacuum
-  FROM pg_stat_user_tables WHERE n_dead_tup > 0 ORDER BY n_dead_tup DESC LIMIT 10;
-SELECT (to_regclass('execution_jobs') IS NOT NULL) AS has_jobs,
-       EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS has_pss;
-`;
+ ORDER BY pg_relation_size(s.indexrelid) DESC LIMIT 20`;
+
+/** diagnose never waits behind another session's lock for longer than this. */
+export const DIAGNOSE_LOCK_TIMEOUT_MS = 200;
 
 const PSS_SQL = `
 SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query, calls::float8 AS calls,
@@ -147,6 +159,7 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
     });
     try {
       await client.connect();
+      await client.query(`SET lock_timeout = ${DIAGNOSE_LOCK_TIMEOUT_MS}`);
     } catch (error) {
       await client.end().catch(() => {});
       throw error;
@@ -159,7 +172,14 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
     const work = (async () => {
       const client = await this.connected(timeoutMs);
       const results = (await client.query(STATS_SQL)) as unknown as Array<{ rows: Row[] }>;
-      const [settings, activity, db, unused, bloat, flags] = results.map((r) => r.rows);
+      const [settings, activity, db, bloat, flags] = results.map((r) => r.rows);
+      const locked: string[] = [];
+      let unused: Row[] = [];
+      try {
+        unused = (await client.query(UNUSED_SQL)).rows as Row[];
+      } catch (error) {
+        locked.push(`index sizes (${(error as Error).message})`);
+      }
       const s = settings![0]!;
       const f = flags![0]!;
       let statStatements: PostgresFacts['statStatements'];
@@ -199,8 +219,9 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
         try {
           const q = (await client.query(QUEUED_SQL)).rows[0] as Row;
           queuedJobs = { count: n(q.n), oldestSeconds: q.oldest_s === null ? null : round1(n(q.oldest_s)) };
-        } catch {
+        } catch (error) {
           queuedJobs = null;
+          locked.push(`QUEUED jobs (${(error as Error).message})`);
         }
       }
       const d = db![0] ?? {};
@@ -233,7 +254,8 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
           deadlocks: n(d.deadlocks),
         },
         statStatements,
-        unusedIndexes: unused!.map((u) => ({
+        locked,
+        unusedIndexes: unused.map((u) => ({
           table: String(u.tbl),
           index: String(u.idx),
           sizeBytes: n(u.size),
@@ -285,6 +307,7 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
     const perSec = (a: number | undefined, b: number) =>
       window > 0 ? round1(increase(a, b) / window) : null;
     if (!prev) notes.push('one sample only: no rates');
+    for (const l of cur.locked) notes.push(`not read, a lock is held: ${l}`);
     const strip = ({ xactSeconds: _x, ...s }: PgSession & { xactSeconds: number | null }): PgSession => s;
     return {
       notes,

@@ -14,6 +14,7 @@ function report(facts: Facts): DiagnoseReport {
   return {
     at: '2026-01-01T12:00:00.000Z',
     windowSeconds: 2,
+    windows: { source: 'sample-file', historySeconds: 120 },
     healthy: counts.critical === 0,
     counts,
     findings,
