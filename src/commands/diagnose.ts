@@ -167,6 +167,9 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
       if (interactive) {
         // Loaded only for the interactive view: ink, React and yoga cost ≈ 1.5 s of start-up that
         // --once and --json (cron, CI) should not pay.
+        // NO_COLOR (https://no-color.org) and --no-color: chalk, which ink draws with, reads only
+        // FORCE_COLOR, and only when it is first loaded, which is here.
+        if (process.env.NO_COLOR || process.argv.includes('--no-color')) process.env.FORCE_COLOR = '0';
         const { renderDiagnose } = await import('../diagnose/ui/index.js');
         report = await renderDiagnose(session, { intervalMs: flags.interval, taskQueue: TASK_QUEUE });
       } else {

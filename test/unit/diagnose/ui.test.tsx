@@ -169,6 +169,26 @@ describe('the diagnose UI', () => {
     h.app.unmount();
   });
 
+  test('+ and - change the refresh interval; s sorts the findings by component, then rule id', async () => {
+    const h = harness([troubled()]);
+    h.fire();
+    await h.until((f) => f.includes(' crit'));
+    h.app.stdin.write('+');
+    await h.until((f) => f.includes('every 5s'));
+    h.app.stdin.write('-');
+    h.app.stdin.write('-');
+    await h.until((f) => f.includes('every 1s'));
+    h.app.stdin.write('s');
+    await h.until((f) => f.includes('by component'));
+    const lines = h.frame().split('\n');
+    const components = lines
+      .filter((l) => /^\s*▸?\s*(CRIT|WARN|INFO) /.test(l.replace('▸', ' ')))
+      .map((l) => l.replace('▸', ' ').trim().split(/\s+/)[1]);
+    expect(components.length).toBeGreaterThan(1);
+    expect(components).toEqual([...components].sort());
+    h.app.unmount();
+  });
+
   test('? shows the help and goes back', async () => {
     const h = harness([troubled()]);
     h.fire();
