@@ -238,25 +238,39 @@ describe('diagnose on a provoked real stack (issue 16 provocation table)', () =>
 
   test('PostgreSQL at max_connections → saturation (SQLSTATE 53300), not "unreachable"', async () => {
     const held: pg.Client[] = [];
+    const grab = async (): Promise<string | undefined> => {
+      const c = new pg.Client({ connectionString: pgClientUrl(stack.urls.databaseUrl) });
+      try {
+        await c.connect();
+        held.push(c);
+        return undefined;
+      } catch (error) {
+        return (error as { code?: string }).code;
+      }
+    };
+    let filling = true;
     try {
-      for (;;) {
-        const c = new pg.Client({ connectionString: pgClientUrl(stack.urls.databaseUrl) });
-        try {
-          await c.connect();
-          held.push(c);
-        } catch (error) {
-          expect((error as { code?: string }).code).toBe('53300');
-          break;
-        }
+      while ((await grab()) === undefined) {
         if (held.length > 40) throw new Error('max_connections 30 never reached');
       }
+      expect(await grab()).toBe('53300');
+      // Keep every slot taken while diagnose runs: a pool that closes an idle connection frees one.
+      const filler = (async () => {
+        while (filling) {
+          await grab();
+          await sleep(50);
+        }
+      })();
       const r = await diagnose();
+      filling = false;
+      await filler;
       expect(byId(r, 'postgres-unreachable')).toBeUndefined();
       expect(byId(r, 'pg-connections-saturation')).toMatchObject({
         severity: 'critical',
         evidence: { sqlstate: '53300' },
       });
     } finally {
+      filling = false;
       await Promise.all(held.map((c) => c.end().catch(() => {})));
     }
   });
