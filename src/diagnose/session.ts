@@ -251,7 +251,11 @@ export class DiagnoseSession {
     this.firstSeen = nextFirstSeen(findings);
     const counts = countBySeverity(findings);
     const cpuHigh = findings.some((f) => f.id === 'host-cpu' && f.severity !== 'info');
-    const writeProblem = this.options.history?.append({ ...this.historySample(facts, now), cpuHigh });
+    // A subset run (--components) reads the file but does not write it: its skipped components
+    // would read as "down" in the next full run's windows.
+    const writeProblem = this.options.components
+      ? undefined
+      : this.options.history?.append({ ...this.historySample(facts, now), cpuHigh });
     if (writeProblem && !windows.note) windows.note = writeProblem;
     return {
       at: new Date(now).toISOString(),

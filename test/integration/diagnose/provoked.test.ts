@@ -334,4 +334,14 @@ describe('diagnose on a provoked real stack (issue 16 provocation table)', () =>
     expect(byId(r, 'api-unhealthy')).toMatchObject({ severity: 'critical', evidence: { httpStatus: 503 } });
     expect(String(byId(r, 'api-unhealthy')?.evidence.redis)).toMatch(/down/);
   });
+
+  test('--components: only the named components are checked: Redis being down is not reported when not asked about', async () => {
+    const r = await diagnose('--components', 'postgres,rabbitmq');
+    expect(r.facts.redis).toMatchObject({ ok: false, skipped: true });
+    expect(r.facts.worker).toMatchObject({ ok: false, skipped: true });
+    expect(r.findings.map((f) => f.component).filter((c) => !['postgres', 'rabbitmq'].includes(c))).toEqual(
+      [],
+    );
+    expect(r.facts.postgres.ok && r.facts.rabbitmq.ok).toBe(true);
+  });
 });
