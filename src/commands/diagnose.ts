@@ -29,26 +29,30 @@ const url = (summary: string, path: string) => ({
   helpGroup: 'TARGETS',
 });
 
-/** Every occurrence of the targets' passwords (plain and URL-encoded) replaced by the mask. */
+/**
+ * Every occurrence of the targets' passwords (plain and URL-encoded) in the report's string values
+ * replaced by the mask: a net for error texts that quote a connection string. Passwords shorter
+ * than 6 characters are left to the URL masking (replacing "x" everywhere would garble the report).
+ */
 export function scrubPasswords<T>(value: T, urls: string[]): T {
   const secrets = new Set<string>();
   for (const u of urls) {
     try {
       const p = new URL(u).password;
-      if (p && p !== MASK) {
-        secrets.add(p);
-        secrets.add(decodeURIComponent(p));
-      }
+      for (const sec of [p, decodeURIComponent(p)]) if (sec.length >= 6 && sec !== MASK) secrets.add(sec);
     } catch {
       // Not a URL: nothing to take from it.
     }
   }
-  let text = JSON.stringify(value);
-  for (const sec of [...secrets].sort((a, b) => b.length - a.length)) {
-    const quoted = JSON.stringify(sec).slice(1, -1);
-    text = text.split(quoted).join(MASK);
-  }
-  return JSON.parse(text) as T;
+  const ordered = [...secrets].sort((a, b) => b.length - a.length);
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return ordered.reduce((t, sec) => t.split(sec).join(MASK), v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return ordered.length ? (walk(value) as T) : value;
 }
 
 export class CriticalFindingsError extends CheckFailedError {
