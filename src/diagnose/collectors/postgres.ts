@@ -191,8 +191,11 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
         };
       } else {
         try {
-          const r = await client.query(PSS_SQL);
-          for (const row of (await client.query(PSS_COUNTERS_SQL)).rows as Row[]) {
+          // Both in one round trip (simple query protocol).
+          const [r, counters] = (await client.query(`${PSS_SQL};\n${PSS_COUNTERS_SQL}`)) as unknown as Array<{
+            rows: Row[];
+          }>;
+          for (const row of counters!.rows) {
             statementCounters[String(row.id)] = {
               query: redactSql(String(row.query)),
               calls: n(row.calls),
@@ -202,7 +205,7 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
           statStatements = {
             available: true,
             window: null,
-            top: r.rows.map((q: Row) => ({
+            top: r!.rows.map((q: Row) => ({
               query: redactSql(String(q.query)),
               calls: n(q.calls),
               meanMs: round1(n(q.mean_ms)),
