@@ -219,6 +219,16 @@ describe('diagnose against the real local stack', () => {
     expect(byId(report, 'redis-memory')?.severity).toBe('critical');
   });
 
+  test('diagnose itself adds no error replies to Redis (no CLIENT SETINFO on Redis 7.0)', async () => {
+    const redis = new Redis(urls().REDIS_URL, { maxRetriesPerRequest: 1, disableClientInfo: true });
+    const errors = async () => Number(/total_error_replies:(\d+)/.exec(await redis.info('stats'))?.[1]);
+    const before = await errors();
+    await cliJson(['diagnose', ...common, '--once', '--sample-interval', '200ms']);
+    await cliJson(['diagnose', ...common, '--once', '--sample-interval', '200ms']);
+    expect(await errors()).toBe(before);
+    await redis.quit();
+  });
+
   test('against URLs only (no config, no state dir), credentials masked', async () => {
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'sentinel-diagnose-urls-'));
     try {
