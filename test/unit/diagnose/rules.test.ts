@@ -504,6 +504,25 @@ const rows: Row[] = [
     'warning',
     { messages: 1 },
   ],
+  [
+    '5 dead letters, 3 rejected by the worker as invalid: the reasons',
+    () => ({
+      facts: withFacts(
+        withFacts(
+          healthy(),
+          'rabbitmq',
+          rabbit({
+            queues: [queue(), queue({ name: 'execution_tasks.dlq', messages: 5, ready: 5, consumers: 0 })],
+          }),
+        ),
+        'worker',
+        worker({ deadLettered: { invalid: 3 } }),
+      ),
+    }),
+    'dead-letters',
+    'warning',
+    { messages: 5, reasons: '3 invalid' },
+  ],
   ['memory alarm', () => node({ memAlarm: true, memUsed: 1000 * MIB }), 'rabbitmq-memory-alarm', 'critical'],
   ['broker memory 69 % of watermark', () => node({ memUsed: 690 * MIB }), 'rabbitmq-memory', null],
   [
@@ -838,6 +857,90 @@ const rows: Row[] = [
     'critical',
     { httpStatus: 503, rabbitmq: 'down' },
   ],
+  [
+    'API p95 250 ms over 100 requests: SARK warning band',
+    () => ({
+      facts: withFacts(
+        healthy(),
+        'api',
+        api({ requests: { total: 100, byCode: { '202': 100 }, p95Ms: 250, p99Ms: 400, seconds: 2 } }),
+      ),
+    }),
+    'api-latency',
+    'warning',
+    { p95Ms: 250 },
+  ],
+  [
+    'API p95 150 ms: above the 100 ms target, information',
+    () => ({
+      facts: withFacts(
+        healthy(),
+        'api',
+        api({ requests: { total: 100, byCode: { '202': 100 }, p95Ms: 150, p99Ms: 180, seconds: 2 } }),
+      ),
+    }),
+    'api-latency',
+    'info',
+  ],
+  [
+    'API 503s in the window',
+    () => ({
+      facts: withFacts(
+        healthy(),
+        'api',
+        api({ requests: { total: 50, byCode: { '202': 45, '503': 5 }, p95Ms: 20, p99Ms: 30, seconds: 2 } }),
+      ),
+    }),
+    'api-5xx',
+    'warning',
+    { errors: 5, codes: '5 × 503' },
+  ],
+  [
+    '429 for 20 % of requests',
+    () => ({
+      facts: withFacts(
+        healthy(),
+        'api',
+        api({ requests: { total: 50, byCode: { '202': 40, '429': 10 }, p95Ms: 20, p99Ms: 30, seconds: 2 } }),
+      ),
+    }),
+    'api-rate-limited',
+    'info',
+    { rateLimited: 10 },
+  ],
+  [
+    'QUEUED rows 2 min old, empty task queue: lost',
+    () => ({
+      facts: withFacts(healthy(), 'postgres', postgres({ queuedJobs: { count: 2, oldestSeconds: 120 } })),
+    }),
+    'queued-jobs-lost',
+    'critical',
+    { queuedJobs: 2, queueMessages: 0 },
+  ],
+  [
+    'QUEUED rows 30 s old, empty task queue: in flight',
+    () => ({
+      facts: withFacts(healthy(), 'postgres', postgres({ queuedJobs: { count: 2, oldestSeconds: 30 } })),
+    }),
+    'queued-jobs-lost',
+    null,
+  ],
+  [
+    'oldest QUEUED 6 min with messages waiting',
+    () => ({
+      facts: withFacts(
+        mq({ messages: 40, ready: 40 }).facts,
+        'postgres',
+        postgres({ queuedJobs: { count: 40, oldestSeconds: 360 } }),
+      ),
+    }),
+    'queued-jobs-old',
+    'warning',
+    { oldestSeconds: 360 },
+  ],
+  ['RabbitMQ fds 79 %', () => node({ fdUsed: 790, fdTotal: 1000 }), 'rabbitmq-file-descriptors', null],
+  ['RabbitMQ fds 80 %', () => node({ fdUsed: 800, fdTotal: 1000 }), 'rabbitmq-file-descriptors', 'warning'],
+  ['RabbitMQ fds 95 %', () => node({ fdUsed: 950, fdTotal: 1000 }), 'rabbitmq-file-descriptors', 'critical'],
   ['CPU 59 %', () => hs({ cpuUsage: 0.59 }), 'host-cpu', null],
   ['CPU 60 % in one look: information', () => hs({ cpuUsage: 0.6 }), 'host-cpu', 'info'],
   ['CPU 100 % in one look: information, never critical', () => hs({ cpuUsage: 1 }), 'host-cpu', 'info'],
@@ -916,6 +1019,9 @@ describe('diagnose rules', () => {
     const fired = [...new Set(rows.filter((r) => r[3] !== null).map((r) => r[2]))].sort();
     expect(fired).toEqual(
       [
+        'api-5xx',
+        'api-latency',
+        'api-rate-limited',
         'api-unhealthy',
         'api-unreachable',
         'consumer-utilisation-low',
@@ -942,6 +1048,9 @@ describe('diagnose rules', () => {
         'queue-backlog',
         'queue-growing',
         'queue-no-consumers',
+        'queued-jobs-lost',
+        'queued-jobs-old',
+        'rabbitmq-file-descriptors',
         'rabbitmq-disk-alarm',
         'rabbitmq-management-unreachable',
         'rabbitmq-memory',
