@@ -154,8 +154,11 @@ export interface ApiSample {
 
 /** The API answers its health check after its own backend checks, which give up after 2 s each. */
 export const API_INTERNAL_CHECK_MS = 2000;
-/** Routes that are not user traffic: diagnose's own probes and Prometheus scrapes. */
-const PROBE_ROUTES = new Set(['health', 'metrics']);
+/**
+ * Routes that are not request/response traffic: diagnose's own probes, Prometheus scrapes, and
+ * WebSocket streams (their "duration" is how long a client watched a job).
+ */
+const PROBE_ROUTES = new Set(['health', 'metrics', 'stream']);
 
 /** The API's /metrics text → requests by status code and latency buckets of the user routes. */
 export function apiMetricsFromText(text: string): ApiSample['metrics'] {
