@@ -11,6 +11,15 @@ import { queueDepthExpr, WORKERS_ACTIVE_EXPR } from './promql.js';
 import type { Held, Windows } from './types.js';
 
 type Point = [number, string];
+
+/**
+ * `increase(m[5m])`, plus the whole value of series born inside the window: a label set a
+ * counter creates on its first increment (the first INTERNAL_ERROR, a new language) has no
+ * earlier sample, and increase() alone would count a burst that created it as nothing.
+ */
+export function increaseInclNew(metric: string): string {
+  return `((increase(${metric}[5m]) and ${metric} offset 5m) or (${metric} unless ${metric} offset 5m))`;
+}
 interface PromResult {
   metric: Record<string, string>;
   value?: Point;
@@ -57,9 +66,9 @@ export class PrometheusWindows {
         q(`${queueDepthExpr()}[${RANGE}:${STEP}]`),
         q(`${WORKERS_ACTIVE_EXPR}[${RANGE}:${STEP}]`),
         q(`max(up{job=~".*worker.*"})[${RANGE}:${STEP}]`),
-        q('sum by (status) (increase(sentinel_executions_total[5m]))'),
+        q(`sum by (status) (${increaseInclNew('sentinel_executions_total')})`),
         q('sum(increase(sentinel_sandbox_failures_total[5m]))'),
-        q('sum by (le) (increase(sentinel_execution_duration_seconds_bucket[5m]))'),
+        q(`sum by (le) (${increaseInclNew('sentinel_execution_duration_seconds_bucket')})`),
       ]);
       const oldest = Math.min(...up.flatMap((r) => (r.values ?? []).map((p) => p[0] * 1000)), now);
       const historySeconds = Math.max(0, (now - oldest) / 1000);

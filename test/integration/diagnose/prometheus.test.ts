@@ -1,11 +1,14 @@
 /**
  * Windowed rules over a real Prometheus: `up` with `prometheus.enabled` starts Debian's
  * Prometheus as the sixth service, scraping the worker, the API and RabbitMQ with the deployment
- * guide's four alerts loaded; `diagnose` then takes its windows from PromQL. The worker runs with
- * a sandbox that cannot start (nsjail pointed at /usr/bin/false), so every job is a real sandbox
- * failure. The same failures are also read from the rolling sample file when Prometheus is not
- * reachable.
+ * guide's four alerts loaded; `diagnose` then takes its windows from PromQL. Once the worker has
+ * started, its slots' source directories are replaced by files, so every job is a real sandbox
+ * failure ("cannot prepare slot"). The same failures are also read from the rolling sample file
+ * when Prometheus is not reachable.
  */
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { DiagnoseReport, Finding } from '../../../src/diagnose/types.js';
 import { cliJson } from '../../helpers/cli.js';
@@ -15,6 +18,10 @@ import { startStack, type TestStack } from '../../helpers/stack.js';
 const byId = (r: DiagnoseReport, id: string): Finding | undefined => r.findings.find((f) => f.id === id);
 let stack: TestStack;
 let promUrl: string;
+// The worker makes its sandbox work directory under TMPDIR: a private one, so it is this stack's.
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'diag-prom-'));
+chmodSync(tmp, 0o755);
+const savedTmp = process.env.TMPDIR;
 
 async function diagnose(...extra: string[]): Promise<DiagnoseReport> {
   const r = await cliJson<DiagnoseReport>([
@@ -42,6 +49,7 @@ async function promQuery(
 
 describe('diagnose windows from a real Prometheus (the optional sixth service)', () => {
   beforeAll(async () => {
+    process.env.TMPDIR = tmp;
     stack = await startStack({
       offset: testOffset('diagnosePrometheus'),
       yaml: [
@@ -50,9 +58,6 @@ describe('diagnose windows from a real Prometheus (the optional sixth service)',
         '  scrapeIntervalSeconds: 2',
         'api:',
         '  rateLimit: 100000',
-        'worker:',
-        '  sandbox: nsjail',
-        '  nsjailPath: /usr/bin/false',
         '',
       ].join('\n'),
     });
@@ -61,6 +66,9 @@ describe('diagnose windows from a real Prometheus (the optional sixth service)',
 
   afterAll(async () => {
     await stack?.stop();
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    rmSync(tmp, { recursive: true, force: true });
   });
 
   test('up starts six services; Prometheus has the guide’s four alerts and scrapes the stack', async () => {
@@ -103,6 +111,16 @@ describe('diagnose windows from a real Prometheus (the optional sixth service)',
     // A baseline run for the sample file (used by the next test), before any failure.
     const before = await diagnose('--prometheus', 'http://127.0.0.1:1');
     expect(byId(before, 'sandbox-failures')).toBeUndefined();
+    // Break the sandbox under the running worker: a slot whose src/ is a file cannot be prepared.
+    const roots = readdirSync(tmp).filter((d) => d.startsWith('sentinel-sandbox-'));
+    expect(roots).toHaveLength(1);
+    const slots = readdirSync(path.join(tmp, roots[0]!)).filter((d) => d.startsWith('slot-'));
+    expect(slots.length).toBeGreaterThan(0);
+    for (const slot of slots) {
+      const src = path.join(tmp, roots[0]!, slot, 'src');
+      rmSync(src, { recursive: true, force: true });
+      writeFileSync(src, 'not a directory\n');
+    }
     for (let i = 0; i < 60; i++) {
       const res = await fetch(`${stack.urls.apiUrl}/api/v1/submissions`, {
         method: 'POST',

@@ -225,7 +225,14 @@ describe('diagnose on a provoked real stack (issue 16 provocation table)', () =>
         "INSERT INTO execution_jobs (job_id, language, source_code, created_at) VALUES (gen_random_uuid(), 'python', 'print(1)', now() - interval '2 minutes')",
       );
       const r = await diagnose();
-      expect(byId(r, 'queued-jobs-lost')).toMatchObject({
+      const pgFacts = r.facts.postgres;
+      const mq = r.facts.rabbitmq;
+      const why = JSON.stringify({
+        queued: pgFacts.ok ? pgFacts.facts.queuedJobs : pgFacts,
+        task: mq.ok ? mq.facts.queues.find((q) => q.name === 'execution_tasks') : mq,
+        findings: r.findings.map((f) => f.id),
+      });
+      expect(byId(r, 'queued-jobs-lost'), why).toMatchObject({
         severity: 'critical',
         evidence: { queuedJobs: 1, queueMessages: 0 },
       });
