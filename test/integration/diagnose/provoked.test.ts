@@ -61,6 +61,18 @@ function editSamples(edit: (samples: HistorySample[]) => HistorySample[]): void 
   writeFileSync(file, JSON.stringify(doc));
 }
 
+/** Waits until the management API shows the task queue at `messages` (its figures trail by up to 5 s). */
+async function untilDepth(messages: number): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      const { base, headers } = managementRequest(stack.urls.rabbitmqManagementUrl);
+      const res = await fetch(`${base}/api/queues/%2F/execution_tasks`, { headers });
+      expect(((await res.json()) as { messages?: number }).messages).toBe(messages);
+    },
+    { timeout: 30_000, interval: 500 },
+  );
+}
+
 async function db(): Promise<pg.Client> {
   const c = new pg.Client({ connectionString: pgClientUrl(stack.urls.databaseUrl) });
   await c.connect();
@@ -224,6 +236,8 @@ describe('diagnose on a provoked real stack (issue 16 provocation table)', () =>
       await c.query(
         "INSERT INTO execution_jobs (job_id, language, source_code, created_at) VALUES (gen_random_uuid(), 'python', 'print(1)', now() - interval '2 minutes')",
       );
+      // The management API's figures trail the last acks by up to 5 s: wait for the empty queue.
+      await untilDepth(0);
       const r = await diagnose();
       const pgFacts = r.facts.postgres;
       const mq = r.facts.rabbitmq;
@@ -294,14 +308,7 @@ describe('diagnose on a provoked real stack (issue 16 provocation table)', () =>
     await ch.waitForConfirms();
     await conn.close();
     // The management API refreshes its statistics every 5 s.
-    await vi.waitFor(
-      async () => {
-        const { base, headers } = managementRequest(stack.urls.rabbitmqManagementUrl);
-        const res = await fetch(`${base}/api/queues/%2F/execution_tasks`, { headers });
-        expect(((await res.json()) as { messages?: number }).messages).toBe(1100);
-      },
-      { timeout: 30_000, interval: 500 },
-    );
+    await untilDepth(1100);
     // Cron's earlier runs, a minute apart, all saw the backlog with no worker.
     editSamples((s) => {
       const now = Date.now();
