@@ -9,7 +9,7 @@ import { HistoryFile, historyFile } from '../diagnose/windows/history.js';
 import { PrometheusWindows } from '../diagnose/windows/prometheus.js';
 import { diagnoseK8sFlags, diagnoseK8sOnce, type K8sDiagnoseReport } from '../k8s/commands.js';
 import { CheckFailedError } from '../lib/errors.js';
-import { MASK, MASK } from '../lib/redact.js';
+import { MASK } from '../lib/redact.js';
 import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
 
 export type DiagnoseResult = DiagnoseReport;

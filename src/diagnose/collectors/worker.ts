@@ -5,7 +5,14 @@
  * API's GET /api/v1/health.
  */
 
-import { bucketIncrease, histogramBuckets, parseMetrics, select, sumBy, sumOf } from '../../clients/prometheus.js';
+import {
+  bucketIncrease,
+  histogramBuckets,
+  parseMetrics,
+  select,
+  sumBy,
+  sumOf,
+} from '../../clients/prometheus.js';
 import { maskUrl } from '../../lib/redact.js';
 import { sandboxOfMetrics } from '../../services/app.js';
 import { type HistogramBucket, histogramQuantile } from '../../tuners/rabbitmq.js';

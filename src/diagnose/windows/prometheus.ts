@@ -3,8 +3,9 @@
  * when `prometheus.enabled`): the alerts' "for 5m" / "for 3m" as the run of subquery points above
  * the threshold, and "in 5m" as `increase(...[5m])` over the real series.
  */
-import { maskUrl } from '../../lib/redact.js';
+
 import { managementRequest } from '../../clients/rabbitmq-management.js';
+import { maskUrl } from '../../lib/redact.js';
 import { withTimeout } from '../collectors/timeout.js';
 import { BACKLOG_MESSAGES } from '../rules/rabbitmq.js';
 import { queueDepthExpr, WORKERS_ACTIVE_EXPR } from './promql.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import amqp from 'amqplib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { managementRequest } from '../../../src/diagnose/collectors/rabbitmq.js';
+import { managementRequest } from '../../../src/clients/rabbitmq-management.js';
 import type { DiagnoseReport, Finding } from '../../../src/diagnose/types.js';
 import type { HistorySample } from '../../../src/diagnose/windows/history.js';
 import { pgClientUrl } from '../../../src/services/endpoints.js';
