@@ -202,9 +202,10 @@ describe('diagnose against the real local stack', () => {
     void child.finally(() => {
       done = true;
     });
-    // Keep writing 8 KiB values until diagnose has taken both samples (bounded: 20 000 writes).
+    // Keep writing 8 KiB values until diagnose has taken both samples (bounded: 500 000 writes;
+    // Redis evicts under allkeys-lru, so its memory stays at maxmemory).
     const value = 'x'.repeat(8192);
-    while (!done && writes < 20_000) {
+    while (!done && writes < 500_000) {
       await redis.set(`fill:${writes}`, value);
       writes++;
     }
