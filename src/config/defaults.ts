@@ -30,6 +30,8 @@ export const defaults: Omit<SentinelConfig, 'credentials'> & { credentials: Conf
     redis: 6379,
     api: 8080,
     workerMetrics: 9090,
+    // The deployment guide's port-forward puts Prometheus on 9091 (9090 is the worker's metrics).
+    prometheus: 9091,
   },
   credentials: {
     postgres: { user: 'sentinel', database: 'sentinel' },
@@ -95,6 +97,11 @@ export const defaults: Omit<SentinelConfig, 'credentials'> & { credentials: Conf
     reaperIntervalMs: 15_000,
     // Past the job lock's 15 s TTL plus a redelivery's wait for it, so a live retry is never reaped.
     reaperGraceMs: 60_000,
+  },
+  prometheus: {
+    // Opt-in: `up` starts five services unless this is true.
+    enabled: false,
+    scrapeIntervalSeconds: 5,
   },
   keda: {
     // Tuning guide "KEDA Auto-Scaling > ScaledObject Parameters".

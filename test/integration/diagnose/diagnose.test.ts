@@ -202,9 +202,10 @@ describe('diagnose against the real local stack', () => {
     void child.finally(() => {
       done = true;
     });
-    // Keep writing 8 KiB values until diagnose has taken both samples (bounded: 20 000 writes).
+    // Keep writing 8 KiB values until diagnose has taken both samples (bounded: 500 000 writes;
+    // Redis evicts under allkeys-lru, so its memory stays at maxmemory).
     const value = 'x'.repeat(8192);
-    while (!done && writes < 20_000) {
+    while (!done && writes < 500_000) {
       await redis.set(`fill:${writes}`, value);
       writes++;
     }
@@ -217,6 +218,16 @@ describe('diagnose against the real local stack', () => {
     expect(Number(f?.evidence.evictedTotal)).toBeGreaterThanOrEqual(Number(f?.evidence.evictedInWindow));
     expect(f?.evidence).toMatchObject({ maxmemory: 2 * 1024 * 1024, policy: 'allkeys-lru' });
     expect(byId(report, 'redis-memory')?.severity).toBe('critical');
+  });
+
+  test('diagnose itself adds no error replies to Redis (no CLIENT SETINFO on Redis 7.0)', async () => {
+    const redis = new Redis(urls().REDIS_URL, { maxRetriesPerRequest: 1, disableClientInfo: true });
+    const errors = async () => Number(/total_error_replies:(\d+)/.exec(await redis.info('stats'))?.[1]);
+    const before = await errors();
+    await cliJson(['diagnose', ...common, '--once', '--sample-interval', '200ms']);
+    await cliJson(['diagnose', ...common, '--once', '--sample-interval', '200ms']);
+    expect(await errors()).toBe(before);
+    await redis.quit();
   });
 
   test('against URLs only (no config, no state dir), credentials masked', async () => {
