@@ -48,4 +48,5 @@ export const diagnoseSources = {
   /** Rules that are this tool's own (no guide says so): documented in the project's docs. */
   tool: { guide: 'docs/diagnose.md', section: 'Rules of this tool' },
   windows: { guide: 'docs/diagnose.md', section: 'Windows' },
+  faults: { guide: 'docs/stack.md', section: 'Faults' },
 } as const satisfies Record<string, Source>;

@@ -81,6 +81,11 @@ export interface PostgresFacts {
   }>;
   /** Jobs in execution_jobs still QUEUED, when the table exists. */
   queuedJobs: { count: number; oldestSeconds: number | null } | null;
+  /**
+   * Jobs RUNNING/COMPILING past their time limit plus the reaper's default grace (60 s): the
+   * worker's reaper fails those, so any left mean no worker (or no reaper) is running.
+   */
+  stuckJobs?: { count: number; oldestSeconds: number | null } | null;
 }
 
 export interface QueueFacts {

@@ -34,6 +34,7 @@ export interface PostgresSample {
   unusedIndexes: PostgresFacts['unusedIndexes'];
   bloat: PostgresFacts['bloat'];
   queuedJobs: PostgresFacts['queuedJobs'];
+  stuckJobs: PostgresFacts['stuckJobs'];
   /** What could not be read because a lock was held past the lock timeout. */
   locked: string[];
   /** queryid → calls and total time, for deltas over the window. */
@@ -97,9 +98,15 @@ SELECT queryid::text AS id, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) A
  WHERE query NOT LIKE '%pg_stat_statements%' AND query <> '<insufficient privilege>' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
  ORDER BY total_exec_time DESC LIMIT 200`;
 
+/** The reaper's default grace (worker.reaperGraceMs, docs/stack.md "Faults"). */
+export const STUCK_GRACE_MS = 60_000;
+
 const QUEUED_SQL = `
-SELECT count(*)::float8 AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest_s
-  FROM execution_jobs WHERE status = 'QUEUED'`;
+SELECT count(*) FILTER (WHERE status = 'QUEUED')::float8 AS n,
+       EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE status = 'QUEUED'))::float8 AS oldest_s,
+       count(*) FILTER (WHERE status <> 'QUEUED' AND updated_at < now() - (time_limit_ms + ${STUCK_GRACE_MS}) * interval '1 millisecond')::float8 AS stuck_n,
+       EXTRACT(EPOCH FROM now() - min(updated_at) FILTER (WHERE status <> 'QUEUED' AND updated_at < now() - (time_limit_ms + ${STUCK_GRACE_MS}) * interval '1 millisecond'))::float8 AS stuck_oldest_s
+  FROM execution_jobs WHERE status IN ('QUEUED', 'COMPILING', 'RUNNING')`;
 
 type Row = Record<string, unknown>;
 
@@ -218,10 +225,15 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
         }
       }
       let queuedJobs: PostgresFacts['queuedJobs'] = null;
+      let stuckJobs: PostgresFacts['stuckJobs'] = null;
       if (f.has_jobs) {
         try {
           const q = (await client.query(QUEUED_SQL)).rows[0] as Row;
           queuedJobs = { count: n(q.n), oldestSeconds: q.oldest_s === null ? null : round1(n(q.oldest_s)) };
+          stuckJobs = {
+            count: n(q.stuck_n),
+            oldestSeconds: q.stuck_oldest_s === null ? null : round1(n(q.stuck_oldest_s)),
+          };
         } catch (error) {
           queuedJobs = null;
           locked.push(`QUEUED jobs (${(error as Error).message})`);
@@ -277,6 +289,7 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
           };
         }),
         queuedJobs,
+        stuckJobs,
         statementCounters,
       } satisfies PostgresSample;
     })();
@@ -359,6 +372,7 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
         unusedIndexes: cur.unusedIndexes,
         bloat: cur.bloat,
         queuedJobs: cur.queuedJobs,
+        stuckJobs: cur.stuckJobs,
       },
     };
   }

@@ -19,6 +19,7 @@ import { postgresRules } from './postgres.js';
 import { queuedJobRules } from './queued.js';
 import { rabbitRules } from './rabbitmq.js';
 import { redisRules } from './redis.js';
+import { stuckJobRules } from './stuck.js';
 import { apiRules, hostRules, workerRules } from './worker.js';
 
 const downInfo: Record<
@@ -144,6 +145,7 @@ export function evaluate(facts: Facts, ctx: RuleContext): Finding[] {
     ...workerRules(facts, ctx),
     ...executionRules(facts, ctx),
     ...queuedJobRules(facts, ctx),
+    ...stuckJobRules(facts),
     ...apiRules(facts),
     ...apiTrafficRules(facts),
     ...hostRules(facts, ctx),

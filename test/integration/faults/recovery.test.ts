@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { TASK_QUEUE } from '../../../src/services/rabbitmq/topology.js';
 import { lockKey } from '../../../src/worker/lock.js';
-import { cli } from '../../helpers/cli.js';
+import { cli, cliJson } from '../../helpers/cli.js';
 import { testOffset } from '../../helpers/ports.js';
 import { startStack, type TestStack } from '../../helpers/stack.js';
 import { withDb } from '../../helpers/submissions.js';
@@ -155,5 +155,38 @@ describe('worker recovery: reaper and retry budget', () => {
     expect(existsSync(`/proc/${epmd}`)).toBe(false);
     const st = await cli(['status', '--services', 'rabbitmq', ...stack.args]);
     expect(st.exitCode).toBe(0);
+  });
+
+  test('with no worker running, diagnose reports a stuck job as critical; up brings the worker whose reaper fails it', async () => {
+    const down = await cli(['down', '--services', 'worker', ...stack.args]);
+    expect(down.exitCode).toBe(0);
+    const id = await withDb(stack, (db) => insertRow(db, 'RUNNING', '10 minutes'));
+    const d = await cliJson<{
+      findings: Array<{ id: string; severity: string; evidence: Record<string, number> }>;
+    }>(['diagnose', '--once', '--components', 'postgres', ...stack.args]);
+    expect(d.exitCode).toBe(1);
+    const stuck = d.json.result.findings.find((f) => f.id === 'jobs-stuck');
+    expect(stuck?.severity).toBe('critical');
+    // This one, and the first test's job whose fake holder's lock has lapsed by now.
+    const expected = await withDb(stack, async (db) =>
+      Number(
+        (
+          await db.query(
+            `SELECT count(*) FROM execution_jobs WHERE status IN ('RUNNING', 'COMPILING')
+             AND updated_at < now() - (time_limit_ms + 60000) * interval '1 millisecond'`,
+          )
+        ).rows[0].count,
+      ),
+    );
+    expect(expected).toBeGreaterThanOrEqual(1);
+    expect(stuck?.evidence.stuckJobs).toBe(expected);
+    expect(stuck?.evidence.oldestSeconds).toBeGreaterThanOrEqual(600);
+    const up = await cli(['up', ...stack.args]);
+    expect(up.exitCode, up.stderr).toBe(0);
+    const row = await until('the reaper', async () => {
+      const r = await statusOf(id);
+      return r.status === 'RUNNING' ? undefined : r;
+    });
+    expect(row.status).toBe('INTERNAL_ERROR');
   });
 });

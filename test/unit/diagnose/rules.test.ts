@@ -938,6 +938,23 @@ const rows: Row[] = [
     'warning',
     { oldestSeconds: 360 },
   ],
+  [
+    'jobs RUNNING past time limit + grace: stuck',
+    () => ({
+      facts: withFacts(healthy(), 'postgres', postgres({ stuckJobs: { count: 3, oldestSeconds: 640 } })),
+    }),
+    'jobs-stuck',
+    'critical',
+    { stuckJobs: 3, oldestSeconds: 640 },
+  ],
+  [
+    'no stuck jobs',
+    () => ({
+      facts: withFacts(healthy(), 'postgres', postgres({ stuckJobs: { count: 0, oldestSeconds: null } })),
+    }),
+    'jobs-stuck',
+    null,
+  ],
   ['RabbitMQ fds 79 %', () => node({ fdUsed: 790, fdTotal: 1000 }), 'rabbitmq-file-descriptors', null],
   ['RabbitMQ fds 80 %', () => node({ fdUsed: 800, fdTotal: 1000 }), 'rabbitmq-file-descriptors', 'warning'],
   ['RabbitMQ fds 95 %', () => node({ fdUsed: 950, fdTotal: 1000 }), 'rabbitmq-file-descriptors', 'critical'],
@@ -1032,6 +1049,7 @@ describe('diagnose rules', () => {
         'host-cpu',
         'host-memory',
         'host-unreachable',
+        'jobs-stuck',
         'pg-blocked-sessions',
         'pg-cache-hit-ratio',
         'pg-connections-saturation',
