@@ -41,12 +41,19 @@ const cpp = (source: string, extra: Partial<JobInput> = {}): JobInput => ({
 const run = (job: JobInput, slot = 0) => runJob(job, { driver, slot });
 
 /** Host processes running as a slot's uid (the sandbox's processes, seen from outside). */
+/**
+ * Processes of this driver's slot left on the host: the slot's uid, in this driver instance's slot
+ * cgroup (`…/<instance = this process's pid>/slot-<n>`), so sandboxes of other workers on the same
+ * machine, which share the slot uids, are not counted.
+ */
 function hostProcessesOfSlot(slot: number): number {
+  const cgroup = new RegExp(`/${process.pid}/slot-${slot}$`, 'm');
   let count = 0;
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-      if (Number(uid) === DEFAULT_UID_BASE + slot) count++;
+      if (Number(uid) !== DEFAULT_UID_BASE + slot) continue;
+      if (cgroup.test(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))) count++;
     } catch {}
   }
   return count;
