@@ -185,12 +185,13 @@ export interface BenchIo {
 
 /** The thresholds failed under --assert: exit 1, and --json still carries the whole result. */
 export class ThresholdsFailedError extends CheckFailedError {
-  constructor(readonly result: BenchResult) {
+  constructor(override readonly result: BenchResult) {
     const failed = result.thresholds.filter((t) => !t.pass);
     super(
       `${failed.length} of ${result.thresholds.length} thresholds failed: ${failed.map((t) => `${t.metric}: ${t.expression} (observed ${t.observedText})`).join('; ')}`,
       {
         code: 'THRESHOLDS_FAILED',
+        result: result,
         suggestion: 'See the threshold table above; the reports (--out) hold the details.',
       },
     );

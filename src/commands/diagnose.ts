@@ -1,26 +1,16 @@
 import { Flags } from '@oclif/core';
-import { parseDurationMs } from '../config/env.js';
 import type { FlagOverride } from '../config/load.js';
 import { renderReport } from '../diagnose/report.js';
 import { DiagnoseSession, deploymentOf, diagnoseOnce, targetsOf } from '../diagnose/session.js';
 import type { DiagnoseReport } from '../diagnose/types.js';
 import { diagnoseK8sFlags, diagnoseK8sOnce, type K8sDiagnoseReport } from '../k8s/commands.js';
 import { SentinelCommand } from '../lib/base-command.js';
+import { durationFlag } from '../lib/duration.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { maskDeep } from '../lib/redact.js';
 import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
 
 export type DiagnoseResult = DiagnoseReport;
-
-/** A duration flag: `2s`, `500ms`, `1m`, or a bare number of seconds. */
-const duration = Flags.custom<number>({
-  parse: async (s) => {
-    const ms = /^\s*\d+(\.\d+)?\s*$/.test(s) ? Number(s) * 1000 : parseDurationMs(s);
-    if (ms === undefined || !(ms > 0))
-      throw new Error(`Expected a duration such as 2s or 500ms but received: ${s}`);
-    return ms;
-  },
-});
 
 const url = (summary: string, path: string) => ({
   summary: `${summary} (overrides ${path}).`,
@@ -34,6 +24,7 @@ export class CriticalFindingsError extends CheckFailedError {
       `${critical.length} critical finding${critical.length > 1 ? 's' : ''}: ${critical.map((f) => f.id).join(', ')}.`,
       {
         code: 'CRITICAL_FINDINGS',
+        result: report,
         suggestion: 'Each finding above names its evidence, the fix and the command that applies it.',
       },
     );
@@ -55,19 +46,16 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
   ];
   static override flags = {
     once: Flags.boolean({ summary: 'Print one plain report and exit (the default without a terminal).' }),
-    interval: duration({
+    interval: durationFlag({
       default: 2000,
-      defaultHelp: async () => '2s',
       summary: 'Refresh period of the interactive view (e.g. 2s).',
     }),
-    'sample-interval': duration({
+    'sample-interval': durationFlag({
       default: 1000,
-      defaultHelp: async () => '1s',
       summary: 'Pause between the two samples that rates come from, for --once and --json (e.g. 1s).',
     }),
-    timeout: duration({
+    timeout: durationFlag({
       default: 2000,
-      defaultHelp: async () => '2s',
       summary: 'Per-collector timeout (a slower component is reported down).',
     }),
     'database-url': Flags.string(url('PostgreSQL URL', 'DATABASE_URL')),
@@ -118,10 +106,5 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
     const safe = maskDeep(report) as DiagnoseReport;
     if (safe && !safe.healthy) throw new CriticalFindingsError(safe);
     return safe;
-  }
-
-  protected override toErrorJson(err: unknown) {
-    const envelope = super.toErrorJson(err);
-    return err instanceof CriticalFindingsError ? { ...envelope, result: err.report } : envelope;
   }
 }

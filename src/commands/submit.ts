@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import type { Job } from '../jobs/repository.js';
 import { SentinelCommand } from '../lib/base-command.js';
+import { durationFlag } from '../lib/duration.js';
 import { CheckFailedError, UserError } from '../lib/errors.js';
 import { endpoints } from '../services/endpoints.js';
 import { languageFromFile, submitJob, waitForJob } from '../submit/client.js';
@@ -42,7 +43,7 @@ export default class Submit extends SentinelCommand<SubmitResult> {
       default: true,
       allowNo: true,
     }),
-    timeout: Flags.integer({ summary: 'Seconds to wait for a terminal status.', default: 60, min: 1 }),
+    timeout: durationFlag({ summary: 'How long to wait for a terminal status.', default: 60_000 }),
     'api-url': Flags.string({ summary: 'API base URL (default: API_URL, else the local stack).' }),
   };
 
@@ -81,7 +82,7 @@ export default class Submit extends SentinelCommand<SubmitResult> {
     const job = await waitForJob(
       apiUrl,
       accepted.job_id,
-      flags.timeout * 1000,
+      flags.timeout,
       (s) => {
         if (s !== 'QUEUED') this.note(`job ${accepted.job_id} ${s}`);
       },

@@ -5,6 +5,7 @@
  */
 import { Flags } from '@oclif/core';
 import type { FlagOverride } from '../config/load.js';
+import { durationFlag } from '../lib/duration.js';
 import { parseMemoryBytes } from '../tuners/index.js';
 import type { FactFlags } from './facts.js';
 
@@ -76,8 +77,8 @@ export const factFlags = {
     summary: 'Read the running stack: PostgreSQL settings, worker /metrics, RabbitMQ queue, Redis keys.',
     helpGroup: 'SOURCES',
   }),
-  timeout: Flags.integer({
-    summary: 'Milliseconds each live source may take (with --live).',
+  timeout: durationFlag({
+    summary: 'How long each live source may take (with --live).',
     default: 3000,
     min: 100,
     max: 60_000,

@@ -23,6 +23,7 @@ export class AuditFailedError extends CheckFailedError {
         .join(' '),
       {
         code: escapes.length ? 'ESCAPE_FOUND' : 'AUDIT_INCONCLUSIVE',
+        result: report,
         suggestion:
           'Each row above names the evidence; the sandbox policy is in src/worker/sandbox/ (bwrap.ts, seccomp.ts, limits.ts). Read the job with `sentinel-ctl logs worker`.',
       },
@@ -52,11 +53,6 @@ Exit code 0 when every row is contained, 1 on an escape or a row whose containme
     }),
     'api-url': Flags.string({ summary: 'API base URL (default: API_URL, else the local stack).' }),
   };
-
-  protected override toErrorJson(err: unknown) {
-    const envelope = super.toErrorJson(err);
-    return err instanceof AuditFailedError ? { ...envelope, result: err.report } : envelope;
-  }
 
   async run(): Promise<AuditSandboxResult> {
     const { flags } = await this.parse(AuditSandbox);

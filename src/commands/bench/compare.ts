@@ -16,11 +16,12 @@ const fraction = Flags.custom<number>({
 
 /** Regressions found: exit 1, with the comparison still in the --json envelope. */
 class RegressionError extends CheckFailedError {
-  constructor(readonly result: CompareResult) {
+  constructor(override readonly result: CompareResult) {
     super(
       `${result.regressions} regression(s) beyond the tolerance between ${result.old.files.join(',')} and ${result.new.files.join(',')}.`,
       {
         code: 'REGRESSION',
+        result: result,
         suggestion: 'See the rows marked REGRESSION; raise --tolerance if the change is expected noise.',
       },
     );
@@ -65,10 +66,5 @@ export default class BenchCompare extends SentinelCommand<CompareResult> {
     if (!this.jsonEnabled()) this.log(renderCompare(result, renderTable));
     if (result.regressions > 0) throw new RegressionError(result);
     return result;
-  }
-
-  protected override toErrorJson(err: unknown) {
-    const envelope = super.toErrorJson(err);
-    return err instanceof RegressionError ? { ...envelope, result: err.result } : envelope;
   }
 }

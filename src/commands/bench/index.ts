@@ -75,7 +75,11 @@ export default class Bench extends SentinelCommand<BenchResult> {
       summary: 'Ramping stages DURATION:TARGET,... of VUs (closed) or arrivals/s (open), e.g. 30s:10,1m:100.',
       exclusive: ['duration'],
     }),
-    duration: Flags.string({ char: 'd', summary: 'How long to measure (default 10s).' }),
+    duration: Flags.string({
+      char: 'd',
+      helpValue: '<duration>',
+      summary: 'How long to measure, e.g. 30s or 1m30s; a bare number is seconds (default 10s).',
+    }),
     iterations: Flags.integer({ char: 'n', min: 1, summary: 'Stop after this many iterations.' }),
     'max-vus': Flags.integer({
       min: 1,
@@ -86,6 +90,7 @@ export default class Bench extends SentinelCommand<BenchResult> {
       summary: 'Keep-alive connections per origin (default: peak VUs, or min(max-vus, 512)).',
     }),
     warmup: Flags.string({
+      helpValue: '<duration>',
       summary: 'Warm-up before measuring (connections, JIT), reported separately, e.g. 5s.',
     }),
     workers: Flags.integer({
@@ -95,10 +100,15 @@ export default class Bench extends SentinelCommand<BenchResult> {
       summary: 'Worker threads to spread the load over (histograms are merged).',
     }),
     'graceful-stop': Flags.string({
+      helpValue: '<duration>',
       summary:
         'Time in-flight iterations get to finish at the end or on Ctrl-C (default 10s; sentinel: poll timeout + 5s).',
     }),
-    timeout: Flags.string({ default: '60s', summary: 'Per-request timeout.' }),
+    timeout: Flags.string({
+      default: '60s',
+      helpValue: '<duration>',
+      summary: 'Per-request timeout (a bare number is seconds).',
+    }),
     threshold: Flags.string({
       char: 't',
       multiple: true,
@@ -135,10 +145,5 @@ export default class Bench extends SentinelCommand<BenchResult> {
     }
     if (flags.assert && !result.passed) throw new ThresholdsFailedError(result);
     return result;
-  }
-
-  protected override toErrorJson(err: unknown) {
-    const envelope = super.toErrorJson(err);
-    return err instanceof ThresholdsFailedError ? { ...envelope, result: err.result } : envelope;
   }
 }

@@ -40,9 +40,4 @@ Each finding carries the numbers, the fix and the guide section; checks that lac
     if (result.errors > 0) throw new CheckFindingsError(result);
     return result;
   }
-
-  protected override toErrorJson(err: unknown) {
-    const envelope = super.toErrorJson(err);
-    return err instanceof CheckFindingsError ? { ...envelope, result: err.result } : envelope;
-  }
 }
