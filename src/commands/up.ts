@@ -33,7 +33,7 @@ With --k8s: server-side apply (field manager sentinel-ctl) of the \`generate k8s
     const { config, filePath } = this.loadConfig(flags, { persistCredentials: true });
     const controller = new AbortController();
     const onSignal = () => {
-      this.note('\nInterrupted: stopping what this run started...');
+      this.progress('\nInterrupted: stopping what this run started...');
       controller.abort();
     };
     process.once('SIGINT', onSignal);
@@ -43,7 +43,7 @@ With --k8s: server-side apply (field manager sentinel-ctl) of the \`generate k8s
         services: flags.services,
         configPath: filePath,
         signal: controller.signal,
-        progress: (m) => this.note(m),
+        progress: (m) => this.progress(m),
       });
       if (!this.jsonEnabled()) {
         this.log(
@@ -59,10 +59,10 @@ With --k8s: server-side apply (field manager sentinel-ctl) of the \`generate k8s
             ]),
           ),
         );
-        this.note(
-          `State: ${config.stateDir}. Check with \`sentinel-ctl status\`; stop with \`sentinel-ctl down\`.`,
-        );
       }
+      this.note(
+        `State: ${config.stateDir}. Check with \`${this.nextCommand('status')}\`; stop with \`${this.nextCommand('down')}\`.`,
+      );
       return { stateDir: config.stateDir, services };
     } finally {
       process.off('SIGINT', onSignal);

@@ -1,11 +1,13 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 
+// biome-ignore lint/suspicious/noExplicitAny: oclif's own FlagOutput / ArgOutput (not exported)
 type FlagOutput = { [name: string]: any };
+// biome-ignore lint/suspicious/noExplicitAny: as above
 type ArgOutput = { [name: string]: any };
 
 import { type FlagOverride, type LoadedConfig, loadConfig } from '../config/load.js';
 import { describeError, ExitCode, isSentinelError } from './errors.js';
-import { nextCommand } from './next-command.js';
+import { carryFlags, nextCommand } from './next-command.js';
 import { disableColor, setWide, wrapToTerminal } from './terminal.js';
 import { usageError } from './usage-error.js';
 
@@ -28,6 +30,7 @@ export interface JsonEnvelope<T> {
  * failed, 2 bad usage or input, 3 the environment lacks something, 130 interrupted. Config is
  * loaded on demand inside run(), never at import.
  */
+// biome-ignore lint/correctness/noUnusedVariables: T names the command's result type for readers and --json typings
 export abstract class SentinelCommand<T> extends Command {
   static override enableJsonFlag = true;
 
@@ -91,13 +94,15 @@ export abstract class SentinelCommand<T> extends Command {
   }
 
   /** Records a warning: printed on stderr now, and returned in the JSON envelope. */
-  protected warnUser(message: string): void {
+  protected warnUser(text: string): void {
+    const message = this.withFlags(text);
     this.warnings.push(message);
     if (!this.jsonEnabled()) process.stderr.write(`${wrapToTerminal(`Warning: ${message}`, 2)}\n`);
   }
 
   /** A note for the user (what to do next, what was assumed): stderr, and `warnings` under --json. */
-  protected note(message: string): void {
+  protected note(text: string): void {
+    const message = this.withFlags(text);
     this.warnings.push(message.replace(/^Note: /, ''));
     if (!this.jsonEnabled()) process.stderr.write(`${wrapToTerminal(message, 2)}\n`);
   }
@@ -117,12 +122,20 @@ export abstract class SentinelCommand<T> extends Command {
     };
   }
 
-  /** A command line to print, carrying the flags that selected the same stack or manifests. */
-  protected nextCommand(
-    command: string,
-    options: { args?: string[]; carry?: readonly string[] } = {},
-  ): string {
-    return nextCommand(command, this.parsedFlags, options);
+  /** The flags a command accepts, from oclif's manifest (for the next commands printed). */
+  private readonly flagsOf = (id: string): string[] | undefined => {
+    const c = this.config.findCommand(id);
+    return c ? Object.keys(c.flags ?? {}) : undefined;
+  };
+
+  /** A command line to print (`status`, `tune pool --write`), carrying the user's selecting flags. */
+  protected nextCommand(command: string): string {
+    return nextCommand(command, this.parsedFlags, this.flagsOf);
+  }
+
+  /** Every `sentinel-ctl ...` inside a text, carrying the user's selecting flags. */
+  protected withFlags(text: string): string {
+    return carryFlags(text, this.parsedFlags, this.flagsOf);
   }
 
   /** Loads the effective config from the parsed base flags plus command-specific overrides. */
@@ -152,7 +165,7 @@ export abstract class SentinelCommand<T> extends Command {
         name: err.name,
         code: err.code,
         message: err.message,
-        ...(err.suggestion ? { suggestion: err.suggestion } : {}),
+        ...(err.suggestion ? { suggestion: this.withFlags(err.suggestion) } : {}),
         exitCode: err.exitCode,
       };
       return {
@@ -182,7 +195,8 @@ export abstract class SentinelCommand<T> extends Command {
       }
       // Printed here rather than by oclif, which wraps lines at 80 columns and breaks the
       // one-line messages (and the port or path inside them) in two.
-      process.stderr.write(`Error: ${err.message}\n${err.suggestion ? `Hint: ${err.suggestion}\n` : ''}`);
+      const hint = err.suggestion ? `Hint: ${this.withFlags(err.suggestion)}\n` : '';
+      process.stderr.write(`Error: ${err.message}\n${hint}`);
       throw new Errors.ExitError(err.exitCode);
     }
     // Anything else is a bug in sentinel-ctl: say so in one line; DEBUG=* shows the stack.

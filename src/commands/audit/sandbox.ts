@@ -59,15 +59,15 @@ Exit code 0 when every row is contained, 1 on an escape or a row whose containme
     const loaded = this.loadConfig(flags);
     const target = auditTarget(loaded, flags['api-url']);
     const concurrency = flags.concurrency ?? Math.min(loaded.config.worker.poolSize, 4);
-    this.note(`Auditing the sandbox through ${target.apiUrl}, ${concurrency} at a time…`);
+    this.progress(`Auditing the sandbox through ${target.apiUrl}, ${concurrency} at a time…`);
     const report = await runAudit(target, {
       concurrency,
-      onRow: (row, done, total) => this.note(`[${done}/${total}] ${row.id}: ${row.verdict}`),
+      onRow: (row, done, total) => this.progress(`[${done}/${total}] ${row.id}: ${row.verdict}`),
     });
     for (const w of report.warnings) this.warnUser(w);
     if (!this.jsonEnabled()) {
       this.log(renderAuditTable(report));
-      this.note(renderSummary(report));
+      this.progress(renderSummary(report));
     }
     if (report.summary.escapes + report.summary.inconclusive > 0) throw new AuditFailedError(report);
     return report;
