@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { serviceNames } from '../config/schema.js';
 import { SentinelCommand } from '../lib/base-command.js';
-import { UserError } from '../lib/errors.js';
+import { ExitCode, UserError } from '../lib/errors.js';
 import { follow, lastLines } from '../services/logs.js';
 import { createControllers } from '../services/stack.js';
 
@@ -52,6 +52,8 @@ export default class Logs extends SentinelCommand<LogsResult> {
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       await follow(file, (s) => process.stdout.write(s), ac.signal);
+      // Following ends only with Ctrl-C: exit 130, as shells report it.
+      if (ac.signal.aborted) process.exitCode = ExitCode.interrupted;
     }
     return { service: args.service, file, lines: text ? text.split('\n') : [] };
   }

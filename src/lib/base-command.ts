@@ -195,8 +195,9 @@ export abstract class SentinelCommand<T> extends Command {
       }
       // Printed here rather than by oclif, which wraps lines at 80 columns and breaks the
       // one-line messages (and the port or path inside them) in two.
-      const hint = err.suggestion ? `Hint: ${this.withFlags(err.suggestion)}\n` : '';
-      process.stderr.write(`Error: ${err.message}\n${hint}`);
+      // Wrapped at spaces only, so a port, path or command inside is never broken in two.
+      const hint = err.suggestion ? `${wrapToTerminal(`Hint: ${this.withFlags(err.suggestion)}`, 6)}\n` : '';
+      process.stderr.write(`${wrapToTerminal(`Error: ${err.message}`, 7)}\n${hint}`);
       throw new Errors.ExitError(err.exitCode);
     }
     // Anything else is a bug in sentinel-ctl: say so in one line; DEBUG=* shows the stack.

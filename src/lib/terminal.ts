@@ -61,16 +61,23 @@ export function wrapText(text: string, width: number): string[] {
   return out;
 }
 
-/** Wraps text to the terminal, indenting continuation lines by `indent` spaces. */
+/**
+ * Wraps text to the terminal at spaces (a word, path or URL is never cut unless it alone is wider
+ * than a line). A paragraph's leading spaces are kept, and its continuation lines are indented by
+ * those plus `indent` more.
+ */
 export function wrapToTerminal(text: string, indent = 0): string {
   if (isWide()) return text;
   const width = terminalWidth();
   return text
     .split('\n')
     .map((para) => {
-      const [first = '', ...rest] = wrapText(para, width);
-      const more = rest.length ? wrapText(rest.join(' '), width - indent) : [];
-      return [first, ...more.map((l) => ' '.repeat(indent) + l)].join('\n');
+      const lead = /^ */.exec(para)![0];
+      const body = para.slice(lead.length);
+      const [first = '', ...rest] = wrapText(body, width - lead.length);
+      const hang = lead + ' '.repeat(indent);
+      const more = rest.length ? wrapText(rest.join(' '), width - hang.length) : [];
+      return [lead + first, ...more.map((l) => hang + l)].join('\n');
     })
     .join('\n');
 }

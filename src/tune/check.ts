@@ -29,7 +29,7 @@ export class CheckFindingsError extends CheckFailedError {
         code: 'CHECK_FINDINGS',
         result: result,
         suggestion:
-          'Each finding above has the numbers and the fix; `sentinel-ctl tune pool --write` applies most of them.',
+          'Each finding above names the command that fixes it; run them, then `sentinel-ctl tune check` again.',
       },
     );
   }

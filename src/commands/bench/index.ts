@@ -4,6 +4,7 @@ import { presetNames } from '../../bench/presets.js';
 import type { BenchResult } from '../../bench/report/model.js';
 import { renderSummary } from '../../bench/report/summary.js';
 import { SentinelCommand } from '../../lib/base-command.js';
+import { InterruptedError } from '../../lib/errors.js';
 
 export type { BenchResult };
 
@@ -31,7 +32,6 @@ export default class Bench extends SentinelCommand<BenchResult> {
   };
   static override flags = {
     scenario: Flags.string({
-      char: 's',
       summary: 'Scenario: a YAML file, a shipped name (jackdaw), or "sentinel" (built-in end-to-end).',
     }),
     'base-url': Flags.string({
@@ -80,7 +80,7 @@ export default class Bench extends SentinelCommand<BenchResult> {
       helpValue: '<duration>',
       summary: 'How long to measure, e.g. 30s or 1m30s; a bare number is seconds (default 10s).',
     }),
-    iterations: Flags.integer({ char: 'n', min: 1, summary: 'Stop after this many iterations.' }),
+    iterations: Flags.integer({ min: 1, summary: 'Stop after this many iterations.' }),
     'max-vus': Flags.integer({
       min: 1,
       summary: 'Open model: most VUs in flight; arrivals beyond are counted as dropped.',
@@ -119,7 +119,6 @@ export default class Bench extends SentinelCommand<BenchResult> {
     }),
     assert: Flags.boolean({ summary: 'Exit 1 when any threshold fails (for CI).' }),
     out: Flags.string({
-      char: 'o',
       multiple: true,
       summary: 'Report FORMAT=FILE: json, csv, junit or html (repeatable).',
     }),
@@ -144,6 +143,11 @@ export default class Bench extends SentinelCommand<BenchResult> {
       for (const f of written) this.note(`wrote ${f}`);
     }
     if (flags.assert && !result.passed) throw new ThresholdsFailedError(result);
+    if (result.stopReason === 'interrupted') {
+      throw new InterruptedError('Interrupted: the summary above covers the run until Ctrl-C.', {
+        result,
+      });
+    }
     return result;
   }
 }

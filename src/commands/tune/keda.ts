@@ -1,6 +1,14 @@
 import { Flags } from '@oclif/core';
 import { TuneCommand } from '../../tune/command.js';
-import { execFlags, factFlags, writeFlags } from '../../tune/flags.js';
+import {
+  databaseFlags,
+  execFlags,
+  podFlags,
+  redisFlags,
+  replicaFlags,
+  sourceFlags,
+  writeFlags,
+} from '../../tune/flags.js';
 import type { TuneResult } from '../../tune/types.js';
 import { kedaWorkloads } from '../../tuners/index.js';
 
@@ -22,8 +30,11 @@ The rabbitmq trigger should read the queue over the management API (protocol htt
     workload: Flags.option({ options: kedaWorkloads, default: 'default' as const })({
       summary: "Which of the guide's workloads: its defaults, bursty (homework deadlines) or steady (CI/CD).",
     }),
-    ...factFlags,
+    ...podFlags,
+    ...replicaFlags,
+    'max-connections': databaseFlags['max-connections'],
     ...execFlags,
+    ...sourceFlags,
     ...writeFlags,
   };
 

@@ -1,5 +1,13 @@
 import { TuneCommand } from '../../tune/command.js';
-import { factFlags, writeFlags } from '../../tune/flags.js';
+import {
+  databaseFlags,
+  execFlags,
+  podFlags,
+  redisFlags,
+  replicaFlags,
+  sourceFlags,
+  writeFlags,
+} from '../../tune/flags.js';
 import type { TuneResult } from '../../tune/types.js';
 
 export type TunePoolResult = TuneResult;
@@ -19,7 +27,7 @@ WORKER_POOL_SIZE = min(cores, RAM GiB / 0.5) of one worker pod, requests 1 core 
     '<%= config.bin %> <%= command.id %> --manifests k8s/ --env-file .env --write',
     '<%= config.bin %> <%= command.id %> --live --json',
   ];
-  static override flags = { ...factFlags, ...writeFlags };
+  static override flags = { ...podFlags, ...replicaFlags, ...databaseFlags, ...sourceFlags, ...writeFlags };
 
   async run(): Promise<TunePoolResult> {
     const { flags } = await this.parse(TunePool);

@@ -1,5 +1,13 @@
 import { TuneCommand } from '../../tune/command.js';
-import { execFlags, factFlags, writeFlags } from '../../tune/flags.js';
+import {
+  databaseFlags,
+  execFlags,
+  podFlags,
+  redisFlags,
+  replicaFlags,
+  sourceFlags,
+  writeFlags,
+} from '../../tune/flags.js';
 import type { TuneResult } from '../../tune/types.js';
 
 export type TunePrefetchResult = TuneResult;
@@ -15,7 +23,7 @@ Execution times come from the worker's sentinel_execution_duration_seconds histo
     '<%= config.bin %> <%= command.id %> --p50-ms 40 --p99-ms 80',
     '<%= config.bin %> <%= command.id %> --manifests k8s/ --live --write',
   ];
-  static override flags = { ...factFlags, ...execFlags, ...writeFlags };
+  static override flags = { ...execFlags, ...sourceFlags, ...writeFlags };
 
   async run(): Promise<TunePrefetchResult> {
     const { flags } = await this.parse(TunePrefetch);

@@ -1,5 +1,13 @@
 import { TuneCommand } from '../../tune/command.js';
-import { execFlags, factFlags, writeFlags } from '../../tune/flags.js';
+import {
+  databaseFlags,
+  execFlags,
+  podFlags,
+  redisFlags,
+  replicaFlags,
+  sourceFlags,
+  writeFlags,
+} from '../../tune/flags.js';
 import type { TuneResult } from '../../tune/types.js';
 
 export type TuneRabbitmqResult = TuneResult;
@@ -16,7 +24,7 @@ export default class TuneRabbitmq extends TuneCommand {
     '<%= config.bin %> <%= command.id %> --manifests k8s/ --dry-run',
     '<%= config.bin %> <%= command.id %> --live --json',
   ];
-  static override flags = { ...factFlags, ...execFlags, ...writeFlags };
+  static override flags = { ...podFlags, ...replicaFlags, ...execFlags, ...sourceFlags, ...writeFlags };
 
   async run(): Promise<TuneRabbitmqResult> {
     const { flags } = await this.parse(TuneRabbitmq);

@@ -1,5 +1,13 @@
 import { TuneCommand } from '../../tune/command.js';
-import { factFlags, redisFlags, writeFlags } from '../../tune/flags.js';
+import {
+  databaseFlags,
+  execFlags,
+  podFlags,
+  redisFlags,
+  replicaFlags,
+  sourceFlags,
+  writeFlags,
+} from '../../tune/flags.js';
 import type { TuneResult } from '../../tune/types.js';
 
 export type TuneRedisResult = TuneResult;
@@ -15,7 +23,7 @@ export default class TuneRedis extends TuneCommand {
     '<%= config.bin %> <%= command.id %> --keys 2000000 --bytes-per-key 180',
     '<%= config.bin %> <%= command.id %> --manifests k8s/ --live --dry-run',
   ];
-  static override flags = { ...factFlags, ...redisFlags, ...writeFlags };
+  static override flags = { ...redisFlags, ...sourceFlags, ...writeFlags };
 
   async run(): Promise<TuneRedisResult> {
     const { flags } = await this.parse(TuneRedis);

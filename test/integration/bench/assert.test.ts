@@ -28,7 +28,7 @@ describe('bench --assert against a server with 5 ms latency and 1 % errors', () 
   });
   afterAll(() => server.close());
 
-  const base = () => ['bench', server.url, '-c', '4', '-n', '400', '--assert'];
+  const base = () => ['bench', server.url, '-c', '4', '--iterations', '400', '--assert'];
 
   test('exit 0 when every threshold holds, with the observed values in the table', async () => {
     const r = await runCli([
@@ -83,7 +83,7 @@ describe('bench --assert against a server with 5 ms latency and 1 % errors', () 
 
   test('a malformed threshold exits 2 pointing at the fault, before any request is sent', async () => {
     const before = server.count();
-    const r = await runCli(['bench', server.url, '-n', '10', '-t', 'http_req_duration:p(95<100']);
+    const r = await runCli(['bench', server.url, '--iterations', '10', '-t', 'http_req_duration:p(95<100']);
     expect(r.exitCode).toBe(2);
     expect(r.json.error!.message).toBe(
       'Invalid threshold in --threshold #1: expected ")" to close p(\np(95<100\n    ^',

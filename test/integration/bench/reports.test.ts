@@ -63,7 +63,7 @@ describe('reports', () => {
       slow.url,
       '-c',
       '4',
-      '-n',
+      '--iterations',
       '60',
       '-t',
       'http_req_failed:rate<0.01',
@@ -109,7 +109,7 @@ describe('reports', () => {
 });
 
 test('--workers 2 spreads the iterations and merges the histograms exactly', async () => {
-  const r = await runCli(['bench', fast.url, '-c', '6', '-n', '600', '--workers', '2']);
+  const r = await runCli(['bench', fast.url, '-c', '6', '--iterations', '600', '--workers', '2']);
   expect(r.exitCode).toBe(0);
   const result = r.json.result as {
     requests: Array<{ name: string; requests: number; latency: { count: number } }>;
