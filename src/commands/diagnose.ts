@@ -8,6 +8,7 @@ import { SentinelCommand } from '../lib/base-command.js';
 import { durationFlag } from '../lib/duration.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { maskDeep } from '../lib/redact.js';
+import { fitToTerminal, terminalWidth } from '../lib/terminal.js';
 import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
 
 export type DiagnoseResult = DiagnoseReport;
@@ -97,7 +98,7 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
         report = await renderDiagnose(session, { intervalMs: flags.interval, taskQueue: TASK_QUEUE });
       } else {
         report = await diagnoseOnce(session, { sampleIntervalMs: flags['sample-interval'] });
-        if (!this.jsonEnabled()) this.log(renderReport(report, TASK_QUEUE, process.stdout.columns || 80));
+        if (!this.jsonEnabled()) this.log(fitToTerminal(renderReport(report, TASK_QUEUE, terminalWidth())));
       }
     } finally {
       await session.close();

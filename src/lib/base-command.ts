@@ -86,7 +86,15 @@ export abstract class SentinelCommand<T> extends Command {
   ): Promise<Interfaces.ParserOutput<F, B, A>> {
     try {
       const out = await super.parse(options, argv);
-      this.parsedFlags = out.flags as Record<string, unknown>;
+      // As the user typed them (`--memory 8Gi`, not the bytes it parses to), for printed commands.
+      const typed: Record<string, unknown> = {};
+      for (const t of out.raw) {
+        if (t.type !== 'flag') continue;
+        const v = (out.flags as Record<string, unknown>)[t.flag];
+        if (typeof v === 'boolean') typed[t.flag] = v;
+        else typed[t.flag] = [...((typed[t.flag] as string[] | undefined) ?? []), t.input];
+      }
+      this.parsedFlags = typed;
       return out;
     } catch (error) {
       throw usageError(error, this.id ?? '', options?.flags ? Object.keys(options.flags) : []);

@@ -5,7 +5,10 @@
  * renders them all: notes, warnings, error hints and findings go through `carryFlags`.
  */
 
-/** Flags that choose *what* a command acts on, in the order they are printed. */
+/**
+ * Flags that choose *what* a command acts on (and the facts tune computes from), in the order they
+ * are printed. Only those the printed command accepts are carried.
+ */
 export const SELECTING_FLAGS = [
   'config',
   'state-dir',
@@ -16,6 +19,21 @@ export const SELECTING_FLAGS = [
   'api-workload',
   'worker-workload',
   'live',
+  // The facts given on the command line: a printed `tune ... --write` must compute the same values.
+  'cpus',
+  'memory',
+  'api-replicas',
+  'worker-replicas',
+  'max-replicas',
+  'max-connections',
+  'disk',
+  'db-cpus',
+  'spindles',
+  'p50-ms',
+  'p99-ms',
+  'keys',
+  'bytes-per-key',
+  'workload',
 ] as const;
 
 /** Quotes a word for a POSIX shell when it needs it. */

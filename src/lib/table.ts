@@ -67,7 +67,10 @@ export function renderTable(
   };
   return [
     ...lines(headers),
-    widths.map((w) => '-'.repeat(w)).join(' '.repeat(GAP)),
+    widths
+      .map((w) => '-'.repeat(w))
+      .join(' '.repeat(GAP))
+      .trimEnd(),
     ...cells.flatMap(lines),
   ].join('\n');
 }

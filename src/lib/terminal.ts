@@ -81,3 +81,16 @@ export function wrapToTerminal(text: string, indent = 0): string {
     })
     .join('\n');
 }
+
+/**
+ * Fits pre-formatted text (a report whose lines are already laid out) to the terminal: only lines
+ * wider than it are wrapped, continuing under their own indentation.
+ */
+export function fitToTerminal(text: string): string {
+  if (isWide()) return text;
+  const width = terminalWidth();
+  return text
+    .split('\n')
+    .map((line) => (line.length <= width ? line : wrapToTerminal(line, 2)))
+    .join('\n');
+}

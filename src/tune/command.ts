@@ -113,30 +113,25 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
     for (const n of result.notes) this.note(`Note: ${n}`);
     for (const w of result.warnings ?? []) this.warnUser(w);
     // A recommendation's own caveats ("lower maxReplicaCount to 8") are said, not only in --json.
-    for (const r of result.rows)
+    for (const r of result.rows) {
       for (const w of r.warnings ?? []) this.warnUser(`${r.setting}: ${w.message}`);
-    if (this.jsonEnabled()) return;
-    const w = result.write;
-    if (w?.mode === 'dry-run') {
-      const diff = diffText(w);
-      if (diff) process.stdout.write(diff);
-      this.note(
-        w.unchanged
-          ? 'Nothing to change: the files already hold every recommendation.'
-          : `Dry run: ${w.files.length} file(s) would change; nothing was written.`,
-      );
-      return;
     }
-    process.stdout.write(renderTune(result, { facts: flags.facts }));
+    const w = result.write;
+    if (!this.jsonEnabled()) {
+      if (w?.mode === 'dry-run') process.stdout.write(diffText(w));
+      else process.stdout.write(renderTune(result, { facts: flags.facts }));
+    }
     if (w) {
       this.note(
         w.unchanged
           ? 'Nothing to change: the files already hold every recommendation.'
-          : `Wrote ${w.written.length} file(s): ${w.written.join(', ')}.`,
+          : w.mode === 'dry-run'
+            ? `Dry run: ${w.files.length} file(s) would change; nothing was written.`
+            : `Wrote ${w.written.length} file(s): ${w.written.join(', ')}.`,
       );
     } else if (result.rows.some((r) => r.status === 'change')) {
       this.note(
-        result.write === undefined && !flags.manifests && !flags['env-file']
+        !flags.manifests && !flags['env-file']
           ? 'Preview the change with --dry-run, apply it with --write (both need --manifests or --env-file).'
           : `Preview the change with \`${this.nextCommand(`tune ${result.topic} --dry-run`)}\`, apply it with \`${this.nextCommand(`tune ${result.topic} --write`)}\`.`,
       );

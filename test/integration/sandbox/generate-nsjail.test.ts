@@ -39,6 +39,7 @@ describe('sentinel-ctl generate nsjail (built binary)', () => {
       '2500',
       '--memory-limit-kb',
       '131072',
+      '--force', // the first test's files are there: refused without it (as generate k8s)
     ]);
     expect(r.json.result.files.map((f) => [f.phase, f.timeLimitS, f.memoryMb])).toEqual([
       ['python', 3, 128],
