@@ -15,7 +15,7 @@ const GUIDE_ALIAS: Record<string, string> = {
   'sark-tuning-guide.md': 'sark-tuning',
   'sark-optimization-guide.md': 'sark-optimization',
   'jackdaw-benchmarking-guide.md': 'jackdaw',
-  'DESIGN.md': 'design',
+  'docs/formulas.md': 'formulas',
 };
 
 /** `tuning: Worker Pool Sizing` — the guide and the innermost section, short enough for a table. */

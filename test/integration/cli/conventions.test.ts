@@ -150,21 +150,21 @@ describe('--json: one {status, result, warnings} document, for every command', (
 });
 
 describe('exit 2 for usage errors, with and without --json', () => {
-  const ids = () => manifestCommands();
-  test('an unknown flag on every command: one line and a hint, exit 2', async () => {
-    for (const id of ids()) {
+  test.each(manifestCommands().map((id) => [id]))(
+    'an unknown flag on %s: one line and a hint, exit 2',
+    async (id) => {
       const words = id.split(':');
       const text = await cli([...words, '--no-such-flag']);
-      expect(text.exitCode, id).toBe(2);
-      expect(text.stderr.trim().split('\n')[0], id).toMatch(/^Error: Nonexistent flag: --no-such-flag/);
-      expect(text.stderr, id).toMatch(/^Hint: /m);
-      expect(text.stderr, id).not.toMatch(/USAGE|FLAGS/); // not the whole help page
-      if (SERVERS.includes(id)) continue;
+      expect(text.exitCode).toBe(2);
+      expect(text.stderr.trim().split('\n')[0]).toMatch(/^Error: Nonexistent flag: --no-such-flag/);
+      expect(text.stderr).toMatch(/^Hint: /m);
+      expect(text.stderr).not.toMatch(/USAGE|FLAGS/); // not the whole help page
+      if (SERVERS.includes(id)) return;
       const json = await cli([...words, '--no-such-flag', '--json']);
-      expect(json.exitCode, id).toBe(2);
-      expect(JSON.parse(json.stdout).error.exitCode, id).toBe(2);
-    }
-  });
+      expect(json.exitCode).toBe(2);
+      expect(JSON.parse(json.stdout).error.exitCode).toBe(2);
+    },
+  );
 
   test.each([
     [['tune', 'pool', '--cpus', '0']],
@@ -369,7 +369,7 @@ describe('dry runs and diffs', () => {
     expect(dry.exitCode).toBe(1);
     expect(dry.stdout).toMatch(/^--- a\/k8s\/worker\.yaml$/m);
     expect(dry.stdout).toMatch(/^\+\+\+ b\/k8s\/worker\.yaml$/m);
-    writeFileSync(path.join(dir, 'change.patch'), dry.stdout);
+    writeFileSync(path.join(dir, 'change.patch'), `${dry.stdout}\n`); // execa strips the last newline
     execFileSync('git', ['apply', 'change.patch'], { cwd: dir });
     const again = await cli([...args, '--dry-run', '--exit-code'], { cwd: dir });
     expect(again.exitCode).toBe(0);
