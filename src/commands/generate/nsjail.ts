@@ -6,7 +6,12 @@ import { UserError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
 import { detectHostHierarchy } from '../../worker/sandbox/cgroups.js';
 import { guideLimits, stepLimits } from '../../worker/sandbox/limits.js';
-import { DEFAULT_OUTSIDE_ID, generatedFileOf, nsjailRunHint, renderNsjailConfigs } from '../../worker/sandbox/nsjail.js';
+import {
+  DEFAULT_OUTSIDE_ID,
+  generatedFileOf,
+  nsjailRunHint,
+  renderNsjailConfigs,
+} from '../../worker/sandbox/nsjail.js';
 import type { Phase, StepLimits } from '../../worker/sandbox/types.js';
 
 export interface GenerateNsjailResult {
