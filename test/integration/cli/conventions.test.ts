@@ -85,6 +85,10 @@ function invocations(): Record<string, { args: string[]; exit: number }> {
     'tune:redis': { args: ['tune', 'redis', ...facts, '--keys', '2000', '--bytes-per-key', '180'], exit: 0 },
     'tune:rabbitmq': { args: ['tune', 'rabbitmq', ...facts], exit: 0 },
     'tune:check': { args: ['tune', 'check', ...facts, ...pod], exit: 1 },
+    'tune:app-pool': {
+      args: ['tune', 'app-pool', '--client', 'sqlalchemy', '--replicas', '6', '--max-connections', '200'],
+      exit: 0,
+    },
   };
 }
 
