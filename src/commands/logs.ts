@@ -46,11 +46,12 @@ export default class Logs extends SentinelCommand<LogsResult> {
         suggestion: 'Start it with `sentinel-ctl up`; check --state-dir if you used another one.',
       });
     }
+    // Ctrl-C is caught before anything is printed, so it always ends the follow cleanly.
+    const ac = new AbortController();
+    if (flags.follow) process.once('SIGINT', () => ac.abort());
     const text = lastLines(file, flags.lines);
     if (!this.jsonEnabled() && text) this.log(text);
     if (flags.follow) {
-      const ac = new AbortController();
-      process.once('SIGINT', () => ac.abort());
       await follow(file, (s) => process.stdout.write(s), ac.signal);
       // Following ends only with Ctrl-C: exit 130, as shells report it.
       if (ac.signal.aborted) process.exitCode = ExitCode.interrupted;

@@ -35,8 +35,35 @@ function fitWidths(natural: number[], mins: number[], total: number): number[] {
 export function renderTable(
   headers: string[],
   rows: Array<Array<string | number | null | undefined>>,
-  options: { width?: number; wide?: boolean } = {},
+  options: {
+    width?: number;
+    wide?: boolean;
+    /** Columns (by header) left out, in this order, while the table does not fit; `-o wide` keeps them. */
+    optional?: string[];
+  } = {},
 ): string {
+  const wideMode = options.wide ?? isWide();
+  const width = options.width ?? terminalWidth();
+  const drop = new Set<number>();
+  if (!wideMode) {
+    for (const name of options.optional ?? []) {
+      const minTotal = headers
+        .map((h, i) =>
+          drop.has(i) ? 0 : Math.max(h.length, ...rows.map((r) => String(r[i] ?? '-').length)) + GAP,
+        )
+        .reduce((a, b) => a + b, 0);
+      if (minTotal - GAP <= width) break;
+      const i = headers.indexOf(name);
+      if (i >= 0) drop.add(i);
+    }
+  }
+  if (drop.size > 0) {
+    return renderTable(
+      headers.filter((_, i) => !drop.has(i)),
+      rows.map((r) => r.filter((_, i) => !drop.has(i))),
+      { width, wide: false },
+    );
+  }
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
   const natural = headers.map((h, i) =>
     Math.max(h.length, ...cells.flatMap((r) => (r[i] ?? '').split('\n').map((l) => l.length))),
