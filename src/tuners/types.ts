@@ -86,6 +86,7 @@ export const sources = {
   kedaMaxWorkers: { guide: TUNING, section: 'KEDA Auto-Scaling > Calculating Max Workers' },
   tuningSymptoms: { guide: TUNING, section: 'Tuning Methodology > Step 3: Iterate' },
   deployKeda: { guide: DEPLOY, section: 'Scaling Configuration > Worker Auto-Scaling (KEDA)' },
+  deployApiHpa: { guide: DEPLOY, section: 'Scaling Configuration > API HPA (CPU-based)' },
   sarkResourceTargets: { guide: SARK_TUNING, section: 'Performance Targets > Resource Targets' },
   sarkThroughputTargets: { guide: SARK_TUNING, section: 'Performance Targets > Throughput Targets' },
   sarkDbPooling: { guide: SARK_TUNING, section: 'Database Optimization > Connection Pooling' },
