@@ -98,6 +98,10 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
         report = await renderDiagnose(session, { intervalMs: flags.interval, taskQueue: TASK_QUEUE });
       } else {
         report = await diagnoseOnce(session, { sampleIntervalMs: flags['sample-interval'] });
+        // Each fix's command carries the flags that selected this stack (--state-dir, --port-offset…).
+        for (const f of report.findings) {
+          if (f.command?.startsWith('sentinel-ctl ')) f.command = this.nextCommand(f.command.slice(13));
+        }
         if (!this.jsonEnabled()) this.log(fitToTerminal(renderReport(report, TASK_QUEUE, terminalWidth())));
       }
     } finally {
