@@ -183,7 +183,9 @@ export abstract class NativeService implements ServiceController {
       const cmd = processCommandLine(holder.pid);
       const spec = specs.find((s) => cmd.includes(s.match) && cmd.includes(path.basename(s.file)));
       if (!spec) continue;
-      progress(`${this.name}: stopping a leftover ${spec.role} (pid ${holder.pid}) that holds port ${p.port}`);
+      progress(
+        `${this.name}: stopping a leftover ${spec.role} (pid ${holder.pid}) that holds port ${p.port}`,
+      );
       await stopTree(holder.pid, spec.stopSignal ?? 'SIGTERM', spec.stopGraceMs ?? 15_000);
     }
   }

@@ -4,7 +4,6 @@ import {
   databaseFlags,
   execFlags,
   podFlags,
-  redisFlags,
   replicaFlags,
   sourceFlags,
   writeFlags,

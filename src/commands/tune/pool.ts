@@ -1,13 +1,5 @@
 import { TuneCommand } from '../../tune/command.js';
-import {
-  databaseFlags,
-  execFlags,
-  podFlags,
-  redisFlags,
-  replicaFlags,
-  sourceFlags,
-  writeFlags,
-} from '../../tune/flags.js';
+import { databaseFlags, podFlags, replicaFlags, sourceFlags, writeFlags } from '../../tune/flags.js';
 import type { TuneResult } from '../../tune/types.js';
 
 export type TunePoolResult = TuneResult;

@@ -1,13 +1,5 @@
 import { TuneCommand } from '../../tune/command.js';
-import {
-  databaseFlags,
-  execFlags,
-  podFlags,
-  redisFlags,
-  replicaFlags,
-  sourceFlags,
-  writeFlags,
-} from '../../tune/flags.js';
+import { redisFlags, sourceFlags, writeFlags } from '../../tune/flags.js';
 import type { TuneResult } from '../../tune/types.js';
 
 export type TuneRedisResult = TuneResult;
