@@ -18,14 +18,14 @@ export default class Logs extends SentinelCommand<LogsResult> {
     'Prints the last lines of the log of one service of the local stack; with --follow keeps printing what is appended until Ctrl-C.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> postgres',
-    '<%= config.bin %> <%= command.id %> rabbitmq -n 200',
+    '<%= config.bin %> <%= command.id %> rabbitmq --lines 200',
     '<%= config.bin %> <%= command.id %> redis --follow',
   ];
   static override args = {
     service: Args.string({ required: true, options: [...serviceNames], description: 'Which service.' }),
   };
   static override flags = {
-    lines: Flags.integer({ char: 'n', summary: 'How many lines from the end.', default: 50, min: 1 }),
+    lines: Flags.integer({ summary: 'How many lines from the end.', default: 50, min: 1 }),
     follow: Flags.boolean({
       char: 'f',
       summary: 'Keep printing new lines until Ctrl-C.',

@@ -71,6 +71,7 @@ describe('sentinel-ctl generate nsjail (built binary)', () => {
       'nsjail',
       '--out',
       out,
+      '--force', // the earlier tests' files are there
     ]);
     expect(withLimits.json.result.cgroupLimits).toBe(true);
     expect(withLimits.json.result.runWith).not.toContain('no cgroup limits');

@@ -199,7 +199,7 @@ describe('the local stack through the real binary', () => {
   });
 
   test('logs shows the service log', async () => {
-    const r = await cli(['logs', 'postgres', '-n', '200', ...common]);
+    const r = await cli(['logs', 'postgres', '--lines', '200', ...common]);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('database system is ready to accept connections');
   });
