@@ -79,13 +79,14 @@ export const upK8sFlags = {
     summary: 'Wait for the Deployments and StatefulSets to be ready (--no-wait: return after the apply).',
     default: true,
     allowNo: true,
-    ...k8sOnly,
+    // Not dependsOn: oclif applies the default and then demands --k8s (plain `up` exited 2).
+    helpGroup: k8sOnly.helpGroup,
   }),
   timeout: duration({
     summary: 'How long to wait for the rollout (e.g. 90s, 5m).',
     default: 300_000,
     defaultHelp: async () => '5m',
-    ...k8sOnly,
+    helpGroup: k8sOnly.helpGroup,
   }),
 };
 
