@@ -126,9 +126,11 @@ export class ApiServer {
   private languages: Promise<LanguageInfo[]> | undefined;
 
   constructor(private readonly opts: ApiOptions) {
+    // Named, so `diagnose` can tell the API's pool from other sessions of the same role.
     this.db = new pg.Pool({
       connectionString: pgClientUrl(opts.databaseUrl),
       max: opts.poolMaxConns,
+      application_name: 'sentinel-api',
       // A database that does not answer is a 503 after this long, not a request hanging.
       connectionTimeoutMillis: 5000,
     });

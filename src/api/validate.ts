@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { jsonDepth } from './http.js';
 
 /**
- * POST /api/v1/submissions, as DESIGN.md "The stack contract" defines it; every limit here is
+ * POST /api/v1/submissions, as docs/design.md "The stack contract" defines it; every limit here is
  * listed in docs/api.md "Limits".
  */
 export const MAX_SOURCE_BYTES = 64 * 1024;

@@ -2,15 +2,10 @@
  * The vocabulary of `audit sandbox`: hostile programs (attacks) with what containment looks like,
  * what a run through the real stack showed (observation), and the verdict per row.
  */
+import type { TerminalStatus } from '../jobs/repository.js';
 
-/** Terminal statuses of the stack contract (DESIGN.md "The stack contract"). */
-export type AuditStatus =
-  | 'SUCCESS'
-  | 'COMPILATION_ERROR'
-  | 'RUNTIME_ERROR'
-  | 'TIMEOUT'
-  | 'MEMORY_LIMIT_EXCEEDED'
-  | 'INTERNAL_ERROR';
+/** Terminal statuses of the stack contract (docs/design.md "The stack contract"). */
+export type AuditStatus = TerminalStatus;
 
 /**
  * contained: the evidence shows the attack was stopped. ESCAPE: the evidence shows it was not

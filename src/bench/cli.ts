@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CheckFailedError, UserError } from '../lib/errors.js';
+import { CheckFailedError, ExitCode, SentinelError, UserError } from '../lib/errors.js';
 import { parseDuration } from './duration.js';
 import { type PresetName, presetThresholds } from './presets.js';
 import { plainProgressLine } from './progress.js';
@@ -39,6 +39,10 @@ export interface BenchInput {
   workers: number;
   'graceful-stop'?: string;
   timeout: string;
+  prime: boolean;
+  shard?: string;
+  'start-at'?: string;
+  'poll-interval'?: string;
   threshold?: string[];
   preset?: PresetName[];
   assert: boolean;
@@ -55,6 +59,12 @@ function duration(text: string, flag: string): number {
     throw new UserError(`${flag} "${text}" is not a duration.`, {
       suggestion: 'Examples: 500ms, 30s, 1m30s.',
     });
+  return ms;
+}
+
+function timeout(text: string): number {
+  const ms = duration(text, '--timeout');
+  if (ms <= 0) throw new UserError('--timeout must be above 0.', { suggestion: 'Example: --timeout 500ms' });
   return ms;
 }
 
@@ -89,11 +99,46 @@ export function resolveScenario(input: BenchInput, defaultApiUrl: () => string):
         'sentinel-ctl bench http://127.0.0.1:8080/api/v1/health -c 50 -d 10s, or --scenario sentinel',
     });
   }
-  if (name === 'sentinel' && !existsSync(name))
-    return builtinSentinelScenario(input['base-url'] ?? defaultApiUrl());
   const shipped = `${scenariosDir}${name}.yaml`;
   const file = !existsSync(name) && /^[a-z0-9-]+$/.test(name) && existsSync(shipped) ? shipped : name;
-  return loadScenarioFile(file, input['base-url']);
+  const scenario =
+    name === 'sentinel' && !existsSync(name)
+      ? builtinSentinelScenario(input['base-url'] ?? defaultApiUrl())
+      : loadScenarioFile(file, input['base-url']);
+  if (input['poll-interval'] !== undefined) {
+    if (scenario.spec.kind !== 'sentinel')
+      throw new UserError('--poll-interval applies to the sentinel scenario only.', {
+        suggestion: 'Use it with --scenario sentinel (or a scenario file of kind: sentinel).',
+      });
+    const ms = duration(input['poll-interval'], '--poll-interval');
+    if (ms <= 0) throw new UserError('--poll-interval must be above 0.', { suggestion: 'Example: 100ms' });
+    scenario.spec.pollIntervalMs = ms;
+  }
+  return scenario;
+}
+
+/** `--shard i/N` → {index, count} with 1 ≤ i ≤ N. */
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || index < 1 || count < 1 || index > count)
+    throw new UserError(`--shard "${text}" is not i/N with 1 ≤ i ≤ N.`, {
+      suggestion: 'Example: --shard 1/2 on one machine and --shard 2/2 on the other.',
+    });
+  return { index, count };
+}
+
+/** `--start-at`: an ISO time (2026-12-06T01:00:00Z), epoch milliseconds, or +DURATION from now. */
+export function parseStartAt(text: string, nowMs = Date.now()): number {
+  const t = text.trim();
+  if (t.startsWith('+')) return nowMs + duration(t.slice(1), '--start-at');
+  const ms = /^\d{12,}$/.test(t) ? Number(t) : Date.parse(t);
+  if (!Number.isFinite(ms))
+    throw new UserError(`--start-at "${text}" is not a time.`, {
+      suggestion: 'Give an ISO time (2026-12-06T01:00:00Z), epoch milliseconds, or +10s.',
+    });
+  return ms;
 }
 
 /** Resolves the load: flags first, then the scenario file's `load:`, then defaults (10 VUs for 10 s, like autocannon). */
@@ -153,8 +198,11 @@ export function resolveLoad(input: BenchInput, scenario: LoadedScenario): LoadSe
     maxVUs,
     gracefulStopMs,
     connections: input.connections ?? (model === 'closed' ? Math.max(1, peak) : Math.min(maxVUs, 512)),
-    timeoutMs: duration(input.timeout, '--timeout'),
+    timeoutMs: timeout(input.timeout),
     workers: input.workers,
+    prime: input.prime,
+    shard: input.shard === undefined ? undefined : parseShard(input.shard),
+    startAt: input['start-at'] === undefined ? undefined : parseStartAt(input['start-at']),
   };
 }
 
@@ -196,6 +244,35 @@ export class ThresholdsFailedError extends CheckFailedError {
       },
     );
   }
+}
+
+/** An abortOnFail threshold stopped the run: an aborted run is a failed run (exit 1), with or without --assert. */
+export class RunAbortedError extends CheckFailedError {
+  constructor(override readonly result: BenchResult) {
+    super(`The run was aborted by threshold ${result.abortedBy} (abortOnFail).`, {
+      code: 'ABORTED',
+      result,
+      suggestion: 'See the threshold table above; the figures cover the run up to the abort.',
+    });
+  }
+}
+
+/** Ctrl-C (or SIGTERM): the summary was printed, the exit says the run did not finish (130). */
+export class RunInterruptedError extends SentinelError {
+  constructor(override readonly result: BenchResult) {
+    super('Interrupted: the summary above covers the run up to Ctrl-C.', ExitCode.interrupted, {
+      code: 'INTERRUPTED',
+      result,
+    });
+  }
+}
+
+/** The error a finished run ends with, if any: abort (1), failed thresholds under --assert (1), Ctrl-C (130). */
+export function runError(result: BenchResult, assert: boolean): SentinelError | undefined {
+  if (result.stopReason === 'threshold') return new RunAbortedError(result);
+  if (assert && !result.passed) return new ThresholdsFailedError(result);
+  if (result.stopReason === 'interrupted') return new RunInterruptedError(result);
+  return undefined;
 }
 
 /**

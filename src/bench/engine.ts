@@ -1,10 +1,12 @@
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
+import { ClosedExecutor } from './executors/closed.js';
+import { OpenExecutor } from './executors/open.js';
 import { createHistogram, type Histogram, recordMs } from './histogram.js';
+import { LagSampler, now } from './lag.js';
 import { MetricStore, OVERALL } from './metrics.js';
-import { ArrivalSchedule, levelAt, type Stage, stagesDuration } from './stages.js';
+import { levelAt, type Stage, stagesDuration } from './stages.js';
 
-/** Wall-clock milliseconds with sub-ms resolution, comparable between worker threads. */
-export const now = (): number => performance.timeOrigin + performance.now();
+export { now };
 
 /** How one engine (one thread) drives its share of the load. */
 export interface EnginePlan {
@@ -23,6 +25,8 @@ export interface EnginePlan {
   gracefulStopMs: number;
   /** Open model: offset of this thread's arrivals, in [0, 1), so several threads interleave. */
   phase: number;
+  /** Connections to open and requests to send before the clock starts (0: none). */
+  prime?: { connections: number; requests: number };
 }
 
 export interface VirtualUser {
@@ -51,18 +55,27 @@ export interface ScenarioRunner {
   iterate(vu: VirtualUser, ctx: IterationContext, dueAt: number | undefined): Promise<void>;
   /** Think time after an iteration (closed model), in ms; 0 for none. */
   thinkMs(): number;
+  /**
+   * Before the clock starts: opens `connections` connections (one request on each at once) and
+   * sends unmeasured requests until `requests` were sent, so connection set-up and the JIT's
+   * first compilations do not land in the measured period. Resolves with the requests sent.
+   */
+  prime?(connections: number, requests: number): Promise<number>;
   close(force: boolean): Promise<void>;
 }
 
 export type StopReason = 'duration' | 'iterations' | 'interrupted' | 'threshold';
 
-/** The generator watching itself (DESIGN.md "Bench": the generator must not be the bottleneck). */
+/** The generator watching itself (docs/design.md "Bench": the generator must not be the bottleneck). */
 export interface SelfStats {
-  /** Share of time the event loop was busy (0–1); near 1 the generator limits the load itself. */
+  /** Share of time the event loop was busy (0–1) in the measured period; near 1 the generator limits the load itself. */
   eventLoopUtilization: number;
+  /** Event-loop lag in the measured period, without the sampling interval (see LagSampler). */
   eventLoopLag: Histogram;
-  /** How late arrivals (open model) or think-time wake-ups (closed model) ran. */
+  /** How late arrivals (open model) or think-time wake-ups (closed model) ran, measured period only. */
   schedulingDelay: Histogram;
+  /** Requests sent before the clock started to open connections and warm the JIT. */
+  primed: number;
 }
 
 export interface EngineStatus {
@@ -74,58 +87,72 @@ export interface EngineStatus {
   inFlight: number;
 }
 
+/** One load model's way of starting iterations (k6 keeps one executor per model, too). */
+export interface Executor {
+  /** VUs set up before the clock starts. */
+  preparedVUs(): number;
+  start(): void;
+  /** VUs busy now (closed: looping; open: in flight). */
+  busyVUs(): number;
+  /** True when nothing is running any more (the engine may finish). */
+  idle(): boolean;
+}
+
 /** A sink for results that arrive after a hard stop: they are not part of the run. */
 const discard = new MetricStore();
 
 /**
- * One thread's load engine. Closed model: a controller adjusts the number of looping VUs to the
- * stage level every 100 ms. Open model: arrivals are due on a precomputed schedule; each runs on a
- * free VU and its latency counts from the due time, so a stalled server shows up in full (no
- * coordinated omission); an arrival with no free VU is counted as dropped, never silently skipped.
+ * One thread's load engine: the VUs, the clock, the stores and the stop logic shared by both load
+ * models; the models themselves are the executors (executors/closed.ts, executors/open.ts).
+ * Everything that can be done before the clock starts is (VUs and their setup, connections,
+ * priming requests for the JIT): the schedule starts when the generator is ready.
  */
 export class Engine {
-  private startAt = 0;
-  private mainStart = 0;
-  private mainEnd = 0;
+  startAt = 0;
+  mainStart = 0;
+  mainEnd = 0;
   private lastSecond = 0;
   /** When stop() was first called: the end of the measured period. */
   stoppedAt?: number;
-  private readonly warm: IterationContext;
-  private readonly main: IterationContext;
-  private readonly vus: VirtualUser[] = [];
-  private readonly free: VirtualUser[] = [];
+  readonly warm: IterationContext;
+  readonly main: IterationContext;
+  readonly vus: VirtualUser[] = [];
   private readonly sleepers = new Set<{
     resolve: (ok: boolean) => void;
     untilKill: boolean;
     timer: NodeJS.Timeout;
   }>();
-  private active = 0;
-  private inFlight = 0;
-  private started = 0;
+  inFlight = 0;
+  started = 0;
   private completed = 0;
-  private stopping = false;
-  private killed = false;
-  private timer?: NodeJS.Timeout;
+  stopping = false;
+  killed = false;
   private graceTimer?: NodeJS.Timeout;
+  private mainTimer?: NodeJS.Timeout;
+  private vuTimer?: NodeJS.Timeout;
   private finish!: (reason: StopReason) => void;
   private beforeKill?: { warmup: MetricStore; main: MetricStore };
   private reason: StopReason = 'duration';
   private readonly done: Promise<StopReason>;
-  private readonly lag = monitorEventLoopDelay({ resolution: 10 });
-  private elu = performance.eventLoopUtilization();
+  private readonly lag = new LagSampler();
+  private elu?: ReturnType<typeof performance.eventLoopUtilization>;
+  private eluMain?: ReturnType<typeof performance.eventLoopUtilization>;
+  private primed = 0;
+  /** Most VUs busy in each measured second. */
+  private readonly vuSeries = new Map<number, number>();
   readonly schedulingDelay = createHistogram();
+  private readonly executor: Executor;
+  /** Timer handles of the executor, cleared on stop. */
+  timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly plan: EnginePlan,
-    private readonly runner: ScenarioRunner,
+    readonly plan: EnginePlan,
+    readonly runner: ScenarioRunner,
     stores: { warmup: MetricStore; main: MetricStore },
   ) {
     const ctx = (store: MetricStore, measured: boolean): IterationContext => ({
       store,
-      // Completions after the end (in-flight requests finishing) count in the last second.
-      second: measured
-        ? (t) => Math.min(Math.max(0, Math.floor((t - this.mainStart) / 1000)), this.lastSecond)
-        : () => undefined,
+      second: measured ? (t) => this.secondOf(t) : () => undefined,
       sleep: (ms, untilKill) => this.sleep(ms, untilKill ?? false),
     });
     this.warm = ctx(stores.warmup, false);
@@ -133,20 +160,34 @@ export class Engine {
     this.done = new Promise((resolve) => {
       this.finish = resolve;
     });
+    this.executor = plan.model === 'closed' ? new ClosedExecutor(this) : new OpenExecutor(this);
   }
 
-  /** Open model: creates and sets up the pre-allocated VUs before the clock starts. */
+  /** The series second of a time; completions after the end count in the last second. */
+  secondOf(t: number): number {
+    return Math.min(Math.max(0, Math.floor((t - this.mainStart) / 1000)), this.lastSecond);
+  }
+
+  /**
+   * Before the clock: creates and sets up the VUs the model starts with (setup requests count in
+   * the warm-up figures), opens the connections and primes them (unmeasured).
+   */
   async prepare(): Promise<void> {
-    if (this.plan.model !== 'open') return;
-    const ctx = this.plan.warmupMs > 0 ? this.warm : this.main;
-    const vus = Array.from({ length: this.plan.preAllocatedVUs }, () => this.newVU());
+    const vus = Array.from({ length: this.executor.preparedVUs() }, () => this.newVU());
     await Promise.all(
       vus.map(async (vu) => {
-        await this.runner.setup(vu, ctx);
+        await this.runner.setup(vu, this.warm);
         vu.ready = true;
       }),
     );
-    this.free.push(...vus);
+    const p = this.plan.prime;
+    if (p && p.connections > 0 && this.runner.prime)
+      this.primed = await this.runner.prime(p.connections, p.requests);
+  }
+
+  /** VUs created and not yet taken by the open model's free list. */
+  preparedIdle(): VirtualUser[] {
+    return this.vus.filter((vu) => vu.ready && !vu.running);
   }
 
   /** Runs until the schedule ends, the iterations are done, or stop()/kill(); resolves with why. */
@@ -155,15 +196,34 @@ export class Engine {
     this.mainStart = startAt + this.plan.warmupMs;
     this.mainEnd = this.mainStart + stagesDuration(this.plan.stages);
     this.lastSecond = Math.max(0, Math.ceil(stagesDuration(this.plan.stages) / 1000) - 1);
-    this.lag.enable();
     this.elu = performance.eventLoopUtilization();
     const wait = this.startAt - now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    if (this.plan.model === 'closed') this.controlClosed();
-    else this.startOpen();
+    // The self-report covers the measured period only: the warm-up is not what the figures describe.
+    this.mainTimer = setTimeout(() => this.beginMain(), Math.max(0, this.mainStart - now()));
+    this.executor.start();
     const reason = await this.done;
-    this.lag.disable();
+    clearTimeout(this.mainTimer);
+    this.lag.stop();
+    clearInterval(this.vuTimer);
+    const target = this.beforeKill?.main ?? this.main.store;
+    for (const [sec, n] of this.vuSeries) target.bucket(sec).vus += n;
     return reason;
+  }
+
+  private beginMain(): void {
+    if (this.killed) return;
+    this.lag.start();
+    this.eluMain = performance.eventLoopUtilization();
+    const sample = () => {
+      const t = now();
+      if (t < this.mainStart || this.stopping) return;
+      const sec = this.secondOf(t);
+      this.vuSeries.set(sec, Math.max(this.vuSeries.get(sec) ?? 0, this.executor.busyVUs()));
+    };
+    sample();
+    this.vuTimer = setInterval(sample, 100);
+    this.vuTimer.unref();
   }
 
   status(): EngineStatus {
@@ -175,7 +235,7 @@ export class Engine {
         : levelAt(this.plan.stages, t - this.mainStart, this.plan.startLevel);
     return {
       phase,
-      vus: this.plan.model === 'closed' ? this.active : this.inFlight,
+      vus: this.executor.busyVUs(),
       vusMax: this.vus.length,
       target: Math.round(target * 100) / 100,
       inFlight: this.inFlight,
@@ -183,14 +243,14 @@ export class Engine {
   }
 
   selfStats(): SelfStats {
-    const u = performance.eventLoopUtilization(this.elu);
-    const lag = createHistogram();
-    // monitorEventLoopDelay reports nanoseconds; keep the percentiles that matter.
-    for (const p of [50, 90, 99, 100]) {
-      const v = p === 100 ? this.lag.max : this.lag.percentile(p);
-      if (Number.isFinite(v) && v > 0) recordMs(lag, v / 1e6);
-    }
-    return { eventLoopUtilization: u.utilization, eventLoopLag: lag, schedulingDelay: this.schedulingDelay };
+    const base = this.eluMain ?? this.elu;
+    const u = base ? performance.eventLoopUtilization(base).utilization : 0;
+    return {
+      eventLoopUtilization: u,
+      eventLoopLag: this.lag.histogram,
+      schedulingDelay: this.schedulingDelay,
+      primed: this.primed,
+    };
   }
 
   /** Releases the connections once the run is over. */
@@ -245,8 +305,8 @@ export class Engine {
     this.finish(this.reason);
   }
 
-  private checkDone(): void {
-    if (this.stopping && this.inFlight === 0 && this.active === 0 && !this.killed) {
+  checkDone(): void {
+    if (this.stopping && this.executor.idle() && !this.killed) {
       clearTimeout(this.graceTimer);
       this.killed = true;
       this.finish(this.reason);
@@ -259,7 +319,7 @@ export class Engine {
     s.resolve(ok);
   }
 
-  private sleep(ms: number, untilKill: boolean): Promise<boolean> {
+  sleep(ms: number, untilKill: boolean): Promise<boolean> {
     if (this.killed || (this.stopping && !untilKill)) return Promise.resolve(false);
     return new Promise((resolve) => {
       const due = now() + ms;
@@ -267,7 +327,8 @@ export class Engine {
         resolve,
         untilKill,
         timer: setTimeout(() => {
-          recordMs(this.schedulingDelay, Math.max(0, now() - due));
+          const t = now();
+          if (t >= this.mainStart) recordMs(this.schedulingDelay, Math.max(0, t - due));
           this.wake(entry, true);
         }, ms),
       };
@@ -275,7 +336,7 @@ export class Engine {
     });
   }
 
-  private newVU(): VirtualUser {
+  newVU(): VirtualUser {
     const vu: VirtualUser = {
       id: this.vus.length + 1,
       vars: {},
@@ -288,13 +349,31 @@ export class Engine {
     return vu;
   }
 
-  private ctxFor(t: number): IterationContext {
+  ctxFor(t: number): IterationContext {
     return t < this.mainStart ? this.warm : this.main;
   }
 
-  private iterationsLeft(t: number): boolean {
+  iterationsLeft(t: number): boolean {
     if (this.plan.iterations === undefined || t < this.mainStart) return true;
     return this.started < this.plan.iterations;
+  }
+
+  /** Runs one iteration on a VU (setting it up first if needed); latencies count from `due` when given. */
+  async iterate(vu: VirtualUser, ctx: IterationContext, due: number | undefined): Promise<void> {
+    if (ctx === this.main) this.started += 1;
+    this.inFlight += 1;
+    try {
+      if (!vu.ready) {
+        await this.runner.setup(vu, ctx);
+        vu.ready = true;
+      }
+      vu.iter += 1;
+      const begin = due ?? now();
+      await this.runner.iterate(vu, ctx, due);
+      if (!this.killed) this.afterIteration(ctx, begin);
+    } finally {
+      this.inFlight -= 1;
+    }
   }
 
   private afterIteration(ctx: IterationContext, begin: number): void {
@@ -307,161 +386,6 @@ export class Engine {
       this.completed += 1;
       if (this.plan.iterations !== undefined && this.completed >= this.plan.iterations)
         this.stop('iterations');
-    }
-  }
-
-  // ---- closed model ----
-
-  private controlClosed(): void {
-    const t = now();
-    if (this.stopping) return;
-    if (t >= this.mainEnd) {
-      this.stop('duration');
-      return;
-    }
-    const level =
-      t < this.mainStart
-        ? this.plan.startLevel
-        : levelAt(this.plan.stages, t - this.mainStart, this.plan.startLevel);
-    const target = Math.round(level);
-    let live = 0;
-    for (const vu of this.vus) if (vu.running && !vu.retired) live += 1;
-    // Ramping up: keep VUs that were asked to retire but are still looping, then restart idle
-    // ones (they keep their setup, e.g. a login token), and only then create new ones.
-    for (const vu of this.vus) {
-      if (live >= target) break;
-      if (vu.running && vu.retired) {
-        vu.retired = false;
-        live += 1;
-      }
-    }
-    for (const vu of this.vus) {
-      if (live >= target) break;
-      if (!vu.running) {
-        vu.retired = false;
-        live += 1;
-        void this.loopVU(vu);
-      }
-    }
-    while (live < target) {
-      live += 1;
-      void this.loopVU(this.newVU());
-    }
-    // Ramping down: the newest VUs finish their current iteration and stop (k6's graceful ramp-down).
-    for (let i = this.vus.length - 1; i >= 0 && live > target; i--) {
-      const vu = this.vus[i]!;
-      if (vu.running && !vu.retired) {
-        vu.retired = true;
-        live -= 1;
-      }
-    }
-    this.timer = setTimeout(() => this.controlClosed(), Math.min(100, Math.max(1, this.mainEnd - now())));
-  }
-
-  private async loopVU(vu: VirtualUser): Promise<void> {
-    vu.running = true;
-    this.active += 1;
-    try {
-      while (!vu.retired && !this.stopping) {
-        const begin = now();
-        if (!this.iterationsLeft(begin)) break;
-        const ctx = this.ctxFor(begin);
-        if (ctx === this.main) this.started += 1;
-        this.inFlight += 1;
-        try {
-          if (!vu.ready) {
-            await this.runner.setup(vu, ctx);
-            vu.ready = true;
-          }
-          vu.iter += 1;
-          await this.runner.iterate(vu, ctx, undefined);
-        } finally {
-          this.inFlight -= 1;
-        }
-        if (this.killed) break;
-        this.afterIteration(ctx, begin);
-        const think = this.runner.thinkMs();
-        if (think > 0 && !(await this.sleep(think, false))) break;
-      }
-    } finally {
-      vu.running = false;
-      this.active -= 1;
-      this.checkDone();
-    }
-  }
-
-  // ---- open model ----
-
-  private startOpen(): void {
-    const schedules: Array<{ offset: number; schedule: ArrivalSchedule }> = [];
-    if (this.plan.warmupMs > 0) {
-      schedules.push({
-        offset: this.startAt,
-        schedule: new ArrivalSchedule(
-          [{ durationMs: this.plan.warmupMs, target: this.plan.startLevel }],
-          this.plan.startLevel,
-          this.plan.phase,
-        ),
-      });
-    }
-    schedules.push({
-      offset: this.mainStart,
-      schedule: new ArrivalSchedule(this.plan.stages, this.plan.startLevel, this.plan.phase),
-    });
-    let current = schedules.shift()!;
-    const nextDue = (): number | undefined => {
-      for (;;) {
-        const d = current.schedule.nextDue();
-        if (d !== undefined) return current.offset + d;
-        const following = schedules.shift();
-        if (!following) return undefined;
-        current = following;
-      }
-    };
-    let due = nextDue();
-    const tick = () => {
-      if (this.stopping) return;
-      const t = now();
-      while (due !== undefined && due <= t) {
-        if (!this.iterationsLeft(due)) {
-          this.stop('iterations');
-          return;
-        }
-        recordMs(this.schedulingDelay, t - due);
-        const vu = this.free.pop() ?? (this.vus.length < this.plan.maxVUs ? this.newVU() : undefined);
-        const ctx = this.ctxFor(due);
-        if (vu) void this.launch(vu, due, ctx);
-        else {
-          ctx.store.addCount('dropped_iterations', OVERALL);
-          const sec = ctx.second(due);
-          if (sec !== undefined) ctx.store.bucket(sec).dropped += 1;
-        }
-        due = nextDue();
-      }
-      if (due === undefined) {
-        this.stop('duration');
-        return;
-      }
-      this.timer = setTimeout(tick, Math.max(0, due - now()));
-    };
-    tick();
-  }
-
-  private async launch(vu: VirtualUser, due: number, ctx: IterationContext): Promise<void> {
-    this.inFlight += 1;
-    if (ctx === this.main) this.started += 1;
-    try {
-      if (!vu.ready) {
-        await this.runner.setup(vu, ctx);
-        vu.ready = true;
-      }
-      vu.iter += 1;
-      await this.runner.iterate(vu, ctx, due);
-      if (!this.killed) this.afterIteration(ctx, due);
-    } finally {
-      this.inFlight -= 1;
-      this.free.push(vu);
-      this.checkDone();
     }
   }
 }

@@ -1,5 +1,6 @@
 import { Client, type Dispatcher, Pool } from 'undici';
 import { describeError } from '../lib/errors.js';
+import type { FailureKind } from './metrics.js';
 
 /** What one request came back with; `error` set means no response (refused, reset, timeout). */
 export interface HttpResponse {
@@ -8,6 +9,25 @@ export interface HttpResponse {
   /** Only when the caller asked for it (setup captures, Sentinel polling). */
   body?: Buffer;
   error?: string;
+  /** Why no response came back, as k6's error codes split it. */
+  cause?: FailureKind;
+}
+
+/** The cause of a transport error from its code (Node's errno or undici's UND_ERR_*). */
+export function errorCause(error: unknown): FailureKind {
+  const seen = new Set<unknown>();
+  let e = error as { code?: string; cause?: unknown; errors?: unknown[]; message?: string } | undefined;
+  while (e && !seen.has(e)) {
+    seen.add(e);
+    const code = e.code ?? '';
+    if (/TIMEOUT|ETIMEDOUT/.test(code)) return 'timeout';
+    if (code === 'ECONNREFUSED') return 'refused';
+    if (['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED'].includes(code)) return 'reset';
+    if (['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME'].includes(code)) return 'dns';
+    if (/^ERR_(TLS|SSL)|CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) return 'tls';
+    e = (e.errors?.[0] ?? e.cause) as typeof e;
+  }
+  return 'network';
 }
 
 export interface HttpClientOptions {
@@ -18,7 +38,11 @@ export interface HttpClientOptions {
    * and wrk do. Skipping the pool's dispatch queue is the cheapest path through undici.
    */
   perVuConnections: boolean;
-  /** Headers and body timeout per request. */
+  /**
+   * Whole-request timeout (queueing for a connection, connecting, headers and body), enforced by
+   * a timer of our own at the value: undici's own timers start only once the request is written
+   * and tick at 1 s above one second. A request that hits it counts as a `timeout` failure.
+   */
   timeoutMs: number;
 }
 
@@ -40,8 +64,9 @@ export class HttpClient {
       pipelining: 1,
       keepAliveTimeout: 60_000,
       keepAliveMaxTimeout: 600_000,
-      headersTimeout: this.opts.timeoutMs,
-      bodyTimeout: this.opts.timeoutMs,
+      // Backstops only: the per-request timer in send() fires first.
+      headersTimeout: this.opts.timeoutMs + 1000,
+      bodyTimeout: this.opts.timeoutMs + 1000,
       connectTimeout: Math.min(this.opts.timeoutMs, 10_000),
     };
   }
@@ -83,8 +108,23 @@ export class HttpClient {
       let status = 0;
       let bytes = 0;
       let chunks: Buffer[] | undefined;
+      let settled = false;
+      let abort: ((reason?: Error) => void) | undefined;
+      const finish = (r: HttpResponse) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(r);
+      };
+      const timer = setTimeout(() => {
+        finish({ status, bytes, error: `no response within ${this.opts.timeoutMs} ms`, cause: 'timeout' });
+        abort?.(new Error('request timeout'));
+      }, this.opts.timeoutMs);
       const handler: Dispatcher.DispatchHandler = {
-        onConnect() {},
+        onConnect(a) {
+          abort = a;
+          if (settled) a(new Error('request timeout'));
+        },
         onHeaders(statusCode) {
           status = statusCode;
           if (wantBody) chunks = [];
@@ -96,16 +136,16 @@ export class HttpClient {
           return true;
         },
         onComplete() {
-          resolve({ status, bytes, body: chunks ? Buffer.concat(chunks) : undefined });
+          finish({ status, bytes, body: chunks ? Buffer.concat(chunks) : undefined });
         },
         onError(error) {
-          resolve({ status, bytes, error: describeError(error) });
+          finish({ status, bytes, error: describeError(error), cause: errorCause(error) });
         },
       };
       try {
         this.dispatcher(origin, slot).dispatch({ origin, method, path, headers, body }, handler);
       } catch (error) {
-        resolve({ status: 0, bytes: 0, error: describeError(error) });
+        finish({ status: 0, bytes: 0, error: describeError(error), cause: errorCause(error) });
       }
     });
   }

@@ -9,17 +9,40 @@ import {
   summarizeHistogram,
 } from './histogram.js';
 
-/** Why a request counted as failed (k6's http_req_failed, split the way Locust's failure table is). */
-export type FailureKind = 'status' | 'network' | 'check';
+/**
+ * Why a request counted as failed: an unexpected status, a failed check (capture, body), or no
+ * response at all, by cause as k6's error codes split them (timeout, connection refused, reset,
+ * DNS, TLS; `network` for any other transport error).
+ */
+export const failureKinds = [
+  'status',
+  'check',
+  'timeout',
+  'refused',
+  'reset',
+  'dns',
+  'tls',
+  'network',
+] as const;
+export type FailureKind = (typeof failureKinds)[number];
+export type FailureCounts = Record<FailureKind, number>;
+
+/** The transport causes: no response came back (the target, or the way to it, failed). */
+export const transportKinds: readonly FailureKind[] = failureKinds.slice(2);
+
+export const noFailures = (): FailureCounts =>
+  Object.fromEntries(failureKinds.map((k) => [k, 0])) as FailureCounts;
+
+function addFailures(into: Partial<FailureCounts>, from: Partial<FailureCounts>): void {
+  for (const k of failureKinds) if (from[k]) into[k] = (into[k] ?? 0) + from[k]!;
+}
 
 /** The per-request-name figures; the entry named OVERALL aggregates every name. */
 export interface RequestStats {
   method: string;
   count: number;
   failed: number;
-  failStatus: number;
-  failNetwork: number;
-  failCheck: number;
+  failures: FailureCounts;
   bytes: number;
   duration: Histogram;
 }
@@ -28,8 +51,14 @@ export interface RequestStats {
 export interface SeriesBucket {
   requests: number;
   failures: number;
+  /** Failures of the second by cause (only the causes that occurred). */
+  causes: Partial<FailureCounts>;
   iterations: number;
   dropped: number;
+  /** Most VUs busy during the second (summed over threads and shards). */
+  vus: number;
+  /** Open model: the latest an arrival of this second was started after its due time, ms. */
+  lateMax: number;
   latency: Histogram;
 }
 
@@ -62,9 +91,7 @@ export class MetricStore {
         method,
         count: 0,
         failed: 0,
-        failStatus: 0,
-        failNetwork: 0,
-        failCheck: 0,
+        failures: noFailures(),
         bytes: 0,
         duration: createHistogram(),
       };
@@ -76,7 +103,16 @@ export class MetricStore {
   bucket(second: number): SeriesBucket {
     let b = this.series.get(second);
     if (!b) {
-      b = { requests: 0, failures: 0, iterations: 0, dropped: 0, latency: createHistogram(2) };
+      b = {
+        requests: 0,
+        failures: 0,
+        causes: {},
+        iterations: 0,
+        dropped: 0,
+        vus: 0,
+        lateMax: 0,
+        latency: createHistogram(2),
+      };
       this.series.set(second, b);
     }
     return b;
@@ -97,7 +133,10 @@ export class MetricStore {
     if (second !== undefined) {
       const b = this.bucket(second);
       b.requests += 1;
-      if (failure) b.failures += 1;
+      if (failure) {
+        b.failures += 1;
+        b.causes[failure] = (b.causes[failure] ?? 0) + 1;
+      }
       recordMs(b.latency, ms);
     }
   }
@@ -159,9 +198,7 @@ export class MetricStore {
       const s = this.stats(name, o.method);
       s.count += o.count;
       s.failed += o.failed;
-      s.failStatus += o.failStatus;
-      s.failNetwork += o.failNetwork;
-      s.failCheck += o.failCheck;
+      addFailures(s.failures, o.failures);
       s.bytes += o.bytes;
       s.duration.add(o.duration);
     }
@@ -183,8 +220,11 @@ export class MetricStore {
       const b = this.bucket(sec);
       b.requests += o.requests;
       b.failures += o.failures;
+      addFailures(b.causes, o.causes);
       b.iterations += o.iterations;
       b.dropped += o.dropped;
+      b.vus += o.vus;
+      b.lateMax = Math.max(b.lateMax, o.lateMax);
       b.latency.add(o.latency);
     }
   }
@@ -196,9 +236,7 @@ export class MetricStore {
         method: s.method,
         count: s.count,
         failed: s.failed,
-        failStatus: s.failStatus,
-        failNetwork: s.failNetwork,
-        failCheck: s.failCheck,
+        failures: { ...s.failures },
         bytes: s.bytes,
         duration: encodeHistogram(s.duration),
       })),
@@ -211,8 +249,11 @@ export class MetricStore {
           second,
           requests: b.requests,
           failures: b.failures,
+          causes: { ...b.causes },
           iterations: b.iterations,
           dropped: b.dropped,
+          vus: b.vus,
+          lateMax: Math.round(b.lateMax * 1000) / 1000,
           latency: encodeHistogram(b.latency),
         })),
     };
@@ -225,9 +266,10 @@ export class MetricStore {
         method: r.method,
         count: r.count,
         failed: r.failed,
-        failStatus: r.failStatus,
-        failNetwork: r.failNetwork,
-        failCheck: r.failCheck,
+        failures: {
+          ...noFailures(),
+          ...(r.failures ?? legacyFailures(r as unknown as Record<string, number>)),
+        },
         bytes: r.bytes,
         duration: decodeHistogram(r.duration),
       });
@@ -239,8 +281,11 @@ export class MetricStore {
       store.series.set(b.second, {
         requests: b.requests,
         failures: b.failures,
+        causes: { ...b.causes },
         iterations: b.iterations,
         dropped: b.dropped,
+        vus: b.vus ?? 0,
+        lateMax: b.lateMax ?? 0,
         latency: decodeHistogram(b.latency),
       });
     }
@@ -258,10 +303,18 @@ export interface MetricStoreJson {
     second: number;
     requests: number;
     failures: number;
+    causes: Partial<FailureCounts>;
     iterations: number;
     dropped: number;
+    vus: number;
+    lateMax: number;
     latency: string;
   }>;
+}
+
+/** Reports of format 1 kept three counters (failStatus, failNetwork, failCheck). */
+function legacyFailures(r: Record<string, number>): Partial<FailureCounts> {
+  return { status: r.failStatus ?? 0, network: r.failNetwork ?? 0, check: r.failCheck ?? 0 };
 }
 
 function tally(s: RequestStats, ms: number, bytes: number, failure: FailureKind | undefined): void {
@@ -270,9 +323,7 @@ function tally(s: RequestStats, ms: number, bytes: number, failure: FailureKind 
   recordMs(s.duration, ms);
   if (failure) {
     s.failed += 1;
-    if (failure === 'status') s.failStatus += 1;
-    else if (failure === 'network') s.failNetwork += 1;
-    else s.failCheck += 1;
+    s.failures[failure] += 1;
   }
 }
 
@@ -312,7 +363,7 @@ export interface NameSummary {
   rps: number;
   failed: number;
   failureRate: number;
-  failures: { status: number; network: number; check: number };
+  failures: FailureCounts;
   bytes: number;
   latency: LatencySummary;
 }
@@ -322,8 +373,11 @@ export interface SeriesPoint {
   second: number;
   requests: number;
   failures: number;
+  /** Failures of the second by cause (zero causes left out). */
+  causes: Partial<FailureCounts>;
   iterations: number;
   dropped: number;
+  vus: number;
   p50: number;
   p90: number;
   p95: number;
@@ -340,7 +394,7 @@ export function summarizeName(name: string, s: RequestStats, durationMs: number)
     rps: secs > 0 ? Math.round((s.count / secs) * 100) / 100 : 0,
     failed: s.failed,
     failureRate: s.count > 0 ? s.failed / s.count : 0,
-    failures: { status: s.failStatus, network: s.failNetwork, check: s.failCheck },
+    failures: { ...s.failures },
     bytes: s.bytes,
     latency: summarizeHistogram(s.duration),
   };
@@ -361,8 +415,10 @@ export function seriesPoints(store: MetricStore): SeriesPoint[] {
       second,
       requests: b.requests,
       failures: b.failures,
+      causes: { ...b.causes },
       iterations: b.iterations,
       dropped: b.dropped,
+      vus: b.vus,
       p50: percentileMs(b.latency, 50),
       p90: percentileMs(b.latency, 90),
       p95: percentileMs(b.latency, 95),

@@ -1,3 +1,5 @@
+import { terminalStatuses as contractTerminalStatuses } from '../jobs/repository.js';
+
 /** One program the Sentinel scenario submits, with the result it must produce. */
 export interface Payload {
   name: string;
@@ -53,12 +55,5 @@ export const defaultPayloads: Payload[] = [
   },
 ];
 
-/** The statuses after which a job does not change (DESIGN.md, "The stack contract"). */
-export const terminalStatuses = new Set([
-  'SUCCESS',
-  'COMPILATION_ERROR',
-  'RUNTIME_ERROR',
-  'TIMEOUT',
-  'MEMORY_LIMIT_EXCEEDED',
-  'INTERNAL_ERROR',
-]);
+/** The statuses after which a job does not change (docs/design.md "The stack contract"). */
+export const terminalStatuses = new Set<string>(contractTerminalStatuses);

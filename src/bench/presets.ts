@@ -23,11 +23,12 @@ export const presets: Record<PresetName, Preset> = {
     },
   },
   // Sentinel tuning guide, "Tuning Methodology" Step 4 Validate: < 5 % execution errors and p99
-  // total duration < 30 s. The guide asks for 0 % HTTP failures; DESIGN.md ("Bench") sets the
+  // total duration < 30 s. The guide asks for 0 % HTTP failures; docs/design.md ("Bench") sets the
   // preset at < 1 % so one stray 503 during a scale-up does not fail CI, and adds poll timeouts < 10
   // (the deployment guide's smoke test polls 30 × 1 s before giving up, "3. Submit Test Job").
   sentinel: {
-    source: 'preset sentinel (Sentinel tuning guide, Tuning Methodology, Step 4 Validate; DESIGN.md Bench)',
+    source:
+      'preset sentinel (Sentinel tuning guide, Tuning Methodology, Step 4 Validate; docs/design.md Bench)',
     thresholds: {
       http_req_failed: ['rate<0.01'],
       execution_errors: ['rate<0.05'],

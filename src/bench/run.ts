@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { EnvironmentError } from '../lib/errors.js';
 import { Engine, type EnginePlan, now, type StopReason } from './engine.js';
 import { createHistogram, decodeHistogram, type Histogram, percentileMs } from './histogram.js';
-import { MetricStore, OVERALL } from './metrics.js';
+import { MetricStore, OVERALL, transportKinds } from './metrics.js';
 import { createRunner, type RunnerOptions } from './runners.js';
 import type { LoadedScenario } from './scenario.js';
 import { peakLevel, type Stage, stagesDuration } from './stages.js';
@@ -24,6 +24,12 @@ export interface LoadSettings {
   connections: number | null;
   timeoutMs: number;
   workers: number;
+  /** Open connections and send unmeasured requests before the clock starts (default on). */
+  prime: boolean;
+  /** `--shard i/N`: this process runs share `index` (1-based) of `count`. */
+  shard?: { index: number; count: number };
+  /** `--start-at`: when the schedule starts (epoch ms), so shards begin together. */
+  startAt?: number;
 }
 
 export interface BenchPlan {
@@ -48,16 +54,25 @@ export interface ProgressSnapshot {
   p95: number;
   failures: number;
   dropped: number;
+  /** Sentinel scenario: jobs that reached a terminal status, and their e2e p95 (ms). */
+  jobs?: number;
+  e2eP95?: number;
 }
 
 export interface SelfMonitoring {
   eventLoopUtilization: number;
   eventLoopLag: Histogram;
   schedulingDelay: Histogram;
+  /** Requests sent before the clock started (connections, JIT). */
+  primed: number;
 }
 
 export interface BenchOutcome {
   startedAt: Date;
+  /** When the measured period began (epoch ms): shards' series line up on it. */
+  measuredStart: number;
+  /** `--start-at` given: how late the schedule actually started (ms; 0 when on time). */
+  startDelayMs?: number;
   measuredMs: number;
   stopReason: StopReason;
   main: MetricStore;
@@ -217,6 +232,7 @@ class WorkerDriver implements Driver {
     const lag = createHistogram();
     const sched = createHistogram();
     let elu = 0;
+    let primed = 0;
     let stoppedAt: number | undefined;
     let reason: StopReason = 'duration';
     for (const d of this.done) {
@@ -224,18 +240,23 @@ class WorkerDriver implements Driver {
       lag.add(decodeHistogram(d.self.eventLoopLag));
       sched.add(decodeHistogram(d.self.schedulingDelay));
       elu = Math.max(elu, d.self.eventLoopUtilization);
+      primed += d.self.primed;
       if (d.stoppedAt !== undefined) stoppedAt = Math.max(stoppedAt ?? 0, d.stoppedAt);
       if (d.reason !== 'duration') reason = d.reason;
     }
     return {
       reason,
       stoppedAt,
-      self: { eventLoopUtilization: elu, eventLoopLag: lag, schedulingDelay: sched },
+      self: { eventLoopUtilization: elu, eventLoopLag: lag, schedulingDelay: sched, primed },
     };
   }
 }
 
-/** Splits the plan into `n` shares: integer VUs/iterations distributed, rates divided, arrivals interleaved. */
+/**
+ * Splits the plan into `n` shares: integer VUs/iterations distributed, rates divided, arrivals
+ * interleaved. Share k of a plan with phase φ gets phase (k + φ)/n, so splitting a shard's plan
+ * again (worker threads) keeps the union of all arrivals equal to the original schedule.
+ */
 export function splitPlan(plan: EnginePlan, n: number): EnginePlan[] {
   return Array.from({ length: n }, (_, k) => {
     const int = (v: number) => Math.floor(v / n) + (k < v % n ? 1 : 0);
@@ -247,7 +268,11 @@ export function splitPlan(plan: EnginePlan, n: number): EnginePlan[] {
       iterations: plan.iterations === undefined ? undefined : int(plan.iterations),
       preAllocatedVUs: Math.max(1, int(plan.preAllocatedVUs)),
       maxVUs: Math.max(1, int(plan.maxVUs)),
-      phase: k / n,
+      phase: (k + plan.phase) / n,
+      prime: plan.prime && {
+        connections: Math.max(1, Math.ceil(plan.prime.connections / n)),
+        requests: Math.ceil(plan.prime.requests / n),
+      },
     };
   });
 }
@@ -260,7 +285,13 @@ export function splitPlan(plan: EnginePlan, n: number): EnginePlan[] {
 export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<BenchOutcome> {
   const { load } = plan;
   const stores = { warmup: new MetricStore(), main: new MetricStore() };
-  const enginePlan: EnginePlan = {
+  const shardConnections =
+    load.connections === null ? null : Math.max(1, Math.ceil(load.connections / (load.shard?.count ?? 1)));
+  const perWorkerConnections =
+    shardConnections === null ? null : Math.max(1, Math.ceil(shardConnections / load.workers));
+  const primeConnections =
+    load.connections ?? Math.min(load.model === 'open' ? load.preAllocatedVUs : peakVUs(load), 512);
+  let enginePlan: EnginePlan = {
     model: load.model,
     startLevel: load.startLevel,
     stages: load.stages,
@@ -270,13 +301,19 @@ export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<B
     maxVUs: load.maxVUs,
     gracefulStopMs: load.gracefulStopMs,
     phase: 0,
+    // Enough requests for the JIT to compile the client's hot path, and one per connection at once.
+    prime: load.prime
+      ? { connections: primeConnections, requests: Math.max(2 * primeConnections, 2000) }
+      : undefined,
   };
-  const perWorkerConnections =
-    load.connections === null ? null : Math.max(1, Math.ceil(load.connections / load.workers));
+  // The shard's own share first (its connections are then split between its worker threads).
+  if (load.shard) enginePlan = splitPlan(enginePlan, load.shard.count)[load.shard.index - 1]!;
   const runner: RunnerOptions = {
     connections: perWorkerConnections,
     perVuConnections: load.model === 'closed',
     timeoutMs: load.timeoutMs,
+    // Single-URL mode (no scenario file): the lean HTTP/1.1 client.
+    lean: plan.scenario.file === undefined && plan.scenario.spec.kind === 'http',
   };
   const init = { spec: plan.scenario.spec, runner };
   const totalMs = load.warmupMs + stagesDuration(load.stages);
@@ -320,10 +357,23 @@ export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<B
   const startedAt = new Date();
   let lastRequests = 0;
   let ticker: NodeJS.Timeout | undefined;
+  let startDelayMs: number | undefined;
   try {
+    // Everything that can be prepared is, before the clock: VUs, connections, priming requests.
     await driver.prepare();
     // Workers share one clock: start a little ahead so every thread is waiting when it comes.
-    startAt = now() + (load.workers > 1 ? 100 : 0);
+    const ready = now() + (load.workers > 1 ? 100 : 0);
+    if (load.startAt !== undefined) {
+      // Shards begin together; one that is still preparing at the start time starts as soon as it
+      // is ready (its schedule shifted, never compressed into a burst) and reports how late.
+      startDelayMs = Math.max(0, Math.round(ready - load.startAt));
+      startAt = Math.max(ready, load.startAt);
+      if (startDelayMs > 0)
+        warnings.push(
+          `This shard was ready ${startDelayMs} ms after --start-at: its schedule started that much later than the others'. Give a later --start-at.`,
+        );
+      else hooks.onNote?.(`Prepared; starting at ${new Date(startAt).toISOString()}.`);
+    } else startAt = ready;
     const abortDefs = plan.thresholds.filter((t) => t.abortOnFail);
     ticker = setInterval(() => {
       const t = now();
@@ -344,6 +394,15 @@ export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<B
         p95: overall ? percentileMs(overall.duration, 95) : Number.NaN,
         failures: overall?.failed ?? 0,
         dropped: stores.main.counter('dropped_iterations'),
+        ...(plan.scenario.spec.kind === 'sentinel'
+          ? {
+              jobs: stores.main.counter('iterations'),
+              e2eP95: (() => {
+                const h = stores.main.trend('e2e_duration');
+                return h ? percentileMs(h, 95) : Number.NaN;
+              })(),
+            }
+          : {}),
       });
       lastRequests = requests;
       // k6's abortOnFail: evaluated while the run goes, after its delayAbortEval.
@@ -384,9 +443,11 @@ export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<B
     durationMs: measuredMs,
     gauges,
   });
-  warnings.push(...selfWarnings(res.self, load, stores.main));
+  warnings.push(...selfWarnings(res.self, load, stores.main), ...targetWarnings(plan, stores.main));
   return {
     startedAt,
+    measuredStart: mainStart,
+    startDelayMs,
     measuredMs,
     stopReason: abortedBy ? 'threshold' : res.reason,
     main: stores.main,
@@ -400,8 +461,9 @@ export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<B
 }
 
 /**
- * The generator's verdict on itself: a busy event loop, late arrivals or dropped iterations mean
- * the numbers may describe the generator rather than the server.
+ * The generator's verdict on itself, for the measured period only (warm-up excluded): a busy event
+ * loop, or lateness (event-loop lag, late arrivals) large enough to explain the percentiles it
+ * reports. Lateness well below the reported latencies is noise and not worth a warning.
  */
 export function selfWarnings(self: SelfMonitoring, load: LoadSettings, store: MetricStore): string[] {
   const out: string[] = [];
@@ -414,21 +476,67 @@ export function selfWarnings(self: SelfMonitoring, load: LoadSettings, store: Me
           : 'Lower the load or run the generator on a bigger machine.'),
     );
   }
+  const all = store.requests.get(OVERALL);
+  const reported = all && all.count > 0 ? percentileMs(all.duration, 99) : Number.NaN;
+  const explains = (late: number) => late > 1 && (Number.isNaN(reported) || late >= 0.1 * reported);
+  const share = (late: number) =>
+    Number.isNaN(reported)
+      ? ''
+      : ` — ${Math.round((late / reported) * 100)} % of the reported p99 (${reported} ms)`;
   const lagP99 = percentileMs(self.eventLoopLag, 99);
-  if (lagP99 > 50)
-    out.push(`Event-loop lag reached ${lagP99} ms (p99): timings carry that much client-side noise.`);
+  if (explains(lagP99))
+    out.push(
+      `The generator's event loop ran up to ${lagP99} ms late (p99)${share(lagP99)}: that much of the tail may be the generator's, not the target's.`,
+    );
   if (load.model === 'open') {
     const schedP99 = percentileMs(self.schedulingDelay, 99);
-    if (schedP99 > 10) {
+    // Lateness beyond the event loop's own (bursts of due arrivals); otherwise the lag line says it.
+    if (explains(schedP99) && schedP99 >= 2 * Math.max(lagP99, 1)) {
       out.push(
-        `Arrivals started late (p99 scheduling delay ${schedP99} ms); latencies still count from the due time, but the generator is struggling.`,
+        `Arrivals started up to ${schedP99} ms late (p99 scheduling delay)${share(schedP99)}; latencies count from the due time, so that lateness is the generator's.`,
       );
     }
   }
   const dropped = store.counter('dropped_iterations');
-  if (dropped > 0) {
+  const late = store.counter('dropped_iterations_late');
+  if (late > 0) {
     out.push(
-      `${dropped} arrivals were dropped because all ${load.maxVUs} VUs were busy: the server is slower than the rate asks. Raise --max-vus to keep sending.`,
+      `${late} arrivals were dropped while the generator itself was more than 50 ms behind its schedule: the generator's lateness, not the target's.`,
+    );
+  }
+  if (dropped - late > 0) {
+    out.push(
+      `${dropped - late} arrivals were dropped because all ${load.maxVUs} VUs were busy: the target is slower than the rate asks. Raise --max-vus to keep sending.`,
+    );
+  }
+  return out;
+}
+
+const causeText: Record<string, string> = {
+  timeout: 'timed out',
+  refused: 'connection refused',
+  reset: 'connection reset',
+  dns: 'DNS failure',
+  tls: 'TLS failure',
+  network: 'other network error',
+};
+
+/** When the target itself failed (no response, or mostly error statuses), say so and how. */
+export function targetWarnings(plan: BenchPlan, store: MetricStore): string[] {
+  const all = store.requests.get(OVERALL);
+  if (!all || all.count === 0) return [];
+  const out: string[] = [];
+  const transport = transportKinds.filter((k) => all.failures[k] > 0);
+  if (transport.length > 0) {
+    const n = transport.reduce((a, k) => a + all.failures[k], 0);
+    const text = transport.map((k) => `${all.failures[k]} ${causeText[k]}`).join(', ');
+    out.push(
+      `The target failed ${n} of ${all.count} requests without a response (${text})${all.failures.refused > 0 ? ` — is it running at ${plan.scenario.spec.baseUrl}?` : '.'}`,
+    );
+  }
+  if (all.failures.status > all.count / 10) {
+    out.push(
+      `The target answered ${all.failures.status} of ${all.count} requests with an unexpected status.`,
     );
   }
   return out;

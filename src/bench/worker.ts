@@ -33,7 +33,7 @@ export type FromWorker =
       warmup: MetricStoreJson | null;
       main: MetricStoreJson | null;
       vusMax: number;
-      self: { eventLoopUtilization: number; eventLoopLag: string; schedulingDelay: string };
+      self: { eventLoopUtilization: number; eventLoopLag: string; schedulingDelay: string; primed: number };
     };
 
 // One worker thread: runs an engine on its share of the load and sends what it measured as a
@@ -75,6 +75,7 @@ if (parentPort) {
             eventLoopUtilization: self.eventLoopUtilization,
             eventLoopLag: encodeHistogram(self.eventLoopLag),
             schedulingDelay: encodeHistogram(self.schedulingDelay),
+            primed: self.primed,
           },
         } satisfies FromWorker);
         await engine.close();

@@ -1,5 +1,5 @@
 import { ApiServer, installProcessHandlers } from '../api/server.js';
-import { SentinelCommand } from '../lib/base-command.js';
+import { SentinelCommand } from '../cli/base-command.js';
 import { endpoints } from '../services/endpoints.js';
 
 export default class ApiCommand extends SentinelCommand<void> {

@@ -1,13 +1,15 @@
 import { Flags } from '@oclif/core';
+import { SentinelCommand } from '../cli/base-command.js';
 import type { FlagOverride } from '../config/load.js';
 import { renderReport } from '../diagnose/report.js';
 import { DiagnoseSession, deploymentOf, diagnoseOnce, targetsOf } from '../diagnose/session.js';
-import type { DiagnoseReport } from '../diagnose/types.js';
+import { type ComponentName, componentNames, type DiagnoseReport } from '../diagnose/types.js';
+import { HistoryFile, historyFile } from '../diagnose/windows/history.js';
+import { PrometheusWindows } from '../diagnose/windows/prometheus.js';
 import { diagnoseK8sFlags, diagnoseK8sOnce, type K8sDiagnoseReport } from '../k8s/commands.js';
-import { SentinelCommand } from '../lib/base-command.js';
 import { durationFlag } from '../lib/duration.js';
 import { CheckFailedError } from '../lib/errors.js';
-import { maskDeep } from '../lib/redact.js';
+import { MASK } from '../lib/redact.js';
 import { fitToTerminal, terminalWidth } from '../lib/terminal.js';
 import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
 
@@ -17,6 +19,32 @@ const url = (summary: string, path: string) => ({
   summary: `${summary} (overrides ${path}).`,
   helpGroup: 'TARGETS',
 });
+
+/**
+ * Every occurrence of the targets' passwords (plain and URL-encoded) in the report's string values
+ * replaced by the mask: a net for error texts that quote a connection string. Passwords shorter
+ * than 6 characters are left to the URL masking (replacing "x" everywhere would garble the report).
+ */
+export function scrubPasswords<T>(value: T, urls: string[]): T {
+  const secrets = new Set<string>();
+  for (const u of urls) {
+    try {
+      const p = new URL(u).password;
+      for (const sec of [p, decodeURIComponent(p)]) if (sec.length >= 6 && sec !== MASK) secrets.add(sec);
+    } catch {
+      // Not a URL: nothing to take from it.
+    }
+  }
+  const ordered = [...secrets].sort((a, b) => b.length - a.length);
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return ordered.reduce((t, sec) => t.split(sec).join(MASK), v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return ordered.length ? (walk(value) as T) : value;
+}
 
 export class CriticalFindingsError extends CheckFailedError {
   constructor(readonly report: DiagnoseReport) {
@@ -66,6 +94,31 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
     'worker-metrics-url': Flags.string(url("Worker's Prometheus /metrics URL", 'WORKER_METRICS_URL')),
     'api-url': Flags.string(url('API base URL', 'API_URL')),
     ...diagnoseK8sFlags,
+    prometheus: Flags.string({
+      summary:
+        'Prometheus base URL: the windowed rules (backlog 5 m, workers 3 m, error rate, sandbox failures) use PromQL over its series (overrides PROMETHEUS_URL; the local stack’s own when prometheus.enabled).',
+      helpGroup: 'TARGETS',
+    }),
+    components: Flags.string({
+      summary: `Check only these components, comma-separated (${componentNames.join(', ')}).`,
+      parse: async (s) => {
+        const names = s
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
+        const unknown = names.filter((n) => !(componentNames as readonly string[]).includes(n));
+        if (unknown.length || names.length === 0) {
+          throw new Error(
+            `Unknown component ${unknown.map((u) => `"${u}"`).join(', ') || '(none given)'}: choose from ${componentNames.join(', ')}`,
+          );
+        }
+        return names.join(',');
+      },
+    }),
+    'no-history': Flags.boolean({
+      summary:
+        'Do not read or write the rolling sample file in the state directory (windows cover this run only).',
+    }),
   };
 
   async run(): Promise<DiagnoseResult | K8sDiagnoseReport> {
@@ -84,9 +137,22 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
       { path: 'urls.workerMetrics', value: flags['worker-metrics-url'], flag: '--worker-metrics-url' },
       { path: 'urls.api', value: flags['api-url'], flag: '--api-url' },
     ];
+    overrides.push({ path: 'urls.prometheus', value: flags.prometheus, flag: '--prometheus' });
     const { config } = this.loadConfig(flags, { overrides });
     const targets = targetsOf(config);
-    const session = new DiagnoseSession(targets, deploymentOf(config, targets), { timeoutMs: flags.timeout });
+    const components = flags.components?.split(',') as ComponentName[] | undefined;
+    const promUrl =
+      config.urls.prometheus ??
+      (config.prometheus.enabled ? `http://127.0.0.1:${config.ports.prometheus}` : undefined);
+    const session = new DiagnoseSession(targets, deploymentOf(config, targets), {
+      timeoutMs: flags.timeout,
+      components,
+      history: new HistoryFile(
+        flags['no-history'] ? undefined : historyFile(config.stateDir, JSON.stringify(targets)),
+        JSON.stringify(targets),
+      ),
+      prometheus: promUrl ? new PrometheusWindows(promUrl) : undefined,
+    });
     const interactive =
       !this.jsonEnabled() && !flags.once && Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY);
     let report: DiagnoseReport | undefined;
@@ -94,6 +160,9 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
       if (interactive) {
         // Loaded only for the interactive view: ink, React and yoga cost ≈ 1.5 s of start-up that
         // --once and --json (cron, CI) should not pay.
+        // NO_COLOR (https://no-color.org) and --no-color: chalk, which ink draws with, reads only
+        // FORCE_COLOR, and only when it is first loaded, which is here.
+        if (process.env.NO_COLOR || process.argv.includes('--no-color')) process.env.FORCE_COLOR = '0';
         const { renderDiagnose } = await import('../diagnose/ui/index.js');
         report = await renderDiagnose(session, { intervalMs: flags.interval, taskQueue: TASK_QUEUE });
       } else {
@@ -107,9 +176,12 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
     } finally {
       await session.close();
     }
-    // Collector errors can quote a URL; nothing leaves with a password in it.
-    const safe = maskDeep(report) as DiagnoseReport;
-    if (safe && !safe.healthy) throw new CriticalFindingsError(safe);
-    return safe;
+    // Collectors already mask the URLs they quote (masking the report's URLs again garbled them);
+    // as a net for error texts, any password of the targets still present is replaced.
+    const safe = report && scrubPasswords(report, Object.values(targets));
+    // Quitting the interactive view with q is how it ends, not a failure: exit 0 (the report
+    // on screen said what was wrong). --once and --json exit 1 on a critical finding.
+    if (safe && !safe.healthy && !interactive) throw new CriticalFindingsError(safe);
+    return safe as DiagnoseReport;
   }
 }

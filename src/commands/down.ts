@@ -1,6 +1,6 @@
+import { SentinelCommand } from '../cli/base-command.js';
+import { servicesFlag } from '../cli/service-flags.js';
 import { type DownResult as DownK8sResult, downK8s, downK8sFlags } from '../k8s/commands.js';
-import { SentinelCommand } from '../lib/base-command.js';
-import { servicesFlag } from '../lib/service-flags.js';
 import { renderTable } from '../lib/table.js';
 import { type DownEntry, down } from '../services/stack.js';
 

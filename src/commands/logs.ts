@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
+import { SentinelCommand } from '../cli/base-command.js';
 import { serviceNames } from '../config/schema.js';
-import { SentinelCommand } from '../lib/base-command.js';
 import { ExitCode, UserError } from '../lib/errors.js';
 import { follow, lastLines } from '../services/logs.js';
 import { createControllers } from '../services/stack.js';

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { Flags } from '@oclif/core';
-import { SentinelCommand } from '../lib/base-command.js';
+import { SentinelCommand } from '../cli/base-command.js';
 import { UserError } from '../lib/errors.js';
 import { renderTable } from '../lib/table.js';
 import { applySetup, planSetup, type SetupPlan } from '../services/setup.js';

@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core';
+import { SentinelCommand } from '../cli/base-command.js';
+import { servicesFlag } from '../cli/service-flags.js';
 import { type StatusK8sResult, statusK8s, statusK8sFlags } from '../k8s/commands.js';
-import { SentinelCommand } from '../lib/base-command.js';
 import { CheckFailedError } from '../lib/errors.js';
-import { servicesFlag } from '../lib/service-flags.js';
 import { renderTable } from '../lib/table.js';
 import { status } from '../services/stack.js';
 import type { ServiceStatus } from '../services/types.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
+import { SentinelCommand } from '../cli/base-command.js';
 import type { Job } from '../jobs/repository.js';
-import { SentinelCommand } from '../lib/base-command.js';
 import { durationFlag } from '../lib/duration.js';
 import { CheckFailedError, UserError } from '../lib/errors.js';
 import { endpoints } from '../services/endpoints.js';

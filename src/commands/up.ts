@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
+import { SentinelCommand } from '../cli/base-command.js';
+import { servicesFlag } from '../cli/service-flags.js';
 import { type UpK8sResult, upK8s, upK8sFlags } from '../k8s/commands.js';
-import { SentinelCommand } from '../lib/base-command.js';
-import { servicesFlag } from '../lib/service-flags.js';
 import { renderTable } from '../lib/table.js';
 import { type UpEntry, up } from '../services/stack.js';
 
@@ -22,7 +22,7 @@ With --k8s: server-side apply (field manager sentinel-ctl) of the \`generate k8s
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --services redis,postgres',
-    '<%= config.bin %> <%= command.id %> --port-offset 20000 --state-dir /tmp/stack2 --json',
+    '<%= config.bin %> <%= command.id %> --port-offset 10000 --state-dir /tmp/stack2 --json',
     '<%= config.bin %> <%= command.id %> --k8s --manifests deploy/k8s --dry-run',
     '<%= config.bin %> <%= command.id %> --k8s --context prod --manifests deploy/k8s --timeout 10m',
   ];

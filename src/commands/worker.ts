@@ -1,4 +1,4 @@
-import { SentinelCommand } from '../lib/base-command.js';
+import { SentinelCommand } from '../cli/base-command.js';
 import { startWorker } from '../worker/run.js';
 
 export default class WorkerCommand extends SentinelCommand<void> {

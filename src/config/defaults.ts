@@ -23,13 +23,15 @@ export const defaults: Omit<SentinelConfig, 'credentials'> & { credentials: Conf
     rabbitmq: 5672,
     rabbitmqManagement: 15672,
     rabbitmqPrometheus: 15692,
-    // Not RabbitMQ's usual 25672 (AMQP + 20000): with the documented `--port-offset 20000` a second
+    // Not RabbitMQ's usual 25672 (AMQP + 20000): with `--port-offset 20000` a second
     // stack's AMQP port would land exactly there.
     rabbitmqDist: 5673,
     epmd: 4369,
     redis: 6379,
     api: 8080,
     workerMetrics: 9090,
+    // The deployment guide's port-forward puts Prometheus on 9091 (9090 is the worker's metrics).
+    prometheus: 9091,
   },
   credentials: {
     postgres: { user: 'sentinel', database: 'sentinel' },
@@ -95,6 +97,11 @@ export const defaults: Omit<SentinelConfig, 'credentials'> & { credentials: Conf
     reaperIntervalMs: 15_000,
     // Past the job lock's 15 s TTL plus a redelivery's wait for it, so a live retry is never reaped.
     reaperGraceMs: 60_000,
+  },
+  prometheus: {
+    // Opt-in: `up` starts five services unless this is true.
+    enabled: false,
+    scrapeIntervalSeconds: 5,
   },
   keda: {
     // Tuning guide "KEDA Auto-Scaling > ScaledObject Parameters".

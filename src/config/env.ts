@@ -21,6 +21,7 @@ export const envBindings: EnvBinding[] = [
   { names: ['REDIS_URL'], path: 'urls.redis', kind: 'string' },
   { names: ['API_URL', 'SENTINEL_API_URL'], path: 'urls.api', kind: 'string' },
   { names: ['WORKER_METRICS_URL'], path: 'urls.workerMetrics', kind: 'string' },
+  { names: ['PROMETHEUS_URL'], path: 'urls.prometheus', kind: 'string' },
   { names: ['API_PORT'], path: 'ports.api', kind: 'int' },
   { names: ['API_RATE_LIMIT', 'RATE_LIMIT'], path: 'api.rateLimit', kind: 'int' },
   { names: ['API_READ_TIMEOUT', 'READ_TIMEOUT'], path: 'api.readTimeoutMs', kind: 'duration' },

@@ -39,7 +39,7 @@ const redisByteSize = z
 export const profiles = ['dev', 'staging', 'prod'] as const;
 export type Profile = (typeof profiles)[number];
 
-export const serviceNames = ['postgres', 'rabbitmq', 'redis', 'worker', 'api'] as const;
+export const serviceNames = ['postgres', 'rabbitmq', 'redis', 'worker', 'api', 'prometheus'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 
 export const portsSchema = z.strictObject({
@@ -52,6 +52,7 @@ export const portsSchema = z.strictObject({
   redis: port,
   api: port,
   workerMetrics: port,
+  prometheus: port,
 });
 export type Ports = z.infer<typeof portsSchema>;
 
@@ -138,6 +139,11 @@ export const configSchema = z.strictObject({
     /** Replace the built-in worker with another Sentinel-compatible binary (argv form). */
     command: z.array(z.string().min(1)).min(1).optional(),
   }),
+  /** The optional sixth service: a Prometheus scraping the stack with the guides' alert rules. */
+  prometheus: z.strictObject({
+    enabled: z.boolean(),
+    scrapeIntervalSeconds: z.number().int().min(1).max(300),
+  }),
   keda: z.strictObject({
     pollingInterval: positiveInt,
     cooldownPeriod: positiveInt,
@@ -153,6 +159,7 @@ export const configSchema = z.strictObject({
     redis: z.string().url().optional(),
     api: z.string().url().optional(),
     workerMetrics: z.string().url().optional(),
+    prometheus: z.string().url().optional(),
   }),
 });
 

@@ -2,6 +2,7 @@
 import { formatSource } from '../tuners/types.js';
 import { summaries } from './summary.js';
 import type { DiagnoseReport, Finding } from './types.js';
+import { describeWindow } from './windows/types.js';
 
 /** `prefix` then `text` word-wrapped, continuation lines indented to the prefix's width. */
 function hang(prefix: string, text: string, width: number): string[] {
@@ -38,13 +39,15 @@ export function renderReport(report: DiagnoseReport, taskQueue: string, width = 
   const c = report.counts;
   const lines = [
     `sentinel-ctl diagnose · ${report.at} · rates over ${report.windowSeconds} s`,
+    `windows: ${describeWindow(report.windows.source, report.windows.historySeconds)}${report.windows.note ? ` (${report.windows.note})` : ''}`,
     report.findings.length === 0
       ? 'No findings: every component answered and nothing crossed a threshold.'
       : `${c.critical} critical, ${c.warning} warning, ${c.info} info`,
     '',
   ];
   for (const s of summaries(report, taskQueue)) {
-    lines.push(...hang(`${s.name.padEnd(9)}${s.state === 'ok' ? 'ok  ' : 'DOWN'} `, s.line, width));
+    const state = s.state === 'ok' ? 'ok  ' : s.state === 'skipped' ? '-   ' : 'DOWN';
+    lines.push(...hang(`${s.name.padEnd(9)}${state} `, s.line, width));
   }
   if (report.findings.length) {
     lines.push('', 'FINDINGS (most severe first)');

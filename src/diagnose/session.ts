@@ -8,14 +8,13 @@ import type { SentinelConfig } from '../config/schema.js';
 import { endpoints } from '../services/endpoints.js';
 import { DEAD_LETTER_QUEUE, TASK_QUEUE } from '../services/rabbitmq/topology.js';
 import { WORKER_DB_CONNECTIONS_PER_REPLICA } from '../tuners/postgres.js';
-import { HostCollector } from './collectors/host.js';
+import { HostCollector, type HostSample } from './collectors/host.js';
 import { PostgresCollector } from './collectors/postgres.js';
 import { RabbitCollector } from './collectors/rabbitmq.js';
 import { RedisCollector } from './collectors/redis.js';
 import { reason, sleep } from './collectors/timeout.js';
-import { ApiCollector, WorkerCollector } from './collectors/worker.js';
+import { ApiCollector, WorkerCollector, type WorkerSample } from './collectors/worker.js';
 import { countBySeverity, evaluate, nextFirstSeen } from './rules/index.js';
-import { isErrorStatus } from './rules/worker.js';
 import {
   type Collected,
   type ComponentName,
@@ -24,6 +23,9 @@ import {
   type Facts,
   type RuleContext,
 } from './types.js';
+import { fromBuckets, type HistoryFile, type HistorySample, windowsFromHistory } from './windows/history.js';
+import type { PrometheusWindows } from './windows/prometheus.js';
+import type { Windows } from './windows/types.js';
 
 export interface Targets {
   databaseUrl: string;
@@ -37,6 +39,12 @@ export interface Targets {
 export interface SessionOptions {
   /** Per collector and sample. */
   timeoutMs: number;
+  /** Only these components are checked (all when absent). */
+  components?: readonly ComponentName[];
+  /** The rolling sample file the windows come from (none: this run only). */
+  history?: HistoryFile;
+  /** A Prometheus server to take the windows from first. */
+  prometheus?: PrometheusWindows;
 }
 
 /** pgx's `pool_max_conns` from a DATABASE_URL, when it names one. */
@@ -93,15 +101,12 @@ export interface Series {
 }
 
 const SERIES_LENGTH = 40;
-const FIVE_MINUTES = 300_000;
 
 export class DiagnoseSession {
   private readonly collectors: AnyCollector[];
   private readonly last = new Map<ComponentName, { sample: unknown; at: number }>();
   private readonly results = new Map<ComponentName, Collected<unknown>>();
   private firstSeen: Record<string, number> = {};
-  private counterHistory: Array<{ at: number; byStatus: Record<string, number>; sandbox: number | null }> =
-    [];
   private previousAt: number | undefined;
   readonly series: Series = {
     queueDepth: [],
@@ -138,7 +143,7 @@ export class DiagnoseSession {
       new WorkerCollector(targets.workerMetricsUrl),
       new ApiCollector(targets.apiUrl),
       new HostCollector(),
-    ];
+    ].filter((c) => !options.components || options.components.includes(c.component));
   }
 
   /** One sample of one collector; stores the derived facts or the failure. Returns whether it answered. */
@@ -155,7 +160,14 @@ export class DiagnoseSession {
     } catch (error) {
       const ms = Math.round(performance.now() - t0);
       this.last.delete(c.component);
-      this.results.set(c.component, { ok: false, target: c.target, ms, error: reason(error) });
+      const code = (error as { code?: unknown } | undefined)?.code;
+      this.results.set(c.component, {
+        ok: false,
+        target: c.target,
+        ms,
+        error: reason(error),
+        ...(typeof code === 'string' ? { code } : {}),
+      });
       return false;
     }
   }
@@ -174,7 +186,7 @@ export class DiagnoseSession {
     const now = Date.now();
     const windowSeconds = this.previousAt === undefined ? 0 : (now - this.previousAt) / 1000;
     this.previousAt = now;
-    return this.evaluateNow(now, windowSeconds, timings, started);
+    return await this.evaluateNow(now, windowSeconds, timings, started);
   }
 
   /**
@@ -201,19 +213,30 @@ export class DiagnoseSession {
     );
     const now = Date.now();
     this.previousAt = now;
-    return this.evaluateNow(now, pauseMs / 1000, timings, started);
+    return await this.evaluateNow(now, pauseMs / 1000, timings, started);
   }
 
-  private evaluateNow(
+  private async evaluateNow(
     now: number,
     windowSeconds: number,
     timings: Record<ComponentName, number>,
     started: number,
-  ): DiagnoseReport {
+  ): Promise<DiagnoseReport> {
     const facts = Object.fromEntries(
-      componentNames.map((n) => [n, this.results.get(n)!]),
+      componentNames.map((n) => [
+        n,
+        this.results.get(n) ??
+          ({
+            ok: false,
+            skipped: true,
+            target: 'not checked (--components)',
+            ms: 0,
+            error: 'not checked',
+          } as const),
+      ]),
     ) as unknown as Facts;
-    this.record(facts, now);
+    this.record(facts);
+    const windows = await this.windows(facts, now);
     const ctx: RuleContext = {
       now,
       windowSeconds,
@@ -221,11 +244,19 @@ export class DiagnoseSession {
       taskQueue: TASK_QUEUE,
       deadLetterQueue: DEAD_LETTER_QUEUE,
       firstSeen: this.firstSeen,
-      fiveMinute: this.fiveMinute(),
+      windows,
+      remote: this.remote,
     };
     const findings = evaluate(facts, ctx);
     this.firstSeen = nextFirstSeen(findings);
     const counts = countBySeverity(findings);
+    const cpuHigh = findings.some((f) => f.id === 'host-cpu' && f.severity !== 'info');
+    // A subset run (--components) reads the file but does not write it: its skipped components
+    // would read as "down" in the next full run's windows.
+    const writeProblem = this.options.components
+      ? undefined
+      : this.options.history?.append({ ...this.historySample(facts, now), cpuHigh });
+    if (writeProblem && !windows.note) windows.note = writeProblem;
     return {
       at: new Date(now).toISOString(),
       windowSeconds: Math.round(windowSeconds * 100) / 100,
@@ -233,16 +264,98 @@ export class DiagnoseSession {
       counts,
       findings,
       facts,
+      windows: {
+        source: windows.source,
+        historySeconds: Math.round(windows.historySeconds),
+        ...(windows.note ? { note: windows.note } : {}),
+      },
       timings: { ...timings, total: Math.round(performance.now() - started) },
-      targets: Object.fromEntries(this.collectors.map((c) => [c.component, c.target])) as Record<
+      targets: Object.fromEntries(componentNames.map((n) => [n, facts[n].target])) as Record<
         ComponentName,
         string
       >,
     };
   }
 
-  /** Keeps the sparkline series and the counters the 5-minute alert windows need. */
-  private record(facts: Facts, now: number): void {
+  /** True when the targets are not this machine's: the host facts then describe sentinel-ctl's machine only. */
+  private get remote(): boolean {
+    const local = /^(localhost|127\.\d+\.\d+\.\d+|\[?::1\]?)$/;
+    const hosts = [
+      this.targets.databaseUrl,
+      this.targets.rabbitmqUrl,
+      this.targets.redisUrl,
+      this.targets.apiUrl,
+    ].map((u) => {
+      try {
+        return new URL(u).hostname;
+      } catch {
+        return 'localhost';
+      }
+    });
+    return hosts.some((h) => !local.test(h));
+  }
+
+  /** The numbers this evaluation adds to the sample file. */
+  private historySample(facts: Facts, now: number): HistorySample {
+    const task = facts.rabbitmq.ok
+      ? facts.rabbitmq.facts.queues.find((q) => q.name === TASK_QUEUE)
+      : undefined;
+    const worker = facts.worker.ok
+      ? (this.last.get('worker')?.sample as WorkerSample | undefined)
+      : undefined;
+    const host = facts.host.ok ? (this.last.get('host')?.sample as HostSample | undefined) : undefined;
+    return {
+      at: now,
+      queue: task ? task.messages : null,
+      workersActive: worker ? (worker.workersActive ?? 0) : null,
+      executions: worker ? worker.executionsByStatus : null,
+      sandbox: worker ? worker.sandboxFailures : null,
+      buckets: worker ? fromBuckets(worker.buckets) : null,
+      cpu: host
+        ? {
+            used: host.cpuUsedSeconds,
+            total: host.cpuTotalSeconds ?? (host.at / 1000) * host.cpus,
+          }
+        : null,
+    };
+  }
+
+  /**
+   * The windows: Prometheus first when one is configured, the sample file for what it does not
+   * answer (and for the CPU, which the stack's Prometheus does not scrape).
+   */
+  private async windows(facts: Facts, now: number): Promise<Windows> {
+    const history = this.options.history;
+    const samples = history
+      ? [...history.all, this.historySample(facts, now)]
+      : [this.historySample(facts, now)];
+    const local = windowsFromHistory(samples, now);
+    if (history?.problem) local.note = history.problem;
+    if (!history) local.note = 'no state directory: windows cover this run only';
+    const prom = this.options.prometheus;
+    if (!prom) return local;
+    try {
+      const p = await prom.windows(now, this.options.timeoutMs);
+      return {
+        ...p,
+        backlog: p.backlog ?? local.backlog,
+        workerDown: p.workerDown ?? local.workerDown,
+        workerUnreachable: p.workerUnreachable ?? local.workerUnreachable,
+        executions: p.executions ?? local.executions,
+        sandboxFailures: p.sandboxFailures ?? local.sandboxFailures,
+        duration: p.duration ?? local.duration,
+        cpu: local.cpu,
+      };
+    } catch (error) {
+      return {
+        ...local,
+        note: `Prometheus ${prom.target} did not answer (${reason(error)}); windows from the ${local.source}`,
+      };
+    }
+  }
+
+  /** Keeps the sparkline series. */
+  private record(facts: Facts): void {
     const push = (arr: number[], v: number | null | undefined) => {
       arr.push(v ?? 0);
       if (arr.length > SERIES_LENGTH) arr.shift();
@@ -259,37 +372,6 @@ export class DiagnoseSession {
       this.series.cpu,
       facts.host.ok && facts.host.facts.cpuUsage !== null ? facts.host.facts.cpuUsage * 100 : null,
     );
-    if (facts.worker.ok) {
-      this.counterHistory.push({
-        at: now,
-        byStatus: facts.worker.facts.executionsByStatus,
-        sandbox: facts.worker.facts.sandboxFailures,
-      });
-    } else {
-      this.counterHistory = [];
-    }
-    this.counterHistory = this.counterHistory.filter((h) => now - h.at <= FIVE_MINUTES);
-  }
-
-  /** Increases over the oldest sample still inside 5 minutes, once more than one sample is kept. */
-  private fiveMinute(): RuleContext['fiveMinute'] {
-    const h = this.counterHistory;
-    if (h.length < 3) return undefined;
-    const first = h[0]!;
-    const last = h[h.length - 1]!;
-    const seconds = (last.at - first.at) / 1000;
-    let total = 0;
-    let errors = 0;
-    for (const [status, v] of Object.entries(last.byStatus)) {
-      const d = Math.max(0, v - (first.byStatus[status] ?? 0));
-      total += d;
-      if (isErrorStatus(status)) errors += d;
-    }
-    const out: NonNullable<RuleContext['fiveMinute']> = { executions: { total, errors, seconds } };
-    if (first.sandbox !== null && last.sandbox !== null) {
-      out.sandboxFailures = { count: Math.max(0, last.sandbox - first.sandbox), seconds };
-    }
-    return out;
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * The guide sections the diagnose rules cite, in one place so a typo cannot produce a dangling
- * citation (test/unit/diagnose/sources.test.ts checks each heading exists in the guide).
+ * citation (test/unit/diagnose/collectors.test.ts checks each heading exists in the guide, or in
+ * the project's docs/ for the tool's own rules).
  */
 import { sources as tunerSources } from '../tuners/types.js';
 import type { Source } from './types.js';
@@ -41,5 +42,10 @@ export const diagnoseSources = {
   sarkIndexUsage: { guide: SARK_OPT, section: 'Database Query Optimization > Monitoring Index Usage' },
   sarkQueryPerformance: { guide: SARK_OPT, section: 'Monitoring > Query Performance' },
   jackdawKeyAreas: { guide: JACKDAW, section: '5. Bottleneck Identification > Key areas to check' },
-  design: { guide: 'DESIGN.md', section: 'Diagnose rules' },
+  design: { guide: 'docs/design.md', section: 'Diagnose rules' },
+  validate: { guide: 'sentinel-tuning-guide.md', section: 'Tuning Methodology > Step 4: Validate' },
+  sarkLatency: { guide: SARK_TUNING, section: 'Performance Targets > Latency Targets' },
+  /** Rules that are this tool's own (no guide says so): documented in the project's docs. */
+  tool: { guide: 'docs/diagnose.md', section: 'Rules of this tool' },
+  windows: { guide: 'docs/diagnose.md', section: 'Windows' },
 } as const satisfies Record<string, Source>;

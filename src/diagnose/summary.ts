@@ -4,7 +4,7 @@ import type { Collected, ComponentName, DiagnoseReport, Facts } from './types.js
 
 export interface ComponentSummary {
   name: ComponentName;
-  state: 'ok' | 'down';
+  state: 'ok' | 'down' | 'skipped';
   /** The headline, ≤ ~60 characters. */
   line: string;
   /** Key numbers for the detail view. */
@@ -15,6 +15,7 @@ const dash = (v: number | null | undefined, f: (n: number) => string) =>
   v === null || v === undefined ? '—' : f(v);
 
 function down(name: ComponentName, c: Extract<Collected<unknown>, { ok: false }>): ComponentSummary {
+  if (c.skipped) return { name, state: 'skipped', line: 'not checked (--components)', details: [] };
   return {
     name,
     state: 'down',
@@ -47,14 +48,17 @@ export function summarize(name: ComponentName, facts: Facts, taskQueue: string):
           `long-running: ${p.longRunning.map((s) => `pid ${s.pid} ${secs(s.seconds)}`).join(', ') || 'none'} · blocked: ${p.blocked.length}`,
           `cache hit: window ${dash(p.cache.hitRatio, pct)} (${count(p.cache.blocks)} blocks), lifetime ${dash(p.cache.lifetimeHitRatio, pct)}`,
           `commits ${dash(p.commitsPerSec, perSec)} · rollbacks ${dash(p.rollbacksPerSec, perSec)}`,
-          p.statStatements.available
-            ? `top by mean: ${
-                p.statStatements.top
+          ...(p.statStatements.available
+            ? [
+                `slowest in the window: ${(p.statStatements.window ?? []).length ? '' : 'none'}`,
+                ...(p.statStatements.window ?? [])
                   .slice(0, 3)
-                  .map((q) => `${q.meanMs} ms × ${q.calls} ${q.query.slice(0, 40)}`)
-                  .join(' | ') || 'none'
-              }`
-            : `pg_stat_statements: ${p.statStatements.reason}`,
+                  .map((q) => `  ${q.meanMs} ms × ${q.calls}  ${q.query}`),
+                'slowest since the statistics reset:',
+                ...p.statStatements.top.slice(0, 3).map((q) => `  ${q.meanMs} ms × ${q.calls}  ${q.query}`),
+              ]
+            : [`pg_stat_statements: ${p.statStatements.reason}`]),
+          ...p.longRunning.slice(0, 3).map((s) => `  pid ${s.pid} ${secs(s.seconds)}  ${s.query}`),
           `unused indexes: ${p.unusedIndexes.map((i) => i.index).join(', ') || 'none'} · dead tuples: ${
             p.bloat
               .slice(0, 2)

@@ -3,6 +3,7 @@
  * findings the rules derive from the facts. Facts are plain JSON so `--json` can print them as they are.
  */
 import type { Source } from '../tuners/types.js';
+import type { WindowSource, Windows } from './windows/types.js';
 
 export type { Source };
 
@@ -15,7 +16,7 @@ export type Severity = (typeof severities)[number];
 /** One collector's outcome: its facts, or why it could not get them. Either way, how long it took. */
 export type Collected<T> =
   | { ok: true; target: string; ms: number; facts: T; notes: string[] }
-  | { ok: false; target: string; ms: number; error: string };
+  | { ok: false; target: string; ms: number; error: string; code?: string; skipped?: true };
 
 export interface PgSession {
   pid: number;
@@ -40,6 +41,8 @@ export interface PostgresFacts {
     appUser: string;
     appTotal: number;
     appInUse: number;
+    /** The API's own sessions (application_name sentinel-api), when it names them. */
+    api: { application: string; total: number; inUse: number } | null;
   };
   /** The configured pools the connections are measured against (api replicas × pool_max_conns + workers). */
   pool: { capacity: number; detail: string };
@@ -55,9 +58,20 @@ export interface PostgresFacts {
     | {
         available: true;
         top: Array<{ query: string; calls: number; meanMs: number; maxMs: number; totalMs: number }>;
+        /**
+         * Statements by mean time over the window (calls and time added between the two samples),
+         * null without a window: what is slow now, not what was slow once since the last reset.
+         */
+        window: Array<{ query: string; calls: number; meanMs: number }> | null;
       }
     | { available: false; reason: string };
-  unusedIndexes: Array<{ table: string; index: string; sizeBytes: number; tableScans: number }>;
+  unusedIndexes: Array<{
+    table: string;
+    index: string;
+    sizeBytes: number;
+    tableScans: number;
+    tableBytes: number;
+  }>;
   bloat: Array<{
     table: string;
     live: number;
@@ -85,6 +99,13 @@ export interface QueueFacts {
   depthRate: number | null;
   /** The broker's own depth samples over the last 5 min (oldest first), when it keeps them. */
   depthSamples: Array<{ at: number; messages: number }>;
+  /**
+   * Consumers as a passive queue declare counts them, asked only when the management API says
+   * there are none while messages wait (its statistics lag a consumer that just attached).
+   */
+  consumersConfirmed?: number;
+  /** Depth change seen between this run's own two reads of the queue (null with one read). */
+  depthChange?: { from: number; to: number; seconds: number } | null;
 }
 
 export interface RabbitFacts {
@@ -126,6 +147,8 @@ export interface RedisFacts {
   errorRepliesInWindow: number | null;
   /** Error replies by kind (errorstat_*), lifetime. */
   errorStats: Record<string, number>;
+  /** Error replies by kind over the window (null without a window). */
+  errorStatsInWindow: Record<string, number> | null;
   hitsInWindow: number | null;
   missesInWindow: number | null;
   /** hits / (hits + misses) over the window; null when no lookup happened in it. */
@@ -160,6 +183,9 @@ export interface WorkerFacts {
   sandboxFailuresInWindow: number | null;
   /** The sandbox driver the worker reports ("nsjail (cgroups v1)"); null when it does not say. */
   sandbox: string | null;
+  /** Messages the worker dead-lettered, by reason (lifetime, and over the window). */
+  deadLettered: Record<string, number>;
+  deadLetteredInWindow: Record<string, number> | null;
   /** CPU the worker process used, in cores (null without a window or the metric). */
   processCpuCores: number | null;
   residentMemoryBytes: number | null;
@@ -170,6 +196,17 @@ export interface ApiFacts {
   httpStatus: number;
   services: Record<string, string>;
   latencyMs: number;
+  /**
+   * From the API's own /metrics over the window (submit and get routes; health and metrics
+   * excluded): requests by status code and latency percentiles. Null when it has none.
+   */
+  requests: {
+    total: number;
+    byCode: Record<string, number>;
+    p95Ms: number | null;
+    p99Ms: number | null;
+    seconds: number;
+  } | null;
 }
 
 export interface HostFacts {
@@ -232,11 +269,10 @@ export interface RuleContext {
   deadLetterQueue: string;
   /** First time each sustained condition was seen (rule id → ms since epoch), kept across refreshes. */
   firstSeen: Record<string, number>;
-  /** Counter increases over the last 5 minutes the UI has seen, when it has history (rule id → value). */
-  fiveMinute?: {
-    sandboxFailures?: { count: number; seconds: number };
-    executions?: { total: number; errors: number; seconds: number };
-  };
+  /** The windows of the guides' "for 5m" alerts: Prometheus, the sample file, or this run only. */
+  windows: Windows;
+  /** The targets are on other machines: host findings describe sentinel-ctl's machine, not theirs. */
+  remote?: boolean;
 }
 
 export interface DiagnoseReport {
@@ -246,6 +282,8 @@ export interface DiagnoseReport {
   counts: Record<Severity, number>;
   findings: Finding[];
   facts: Facts;
+  /** Where the windowed rules' history came from and how far back it reached. */
+  windows: { source: WindowSource; historySeconds: number; note?: string };
   /** Milliseconds each collector took (both samples), and the whole run. */
   timings: Record<ComponentName, number> & { total: number };
   targets: Record<ComponentName, string>;

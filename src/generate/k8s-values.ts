@@ -4,7 +4,7 @@
  */
 import { profileDefaults } from '../config/defaults.js';
 import type { Profile } from '../config/schema.js';
-import { profileSizing } from '../tune/profiles.js';
+import { profileSizing } from '../facts/profiles.js';
 import {
   DEFAULT_CONSUMER_TIMEOUT_MS,
   formatByteSize,

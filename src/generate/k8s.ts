@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { UserError } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/fs.js';
-import { runTuneCheck } from '../tune/check.js';
+import { runTuneCheck } from '../tune-command/topic-check.js';
 import type { Finding } from '../tuners/index.js';
 import { stepLimits } from '../worker/sandbox/limits.js';
 import { generatedFileOf, renderNsjailConfig } from '../worker/sandbox/nsjail.js';

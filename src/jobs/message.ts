@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The message on `execution_tasks`: the job as JSON (DESIGN.md "The stack contract"). Validated
+ * The message on `execution_tasks`: the job as JSON (docs/design.md "The stack contract"). Validated
  * on both ends: the API builds it, the worker refuses what it cannot run (to the dead-letter queue).
  */
 export const jobMessageSchema = z.object({

@@ -1,9 +1,18 @@
 import type pg from 'pg';
-import { jobStatuses } from '../worker/sandbox/types.js';
 
-/** The rows of `execution_jobs` (DESIGN.md "The stack contract"), shared by the API and the worker. */
-/** The contract's terminal statuses: one list, the sandbox library's (what a run can end as). */
-export const terminalStatuses = jobStatuses;
+/** The rows of `execution_jobs` (docs/design.md "The stack contract"), shared by the API and the worker. */
+/**
+ * The contract's terminal statuses: one list, for the API, the worker and its sandbox library
+ * (what a run can end as), bench and audit.
+ */
+export const terminalStatuses = [
+  'SUCCESS',
+  'COMPILATION_ERROR',
+  'RUNTIME_ERROR',
+  'TIMEOUT',
+  'MEMORY_LIMIT_EXCEEDED',
+  'INTERNAL_ERROR',
+] as const;
 export const nonTerminalStatuses = ['QUEUED', 'COMPILING', 'RUNNING'] as const;
 export type TerminalStatus = (typeof terminalStatuses)[number];
 export type ExecutionStatus = TerminalStatus | (typeof nonTerminalStatuses)[number];

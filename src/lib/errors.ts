@@ -1,6 +1,7 @@
 /**
- * The three kinds of error a user can see (STYLE.md "Errors"), each with the exit code of DESIGN.md:
- * 1 a check the user asked for failed, 2 bad usage or invalid input, 3 the environment lacks something.
+ * The three kinds of error a user can see (docs/design.md "Errors and exit codes"), each with its
+ * exit code: 1 a check the user asked for failed, 2 bad usage or invalid input, 3 the environment
+ * lacks something.
  * Anything else that escapes is a bug and is reported as such.
  */
 export const ExitCode = {

@@ -5,7 +5,7 @@ import { EnvironmentError } from './errors.js';
 import { debug } from './log.js';
 
 /**
- * The one process wrapper (STYLE.md "Logic and I/O"): every child process of sentinel-ctl starts
+ * The one process wrapper (docs/design.md "Logic and I/O"): every child process of sentinel-ctl starts
  * here, so abort signals, tree kills, debug logging and typed failures behave the same everywhere.
  */
 

@@ -1,48 +1,53 @@
 /**
  * Manifest editing for `tune --write`: load a tree of Kubernetes YAML and `.env` files, read what
  * the tuners need, plan minimal edits (masked unified diffs), apply them atomically.
- * DESIGN.md "Manifests"; STYLE.md "Logic and I/O" (read, plan, apply).
+ * docs/design.md "Manifests"; docs/design.md "Logic and I/O" (read, plan, apply).
  */
+
+export { applyPlan } from './apply.js';
 export { isConnectionString, maskPasswords, readParams, setParams } from './conn-string.js';
+export type {
+  HpaRulesPatch,
+  ManifestEdit,
+  ManifestPlan,
+  PlannedChange,
+  PlannedFile,
+  PlanOptions,
+  ResourcesPatch,
+  ScaledObjectPatch,
+} from './edits.js';
 export { type FileProblem, ManifestParseError, ManifestRefusal } from './errors.js';
 export { type LoadOptions, listManifestFiles, loadManifestTree } from './load.js';
 export { maskEnvText, maskYamlText } from './mask.js';
 export { findArgSetting, readConfSetting, setConfSetting } from './pg-conf.js';
-export {
-  applyPlan,
-  formatPlanDiff,
-  type HpaRulesPatch,
-  type ManifestEdit,
-  type ManifestPlan,
-  type PlannedChange,
-  type PlannedFile,
-  type PlanOptions,
-  planEdits,
-  type ResourcesPatch,
-  type ScaledObjectPatch,
-} from './plan.js';
-export { parseQuantity, type Quantity, quantityEquals } from './quantity.js';
+export { formatPlanDiff, planEdits } from './plan.js';
 export {
   type ConnectionStringSite,
+  findConnectionStrings,
+  findMaxConnections,
+  type MaxConnectionsSite,
+  type UnresolvedReference,
+} from './postgres-sites.js';
+export { parseQuantity, type Quantity, quantityEquals } from './quantity.js';
+export {
   type ContainerInfo,
   type ContainerResources,
   type DataObject,
   type EnvVar,
   effectiveEnv,
-  findConnectionStrings,
-  findMaxConnections,
-  type HpaScalingPolicy,
-  type HpaScalingRules,
-  type MaxConnectionsSite,
   readConfigMaps,
-  readScaledObjects,
   readSecrets,
   readWorkloads,
-  type ScaledObjectInfo,
-  type ScaledObjectTrigger,
-  type UnresolvedReference,
   type ValueSite,
   type Workload,
 } from './read.js';
+export {
+  type HpaScalingPolicy,
+  type HpaScalingRules,
+  readScaledObjects,
+  SCALED_OBJECT_COUNTS,
+  type ScaledObjectInfo,
+  type ScaledObjectTrigger,
+} from './scaling.js';
 export type { GeneratedObject, K8sObject, KustomizeEffect, ManifestTree, ObjectSelector } from './tree.js';
 export type { PatchValue, PathSeg } from './yaml-edit.js';

@@ -1,6 +1,10 @@
+/**
+ * Reading a manifest tree generically: Deployments and StatefulSets with their containers,
+ * resources and environment (ConfigMap and Secret references followed, base64 decoded), and the
+ * site of every value precisely enough to edit it. What is PostgreSQL- or KEDA-specific lives in
+ * postgres-sites.ts and scaling.ts.
+ */
 import { type Document, isMap, isScalar, isSeq, type Node } from 'yaml';
-import { isConnectionString, maskPasswords, readParams } from './conn-string.js';
-import { findArgSetting, readConfSetting } from './pg-conf.js';
 import { type Quantity, toQuantity } from './quantity.js';
 import type { GeneratedObject, K8sObject, ManifestTree, YamlFile } from './tree.js';
 import { yamlFileOf } from './tree.js';
@@ -68,29 +72,29 @@ export interface Workload {
   containers: ContainerInfo[];
 }
 
-const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet']);
+export const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet']);
 export const POD_SPEC = ['spec', 'template', 'spec'] as const;
 
-function docOf(tree: ManifestTree, obj: K8sObject): { file: YamlFile; doc: Document.Parsed } {
+export function docOf(tree: ManifestTree, obj: K8sObject): { file: YamlFile; doc: Document.Parsed } {
   const file = yamlFileOf(tree, obj);
   return { file, doc: file.docs[obj.docIndex]! };
 }
 
-function lineAt(file: YamlFile, node: unknown): number {
+export function lineAt(file: YamlFile, node: unknown): number {
   const r = (node as Node | null | undefined)?.range;
   return r ? file.lineCounter.linePos(r[0]).line : 0;
 }
 
-function js(node: unknown, doc: Document): unknown {
+export function js(node: unknown, doc: Document): unknown {
   if (node === undefined || node === null) return undefined;
   return (node as Node).toJS?.(doc, { maxAliasCount: -1 }) ?? node;
 }
 
-function asString(v: unknown): string | undefined {
+export function asString(v: unknown): string | undefined {
   return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
 }
 
-function asNumber(v: unknown): number | undefined {
+export function asNumber(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v);
   return undefined;
@@ -431,387 +435,4 @@ export function readWorkloads(tree: ManifestTree): Workload[] {
   }
   workloadCache.set(tree, out);
   return out;
-}
-
-export interface HpaScalingPolicy {
-  type: string;
-  value: number;
-  periodSeconds: number;
-}
-
-export interface HpaScalingRules {
-  stabilizationWindowSeconds?: number;
-  selectPolicy?: string;
-  policies: HpaScalingPolicy[];
-}
-
-export interface ScaledObjectTrigger {
-  type: string;
-  name?: string;
-  metadata: Record<string, string>;
-  authenticationRef?: { name: string; kind?: string };
-  metricType?: string;
-  line: number;
-}
-
-export interface ScaledObjectInfo {
-  object: K8sObject;
-  scaleTargetRef?: { name: string; kind?: string; apiVersion?: string };
-  pollingInterval?: number;
-  cooldownPeriod?: number;
-  minReplicaCount?: number;
-  maxReplicaCount?: number;
-  idleReplicaCount?: number;
-  triggers: ScaledObjectTrigger[];
-  /** spec.advanced.horizontalPodAutoscalerConfig.behavior */
-  behavior?: { scaleUp?: HpaScalingRules; scaleDown?: HpaScalingRules };
-}
-
-function rules(v: unknown): HpaScalingRules | undefined {
-  if (!v || typeof v !== 'object') return undefined;
-  const r = v as Record<string, unknown>;
-  const policies = Array.isArray(r.policies)
-    ? r.policies.map((p: Record<string, unknown>) => ({
-        type: asString(p?.type) ?? '',
-        value: asNumber(p?.value) ?? Number.NaN,
-        periodSeconds: asNumber(p?.periodSeconds) ?? Number.NaN,
-      }))
-    : [];
-  const stab = asNumber(r.stabilizationWindowSeconds);
-  const sel = asString(r.selectPolicy);
-  return {
-    ...(stab !== undefined ? { stabilizationWindowSeconds: stab } : {}),
-    ...(sel !== undefined ? { selectPolicy: sel } : {}),
-    policies,
-  };
-}
-
-/** KEDA ScaledObjects: polling, cooldown, replica bounds, triggers with metadata, HPA behavior. */
-export function readScaledObjects(tree: ManifestTree): ScaledObjectInfo[] {
-  const out: ScaledObjectInfo[] = [];
-  for (const obj of tree.objects) {
-    if (obj.kind !== 'ScaledObject') continue;
-    const { file, doc } = docOf(tree, obj);
-    const spec = (js(doc.get('spec', true), doc) ?? {}) as Record<string, unknown>;
-    const ref = spec.scaleTargetRef as Record<string, unknown> | undefined;
-    const trigNode = doc.getIn(['spec', 'triggers'], true);
-    const triggers: ScaledObjectTrigger[] = [];
-    if (isSeq(trigNode)) {
-      for (const item of trigNode.items) {
-        const t = (js(item, doc) ?? {}) as Record<string, unknown>;
-        const meta = (t.metadata ?? {}) as Record<string, unknown>;
-        const auth = t.authenticationRef as Record<string, unknown> | undefined;
-        triggers.push({
-          type: asString(t.type) ?? '',
-          ...(asString(t.name) ? { name: asString(t.name) } : {}),
-          metadata: Object.fromEntries(
-            Object.entries(meta).map(([k, v]) => [k, asString(v) ?? JSON.stringify(v)]),
-          ),
-          ...(auth && asString(auth.name)
-            ? {
-                authenticationRef: {
-                  name: asString(auth.name)!,
-                  ...(asString(auth.kind) ? { kind: asString(auth.kind) } : {}),
-                },
-              }
-            : {}),
-          ...(asString(t.metricType) ? { metricType: asString(t.metricType) } : {}),
-          line: lineAt(file, item),
-        });
-      }
-    }
-    const behavior = (
-      (spec.advanced as Record<string, unknown> | undefined)?.horizontalPodAutoscalerConfig as
-        | Record<string, unknown>
-        | undefined
-    )?.behavior as Record<string, unknown> | undefined;
-    const num = (k: string) => asNumber(spec[k]);
-    const info: ScaledObjectInfo = { object: obj, triggers };
-    if (ref && asString(ref.name)) {
-      info.scaleTargetRef = {
-        name: asString(ref.name)!,
-        ...(asString(ref.kind) ? { kind: asString(ref.kind) } : {}),
-        ...(asString(ref.apiVersion) ? { apiVersion: asString(ref.apiVersion) } : {}),
-      };
-    }
-    for (const k of [
-      'pollingInterval',
-      'cooldownPeriod',
-      'minReplicaCount',
-      'maxReplicaCount',
-      'idleReplicaCount',
-    ] as const) {
-      const v = num(k);
-      if (v !== undefined) info[k] = v;
-    }
-    if (behavior) {
-      const up = rules(behavior.scaleUp);
-      const down = rules(behavior.scaleDown);
-      info.behavior = { ...(up ? { scaleUp: up } : {}), ...(down ? { scaleDown: down } : {}) };
-    }
-    out.push(info);
-  }
-  return out;
-}
-
-/** Where PostgreSQL's max_connections is set, and to what. */
-export interface MaxConnectionsSite {
-  where: 'postgresql.conf' | 'args' | 'command' | 'operator-parameters';
-  value: number;
-  object: K8sObject;
-  file: string;
-  line: number;
-  /** The ConfigMap key holding the conf text. */
-  key?: string;
-  container?: string;
-  /** How to edit it. */
-  site: ValueSite;
-  /** For args/command: the item and the value's offsets inside it. */
-  item?: { index: number; start: number; end: number };
-}
-
-const OPERATOR_KINDS = new Set(['Cluster', 'postgresql']);
-
-/**
- * Finds max_connections in a ConfigMap `*.conf` key (postgresql.conf), in container args or
- * command (`-c max_connections=N`), and in CloudNativePG / Zalando cluster parameters.
- */
-export function findMaxConnections(tree: ManifestTree): MaxConnectionsSite[] {
-  const out: MaxConnectionsSite[] = [];
-  for (const obj of tree.objects) {
-    const { file, doc } = docOf(tree, obj);
-    if (obj.kind === 'ConfigMap') {
-      const data = doc.get('data', true);
-      if (!isMap(data)) continue;
-      for (const pair of data.items) {
-        if (!isScalar(pair.key) || !String(pair.key.value).endsWith('.conf')) continue;
-        const text = asString(js(pair.value, doc));
-        if (text === undefined) continue;
-        const hits = readConfSetting(text, 'max_connections');
-        const key = String(pair.key.value);
-        const valueLine = lineAt(file, pair.value);
-        const block = isScalar(pair.value) && String(pair.value.type).startsWith('BLOCK');
-        for (const h of hits) {
-          const line = block ? valueLine + h.line : valueLine;
-          out.push({
-            where: 'postgresql.conf',
-            value: Number(h.value),
-            object: obj,
-            file: file.display,
-            line,
-            key,
-            site: {
-              type: 'yaml',
-              file: file.display,
-              docIndex: obj.docIndex,
-              path: ['data', key],
-              line,
-              encoding: 'plain',
-              object: obj,
-            },
-          });
-        }
-      }
-    } else if (WORKLOAD_KINDS.has(obj.kind)) {
-      const list = doc.getIn([...POD_SPEC, 'containers'], true);
-      if (!isSeq(list)) continue;
-      list.items.forEach((cnode, ci) => {
-        if (!isMap(cnode)) return;
-        const cname = asString(js(cnode.get('name', true), doc)) ?? `#${ci}`;
-        for (const field of ['command', 'args'] as const) {
-          const seq = cnode.get(field, true);
-          if (!isSeq(seq)) continue;
-          const items = seq.items.map((i) => asString(js(i, doc)) ?? '');
-          for (const s of findArgSetting(items, 'max_connections')) {
-            const line = lineAt(file, seq.items[s.item]);
-            out.push({
-              where: field,
-              value: Number(s.value),
-              object: obj,
-              file: file.display,
-              line,
-              container: cname,
-              site: {
-                type: 'yaml',
-                file: file.display,
-                docIndex: obj.docIndex,
-                path: [...POD_SPEC, 'containers', ci, field, s.item],
-                line,
-                encoding: 'plain',
-                object: obj,
-              },
-              item: { index: s.item, start: s.start, end: s.end },
-            });
-          }
-        }
-      });
-    } else if (OPERATOR_KINDS.has(obj.kind) && /postgres|cnpg|zalan/.test(obj.apiVersion ?? '')) {
-      const p = ['spec', 'postgresql', 'parameters', 'max_connections'];
-      const node = doc.getIn(p, true);
-      const v = asNumber(js(node, doc));
-      if (v === undefined) continue;
-      const line = lineAt(file, node);
-      out.push({
-        where: 'operator-parameters',
-        value: v,
-        object: obj,
-        file: file.display,
-        line,
-        site: {
-          type: 'yaml',
-          file: file.display,
-          docIndex: obj.docIndex,
-          path: p,
-          line,
-          encoding: 'plain',
-          object: obj,
-        },
-      });
-    }
-  }
-  return out;
-}
-
-/** Where a connection string (DATABASE_URL…) is written, with the pool parameters it sets. */
-export interface ConnectionStringSite {
-  key: string;
-  where:
-    | 'env-value'
-    | 'configmap'
-    | 'secret-stringData'
-    | 'secret-data'
-    | 'env-file'
-    | 'kustomize-literal'
-    | 'kustomize-env-file';
-  file: string;
-  line: number;
-  object?: K8sObject;
-  /** The connection string with its password masked: safe to print. */
-  masked: string;
-  params: { pool_max_conns?: number; pool_min_conns?: number };
-  /** A pool parameter is given twice: the site cannot be edited safely. */
-  duplicateParam?: string;
-  /** Containers that read this value (through env, valueFrom or envFrom). */
-  usedBy: Array<{ workload: K8sObject; container: string }>;
-  site: ValueSite;
-}
-
-/** A reference to a connection string the library cannot follow (object missing from the tree). */
-export interface UnresolvedReference {
-  key: string;
-  workload: K8sObject;
-  container: string;
-  line: number;
-  reason: string;
-}
-
-function siteKey(s: ValueSite): string {
-  return s.type === 'env-file' ? `${s.file}#${s.key}` : `${s.file}#${s.docIndex}#${s.path.join('.')}`;
-}
-
-/**
- * Finds every place a connection string under one of `keys` (default DATABASE_URL) is written:
- * Deployment env values, ConfigMap data, Secret stringData and base64 data, `.env` files and
- * Kustomize generator literals, each with the containers that use it.
- */
-export function findConnectionStrings(
-  tree: ManifestTree,
-  keys: string[] = ['DATABASE_URL'],
-): { sites: ConnectionStringSite[]; unresolved: UnresolvedReference[] } {
-  const wanted = new Set(keys);
-  const byKey = new Map<string, ConnectionStringSite>();
-  const unresolved: UnresolvedReference[] = [];
-  const add = (
-    key: string,
-    value: string,
-    where: ConnectionStringSite['where'],
-    site: ValueSite,
-    object?: K8sObject,
-  ) => {
-    const id = siteKey(site);
-    if (byKey.has(id) || !isConnectionString(value)) return byKey.get(id);
-    let params: ConnectionStringSite['params'] = {};
-    let duplicateParam: string | undefined;
-    try {
-      const p = readParams(value, ['pool_max_conns', 'pool_min_conns']);
-      params = {
-        ...(p.pool_max_conns !== undefined ? { pool_max_conns: Number(p.pool_max_conns) } : {}),
-        ...(p.pool_min_conns !== undefined ? { pool_min_conns: Number(p.pool_min_conns) } : {}),
-      };
-    } catch (error) {
-      duplicateParam = (error as { param?: string }).param;
-    }
-    const s: ConnectionStringSite = {
-      key,
-      where,
-      file: site.file,
-      line: site.line,
-      ...(object ? { object } : {}),
-      masked: maskPasswords(value),
-      params,
-      ...(duplicateParam ? { duplicateParam } : {}),
-      usedBy: [],
-      site,
-    };
-    byKey.set(id, s);
-    return s;
-  };
-  for (const d of [...readConfigMaps(tree), ...readSecrets(tree)]) {
-    for (const [key, siteList] of Object.entries(d.sites)) {
-      if (!wanted.has(key)) continue;
-      for (const site of siteList) {
-        if (site.type !== 'yaml') continue;
-        const raw = yamlFileOf(tree, site).docs[site.docIndex]!.getIn(site.path);
-        const value = site.encoding === 'base64' ? decodeBase64Text(String(raw)) : asString(raw);
-        if (value === undefined) continue;
-        const where =
-          d.object.kind === 'ConfigMap'
-            ? 'configmap'
-            : site.encoding === 'base64'
-              ? 'secret-data'
-              : 'secret-stringData';
-        add(key, value, where, site, d.object);
-      }
-    }
-  }
-  for (const g of tree.generated) {
-    for (const k of g.keys) {
-      if (!wanted.has(k.key)) continue;
-      add(k.key, k.value, k.site.type === 'literal' ? 'kustomize-literal' : 'kustomize-env-file', k.site);
-    }
-  }
-  for (const f of tree.files) {
-    if (f.type !== 'env') continue;
-    for (const e of f.entries) {
-      if (!wanted.has(e.key) || e.value === undefined || e.multiline) continue;
-      add(e.key, e.value, 'env-file', { type: 'env-file', file: f.display, key: e.key, line: e.line });
-    }
-  }
-  for (const w of readWorkloads(tree)) {
-    for (const c of w.containers) {
-      for (const key of wanted) {
-        const e = effectiveEnv(c, key);
-        if (!e) continue;
-        if (!e.resolved) {
-          unresolved.push({
-            key,
-            workload: w.object,
-            container: c.name,
-            line: e.line,
-            reason: e.unresolvedReason ?? 'not resolved',
-          });
-          continue;
-        }
-        for (const site of e.sites) {
-          const s =
-            byKey.get(siteKey(site)) ??
-            (e.from === 'value' && e.value !== undefined
-              ? add(key, e.value, 'env-value', site, w.object)
-              : undefined);
-          if (s) s.usedBy.push({ workload: w.object, container: c.name });
-        }
-      }
-    }
-  }
-  return { sites: [...byKey.values()], unresolved };
 }

@@ -26,7 +26,7 @@ export function lookupAccount(name: string): Account | undefined {
 export const isRoot = (): boolean => process.getuid?.() === 0;
 
 /**
- * PostgreSQL refuses to run as root (MACHINE-NOTES "PostgreSQL as a private cluster"): as root we
+ * PostgreSQL refuses to run as root (docs/design.md "PostgreSQL as a private cluster"): as root we
  * run it as an unprivileged account; otherwise as ourselves (undefined).
  */
 export function serverAccount(name: string): Account | undefined {

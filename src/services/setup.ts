@@ -39,6 +39,12 @@ export const requirements: Requirement[] = [
     aptPackage: 'etcd-server',
     forDev: true,
   },
+  {
+    what: 'Prometheus (optional sixth service; diagnose windows in tests)',
+    path: '/usr/bin/prometheus',
+    aptPackage: 'prometheus',
+    forDev: true,
+  },
 ];
 
 export interface Platform {

@@ -5,9 +5,10 @@ import { describeError, EnvironmentError, ExitCode, SentinelError, UserError } f
 import { ApiService, WorkerService } from './app.js';
 import { findPortHolder, isPortFree } from './ports.js';
 import { PostgresService } from './postgres/index.js';
+import { PrometheusService } from './prometheus.js';
 import { RabbitMQService } from './rabbitmq/index.js';
 import { RedisService } from './redis.js';
-import { removeRecord } from './state.js';
+import { readRecord, removeRecord } from './state.js';
 import type { ServiceController, ServiceName, ServiceStatus } from './types.js';
 
 /**
@@ -15,13 +16,18 @@ import type { ServiceController, ServiceName, ServiceStatus } from './types.js';
  * processes so they load the same config file.
  */
 export function createControllers(config: SentinelConfig, configPath?: string): ServiceController[] {
-  return [
+  const all: ServiceController[] = [
     new PostgresService(config),
     new RabbitMQService(config),
     new RedisService(config),
     new WorkerService(config, configPath),
     new ApiService(config, configPath),
   ];
+  // The optional sixth: when enabled, or still running from when it was (so `down` stops it).
+  if (config.prometheus.enabled || readRecord(config.stateDir, 'prometheus')) {
+    all.push(new PrometheusService(config));
+  }
+  return all;
 }
 
 export const stackServiceNames = (config: SentinelConfig): ServiceName[] =>
@@ -104,7 +110,7 @@ export async function preflight(toStart: ServiceController[]): Promise<void> {
     });
     throw new EnvironmentError(lines.join('\n'), {
       code: 'PORT_TAKEN',
-      suggestion: 'Stop that process, or run with --port-offset N (e.g. 20000) to shift every port.',
+      suggestion: 'Stop that process, or run with --port-offset N (e.g. 10000) to shift every port.',
     });
   }
 }

@@ -2,7 +2,7 @@
  * Container limits from cgroup file contents, as pure functions over strings. Reading the files
  * (/sys/fs/cgroup/..., /proc/self/cgroup) is the facts collector's job; these only interpret them.
  *
- * Why it matters (DESIGN.md "Tuners"): inside a container the host totals (os.cpus(), os.totalmem())
+ * Why it matters (docs/design.md "Tuners"): inside a container the host totals (os.cpus(), os.totalmem())
  * describe the node, not the pod, and a pool sized for a 64-core node in a 2-core pod is wrong.
  */
 import { UserError } from '../lib/errors.js';

@@ -1,5 +1,6 @@
 /**
- * `tune check`: contradictions between components, as pure functions over `TuningFacts`.
+ * Contradictions between components, as pure functions over `TuningFacts`: the one registry of
+ * checks `tune check` and `generate k8s` run (`checks` below).
  *
  * Each check either returns its findings (possibly none: the check ran and passed) or says which
  * facts it needed and did not have, so the output can tell "passed" from "could not check".
@@ -527,6 +528,38 @@ export function checkApiPoolPerPod(facts: TuningFacts): CheckOutcome {
   };
 }
 
+/**
+ * The API's HorizontalPodAutoscaler against the connection budget: at its peak the API opens
+ * maxReplicas × pool. The facts count the peak already unless `--api-replicas` says fewer.
+ */
+export function checkApiHpa(facts: TuningFacts): CheckOutcome {
+  const hpa = facts.api?.hpaMaxReplicas;
+  const replicas = facts.api?.replicas;
+  const pool = facts.api?.poolMaxConns;
+  const missing = [
+    ...(hpa ? [] : ['api.hpaMaxReplicas']),
+    ...(replicas ? [] : ['api.replicas']),
+    ...(pool && pool.value !== null ? [] : ['api.poolMaxConns']),
+  ];
+  if (!hpa || !replicas || !pool || pool.value === null) return { missing };
+  if (hpa.value <= replicas.value) return ok;
+  const extra = (hpa.value - replicas.value) * pool.value;
+  return {
+    findings: [
+      {
+        id: 'api-hpa-vs-max-connections',
+        severity: 'warning',
+        message:
+          `The API's HorizontalPodAutoscaler scales to ${hpa.value} replicas × pool_max_conns ${pool.value} = ${hpa.value * pool.value} connections, ` +
+          `${extra} more than the ${replicas.value} × ${pool.value} counted (${replicas.detail}).`,
+        fix: `Size max_connections for the peak (sentinel-ctl tune pool --api-replicas ${hpa.value} --write), or lower the HPA's maxReplicas.`,
+        source: sources.pgxRecommendations,
+        evidence: { 'api.hpaMaxReplicas': hpa, 'api.replicas': replicas, 'api.poolMaxConns': pool },
+      },
+    ],
+  };
+}
+
 /** Redis: maxmemory against the keys it must hold, usage against SARK's targets, the eviction policy. */
 export function checkRedis(facts: TuningFacts): CheckOutcome {
   const r = facts.redis;
@@ -617,6 +650,7 @@ export const checks: CheckDefinition[] = [
   { id: 'keda-cooldown-vs-message-time', title: 'KEDA cooldown vs prefetch × p99', run: checkKedaCooldown },
   { id: 'keda-trigger', title: 'KEDA trigger protocol and mode', run: checkKedaTrigger },
   { id: 'api-pool-per-pod', title: 'API pool vs SARK per-pod maximum', run: checkApiPoolPerPod },
+  { id: 'api-hpa', title: 'API autoscaler peak vs the counted API replicas', run: checkApiHpa },
   { id: 'redis', title: 'Redis maxmemory, usage and policy', run: checkRedis },
 ];
 

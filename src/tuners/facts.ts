@@ -59,6 +59,8 @@ export interface TuningFacts {
   };
   api?: {
     replicas?: Fact<number>;
+    /** The API HorizontalPodAutoscaler's maxReplicas: the replicas at the peak. */
+    hpaMaxReplicas?: Fact<number>;
     /**
      * pool_max_conns in DATABASE_URL; `null` when the URL was read and sets none (pgx's default
      * max(4, NumCPU) applies), absent when the URL is unknown.
@@ -142,7 +144,7 @@ export interface ResolvedCapacity {
 /**
  * Picks the CPU (millicores) or memory (bytes) a workload really has: an explicit flag, then the
  * pod's limit (or request when it has no limit), then the container's cgroup limit, and only then
- * the host total. A tuner that sizes for the node instead of the pod is wrong (DESIGN.md "Tuners").
+ * the host total. A tuner that sizes for the node instead of the pod is wrong (docs/design.md "Tuners").
  * A cgroup "max" counts as no limit and falls through to the host; a cgroup limit above the host
  * total cannot be used either, so the smaller wins.
  */

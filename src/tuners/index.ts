@@ -1,6 +1,6 @@
 /**
  * The tuners: the guides' formulas as pure functions (facts in; value, reason, source out). No I/O:
- * no `node:*` imports and no clients here (STYLE.md "Logic and I/O"); collectors live elsewhere.
+ * no `node:*` imports and no clients here (docs/design.md "Logic and I/O"); collectors live elsewhere.
  */
 export * from './cgroup.js';
 export * from './check.js';

@@ -245,7 +245,7 @@ export function maxWorkers(
 }
 
 /**
- * The trigger trap (DESIGN.md "Tuners", known traps): over AMQP, KEDA's rabbitmq scaler counts only
+ * The trigger trap (docs/design.md "Tuners", known traps): over AMQP, KEDA's rabbitmq scaler counts only
  * *ready* messages; the ones already delivered into consumers' prefetch buffers (unacknowledged) are
  * invisible, so a queue whose work is all in flight reads as empty and KEDA scales the workers that
  * hold it down to idle after cooldownPeriod. Over the management HTTP API, ready + unacknowledged

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 
 /**
- * The idempotency lock per job id (DESIGN.md "Redis"): SET NX with a short TTL that the holder
+ * The idempotency lock per job id (docs/design.md "The stack contract"): SET NX with a short TTL that the holder
  * renews while the job runs. A worker killed mid-job stops renewing, so its lock lapses within
  * one TTL and the redelivered job can run; a live holder keeps it, so a duplicate delivery waits.
  */

@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
- * The worker's Prometheus metrics, with the contract's names (DESIGN.md "The stack contract")
+ * The worker's Prometheus metrics, with the contract's names (docs/design.md "The stack contract")
  * plus Node.js process metrics. The deployment guide's alerts read these: SentinelWorkerDown
  * (active workers < 1), SentinelHighErrorRate, SentinelSandboxFailures.
  */

@@ -18,11 +18,14 @@ const OFFSETS = {
   api: 13_500,
   apiContract: 13_600,
   diagnose: 14_000,
+  diagnoseProvoked: 14_100,
+  diagnosePrometheus: 14_200,
   tuneLive: 15_100,
   audit: 16_000,
   // Kubernetes test clusters: etcd 2379/2380 and kube-apiserver 6443, each plus the offset.
   k8s: 16_100,
   cliConventions: 16_200,
+  benchSentinel: 16_300,
 } as const;
 
 export type OffsetName = keyof typeof OFFSETS;

@@ -11,7 +11,10 @@ import type { Attack, AttackCategory, AttackContext, Expectation } from '../type
 export const PROBE_TIME_LIMIT_MS = 5000;
 /** Wall-clock limit of attacks that run until stopped (bombs, loops): small, so the audit stays short. */
 export const BOMB_TIME_LIMIT_MS = 2000;
-/** The job memory limit every attack runs under: the contract's default (DESIGN.md, 262144 KB). */
+/**
+ * The job memory limit every attack runs under: the contract's default (262144 KB,
+ * docs/design.md "The stack contract").
+ */
 export const AUDIT_MEMORY_LIMIT_KB = 262_144;
 
 /**

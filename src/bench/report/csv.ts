@@ -1,5 +1,5 @@
 import { decodeHistogram } from '../histogram.js';
-import { OVERALL } from '../metrics.js';
+import { failureKinds, OVERALL } from '../metrics.js';
 import type { BenchReport } from './model.js';
 
 const percentiles = [50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100];
@@ -52,4 +52,49 @@ export function renderCsv(report: BenchReport): string {
       ];
     });
   return `${[header, ...rows].map((r) => r.map(cell).join(',')).join('\n')}\n`;
+}
+
+/**
+ * The per-second rows (Locust writes them to `*_stats_history.csv`): one row per measured second
+ * with its time, busy VUs, requests, failures in total and by cause, iterations, dropped arrivals
+ * and latency percentiles (ms), so a CI artefact can be plotted.
+ */
+export function renderCsvHistory(report: BenchReport): string {
+  const header = [
+    'Second',
+    'Timestamp',
+    'VUs',
+    'Requests',
+    'Failures',
+    ...failureKinds.map((k) => `Failures ${k}`),
+    'Iterations',
+    'Dropped',
+    'p50',
+    'p90',
+    'p95',
+    'p99',
+    'Max',
+  ];
+  const rows = report.series.map((p) => [
+    p.second,
+    report.measuredStart === undefined ? '' : new Date(report.measuredStart + p.second * 1000).toISOString(),
+    p.vus,
+    p.requests,
+    p.failures,
+    ...failureKinds.map((k) => p.causes[k] ?? 0),
+    p.iterations,
+    p.dropped,
+    p.p50,
+    p.p90,
+    p.p95,
+    p.p99,
+    p.max,
+  ]);
+  return `${[header, ...rows].map((r) => r.map(cell).join(',')).join('\n')}\n`;
+}
+
+/** Where the per-second rows of `--out csv=FILE` go: FILE with `_history` before its extension. */
+export function historyFile(file: string): string {
+  const m = /^(.*?)(\.[^./\\]*)?$/.exec(file)!;
+  return `${m[1]}_history${m[2] ?? ''}`;
 }

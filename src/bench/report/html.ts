@@ -4,7 +4,7 @@ import { levelAt } from '../stages.js';
 import { timeChart } from './charts.js';
 import { escapeXml as esc, fmtMs, fmtPct, fmtRate } from './format.js';
 import type { BenchResult } from './model.js';
-import { describeLoad, stopText } from './summary.js';
+import { causesText, coldStartText, describeLoad, stopText } from './summary.js';
 
 const colors = {
   p50: '#2ca02c',
@@ -158,18 +158,29 @@ ${r.thresholds.length ? `<table id="thresholds"><thead><tr><th>Threshold</th><th
 ${latency}
 ${throughput}
 ${errors}
+${failuresByCause(r)}
 <h2>Requests</h2>
 <table id="requests"><thead><tr><th>Name</th><th>Method</th><th>Requests</th><th>RPS</th><th>Failed</th><th>Min</th><th>Med</th><th>P90</th><th>P95</th><th>P99</th><th>P99.9</th><th>Max</th></tr></thead><tbody>
 ${requestRows}
 </tbody></table>
 ${r.metrics.length ? `<h2>Scenario metrics</h2>\n<table id="metrics"><thead><tr><th>Metric</th><th>Name</th><th>Value</th></tr></thead><tbody>\n${metricRows}\n</tbody></table>` : ''}
 <h2>Generator self-check</h2>
-<p>Event loop busy ${Math.round(s.eventLoopUtilization * 100)}% · event-loop lag p50 ${fmtMs(s.eventLoopLagMs.p50)}, p99 ${fmtMs(s.eventLoopLagMs.p99)}, max ${fmtMs(s.eventLoopLagMs.max)} · scheduling delay p50 ${fmtMs(s.schedulingDelayMs.p50)}, p99 ${fmtMs(s.schedulingDelayMs.p99)}, max ${fmtMs(s.schedulingDelayMs.max)}${r.warmup ? `<br>Warm-up (excluded above): ${r.warmup.requests} requests, ${r.warmup.failed} failed, p95 ${fmtMs(r.warmup.latency.p95)}` : ''}</p>
+<p>Event loop busy ${Math.round(s.eventLoopUtilization * 100)}% · event-loop lag p50 ${fmtMs(s.eventLoopLagMs.p50)}, p99 ${fmtMs(s.eventLoopLagMs.p99)}, max ${fmtMs(s.eventLoopLagMs.max)} · scheduling delay p50 ${fmtMs(s.schedulingDelayMs.p50)}, p99 ${fmtMs(s.schedulingDelayMs.p99)}, max ${fmtMs(s.schedulingDelayMs.max)}${coldStartText(r) ? `<br>${esc(coldStartText(r)!)}` : ''}${r.warmup ? `<br>Warm-up (excluded above): ${r.warmup.requests} requests, ${r.warmup.failed} failed, p95 ${fmtMs(r.warmup.latency.p95)}` : ''}</p>
 ${r.warnings.length ? `<ul class="warnings">${r.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}
 <p class="meta">sentinel-ctl bench · latencies from HDR histograms${r.load.model === 'open' ? ", measured from each request's due time (no coordinated omission)" : ''}.</p>
 </body>
 </html>
 `;
+}
+
+/** Failures by cause (k6's error codes), per request name; nothing when no request failed. */
+function failuresByCause(r: BenchResult): string {
+  const rows = r.requests.filter((q) => q.failed > 0);
+  if (rows.length === 0) return '';
+  return `<h2>Failures by cause</h2>
+<table id="failures"><thead><tr><th>Name</th><th>Failed</th><th>Causes</th></tr></thead><tbody>
+${rows.map((q) => `<tr${q.name === OVERALL ? ' class="total"' : ''}><td>${esc(q.name === OVERALL ? 'all requests' : q.name)}</td><td>${q.failed}</td><td>${esc(causesText(q.failures))}</td></tr>`).join('\n')}
+</tbody></table>`;
 }
 
 function cards(r: BenchResult): string {

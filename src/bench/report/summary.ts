@@ -1,6 +1,6 @@
 import { renderTable } from '../../lib/table.js';
 import { formatDuration } from '../duration.js';
-import { OVERALL } from '../metrics.js';
+import { type FailureCounts, failureKinds, OVERALL } from '../metrics.js';
 import { fmtMs, fmtPct, fmtRate } from './format.js';
 import type { BenchResult } from './model.js';
 
@@ -15,6 +15,32 @@ export function describeLoad(r: Pick<BenchResult, 'load'>): string {
     : `${levels.join('→')}${unit} over ${load.stages.length} stage${load.stages.length > 1 ? 's' : ''}`;
   const workers = load.workers > 1 ? `, ${load.workers} worker threads` : '';
   return `${load.model} model, ${shape}${workers}`;
+}
+
+const causeLabels: Record<string, string> = {
+  status: 'unexpected status',
+  check: 'check failed',
+  timeout: 'timeout',
+  refused: 'connection refused',
+  reset: 'connection reset',
+  dns: 'DNS',
+  tls: 'TLS',
+  network: 'other network error',
+};
+
+/** Failures by cause, as k6's error codes split them: `3 timeout, 12 connection refused`. */
+export function causesText(f: Partial<FailureCounts>): string {
+  return failureKinds
+    .filter((k) => (f[k] ?? 0) > 0)
+    .map((k) => `${f[k]} ${causeLabels[k]}`)
+    .join(', ');
+}
+
+/** The cold-start line: how much of the run's tail came from its first second. */
+export function coldStartText(r: Pick<BenchResult, 'coldStart'>): string | undefined {
+  const c = r.coldStart;
+  if (!c) return undefined;
+  return `first second: ${c.firstSecond.requests} requests, p99 ${fmtMs(c.firstSecond.p99)}; other seconds p99 ${fmtMs(c.restP99)}; ${Math.round(c.tailShare * 100)}% of the requests above the run's p99 (${fmtMs(c.runP99)}) came from the first second`;
 }
 
 /** Why the run ended, in words. */
@@ -49,8 +75,20 @@ export function renderSummary(r: BenchResult): string {
   const out: string[] = [];
   const warm = r.load.warmupMs > 0 ? ` after ${formatDuration(r.load.warmupMs)} warm-up` : '';
   const stop = r.stopReason === 'duration' ? '' : `, ${stopText(r)}`;
-  out.push(`scenario ${r.scenario.name} (${r.scenario.kind}) → ${r.scenario.baseUrl}`);
+  const poll =
+    r.scenario.pollIntervalMs !== undefined
+      ? `; polls every ${formatDuration(r.scenario.pollIntervalMs)}`
+      : '';
+  out.push(`scenario ${r.scenario.name} (${r.scenario.kind}) → ${r.scenario.baseUrl}${poll}`);
   out.push(`${describeLoad(r)}; measured ${formatDuration(r.measuredMs)}${warm}${stop}`);
+  if (r.shard)
+    out.push(
+      `shard ${r.shard.index}/${r.shard.count}${r.startDelayMs ? `, started ${r.startDelayMs} ms after --start-at` : ''}; merge the shards with: sentinel-ctl bench merge`,
+    );
+  if (r.shards?.length)
+    out.push(
+      `merged from shards ${r.shards.map((s) => `${s.index}/${s.count}${s.startDelayMs ? ` (+${s.startDelayMs} ms)` : ''}`).join(', ')}`,
+    );
   out.push('');
   out.push(
     renderTable(
@@ -73,9 +111,8 @@ export function renderSummary(r: BenchResult): string {
     ),
   );
   const failures = r.requests.find((q) => q.name === OVERALL)?.failures;
-  if (failures && failures.status + failures.network + failures.check > 0) {
-    out.push(`failures: ${failures.status} status, ${failures.network} network, ${failures.check} check`);
-  }
+  const causes = failures ? causesText(failures) : '';
+  if (causes) out.push(`failures by cause: ${causes}`);
   const other = r.metrics.filter((m) => m.metric !== 'iteration_duration' || m.name === OVERALL);
   if (other.length > 0) {
     out.push('');
@@ -100,9 +137,11 @@ export function renderSummary(r: BenchResult): string {
       `warm-up (not in the figures above): ${r.warmup.requests} requests, ${r.warmup.failed} failed, p95 ${fmtMs(r.warmup.latency.p95)}`,
     );
   }
+  const cold = coldStartText(r);
+  if (cold) out.push(cold);
   const s = r.self;
   out.push(
-    `generator: event loop busy ${Math.round(s.eventLoopUtilization * 100)}%, lag p99 ${fmtMs(s.eventLoopLagMs.p99)}, scheduling delay p99 ${fmtMs(s.schedulingDelayMs.p99)}`,
+    `generator (measured period): event loop busy ${Math.round(s.eventLoopUtilization * 100)}%, lag p99 ${fmtMs(s.eventLoopLagMs.p99)}, scheduling delay p99 ${fmtMs(s.schedulingDelayMs.p99)}${s.primed ? `; ${s.primed} priming requests before the clock` : ''}`,
   );
   if (r.thresholds.length > 0) {
     out.push('');

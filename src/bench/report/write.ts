@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/fs.js';
-import { renderCsv } from './csv.js';
+import { historyFile, renderCsv, renderCsvHistory } from './csv.js';
 import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
 import { type BenchReport, toResult } from './model.js';
@@ -45,11 +45,17 @@ export function renderOutput(format: OutputFormat, report: BenchReport): string 
   }
 }
 
-/** Writes every requested report atomically, creating directories; returns the paths written. */
+/**
+ * Writes every requested report atomically, creating directories; returns the paths written.
+ * `csv=FILE` also writes the per-second rows to FILE_history (as Locust's stats_history file).
+ */
 export function writeOutputs(outputs: OutputSpec[], report: BenchReport): string[] {
-  return outputs.map((o) => {
+  return outputs.flatMap((o) => {
     mkdirSync(path.dirname(path.resolve(o.file)), { recursive: true });
     writeFileAtomic(o.file, renderOutput(o.format, report));
-    return o.file;
+    if (o.format !== 'csv') return [o.file];
+    const history = historyFile(o.file);
+    writeFileAtomic(history, renderCsvHistory(report));
+    return [o.file, history];
   });
 }

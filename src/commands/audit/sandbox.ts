@@ -3,7 +3,7 @@ import { renderAuditTable, renderSummary } from '../../audit/render.js';
 import { runAudit } from '../../audit/run.js';
 import { auditTarget } from '../../audit/target.js';
 import type { AuditReport } from '../../audit/types.js';
-import { SentinelCommand } from '../../lib/base-command.js';
+import { SentinelCommand } from '../../cli/base-command.js';
 import { CheckFailedError } from '../../lib/errors.js';
 
 export type AuditSandboxResult = AuditReport;

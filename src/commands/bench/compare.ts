@@ -1,8 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { type CompareResult, compareFiles, renderCompare } from '../../bench/compare.js';
-import { SentinelCommand } from '../../lib/base-command.js';
+import { SentinelCommand } from '../../cli/base-command.js';
 import { CheckFailedError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
+import { fitToTerminal } from '../../lib/terminal.js';
 
 export type { CompareResult };
 
@@ -66,7 +67,7 @@ export default class BenchCompare extends SentinelCommand<CompareResult> {
       tolerancePct: flags.tolerance,
       errorTolerance: flags['error-tolerance'] / 100,
     });
-    if (!this.jsonEnabled()) this.log(renderCompare(result, renderTable));
+    if (!this.jsonEnabled()) this.log(fitToTerminal(renderCompare(result, renderTable)));
     if (result.regressions > 0) throw new RegressionError(result);
     return result;
   }

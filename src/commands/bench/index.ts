@@ -1,10 +1,10 @@
 import { Args, Flags } from '@oclif/core';
-import { type BenchInput, executeBench, ThresholdsFailedError } from '../../bench/cli.js';
+import { type BenchInput, executeBench, runError } from '../../bench/cli.js';
 import { presetNames } from '../../bench/presets.js';
 import type { BenchResult } from '../../bench/report/model.js';
 import { renderSummary } from '../../bench/report/summary.js';
-import { SentinelCommand } from '../../lib/base-command.js';
-import { InterruptedError } from '../../lib/errors.js';
+import { SentinelCommand } from '../../cli/base-command.js';
+import { fitToTerminal } from '../../lib/terminal.js';
 
 export type { BenchResult };
 
@@ -20,7 +20,7 @@ export default class Bench extends SentinelCommand<BenchResult> {
   static override summary =
     'Load-test an HTTP endpoint, a YAML scenario or the Sentinel stack, and judge thresholds.';
   static override description =
-    `Closed model (--vus, or --stages of VUs) or open model (--rate, or --stages of arrivals/s; latency counts from each request's due time, so a stalled server cannot hide). Scenarios: a URL with wrk-style flags, a YAML file (setup step, weighted requests, think time, thresholds), a shipped profile (jackdaw), or the built-in "sentinel" end-to-end scenario (submit, poll, check stdout). Thresholds use k6's grammar; --preset applies the guides' numbers; --assert exits 1 when one fails. Ctrl-C stops cleanly and still prints the summary.`;
+    `Closed model (--vus, or --stages of VUs) or open model (--rate, or --stages of arrivals/s; latency counts from each request's due time, so a stalled server cannot hide). Scenarios: a URL with wrk-style flags, a YAML file (setup step, weighted requests, think time, thresholds), a shipped profile (jackdaw), or the built-in "sentinel" end-to-end scenario (submit, poll, check stdout). Thresholds use k6's grammar; --preset applies the guides' numbers; --assert exits 1 when one fails. Ctrl-C stops cleanly, prints the summary and exits 130; a run aborted by an abortOnFail threshold exits 1. Shards (--shard i/N --start-at T) of one test are merged with "bench merge".`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> http://127.0.0.1:8080/api/v1/health -c 50 -d 10s',
     '<%= config.bin %> <%= command.id %> --scenario jackdaw --base-url http://127.0.0.1:8000 --preset jackdaw --assert --out junit=bench.xml --out html=bench.html',
@@ -107,7 +107,26 @@ export default class Bench extends SentinelCommand<BenchResult> {
     timeout: Flags.string({
       default: '60s',
       helpValue: '<duration>',
-      summary: 'Per-request timeout (a bare number is seconds).',
+      summary:
+        'Per-request timeout, from sending to the last byte, e.g. 100ms (a bare number is seconds); counted as timeouts.',
+    }),
+    prime: Flags.boolean({
+      default: true,
+      allowNo: true,
+      summary:
+        'Before the clock starts, open the connections and send unmeasured requests (a safe GET) to warm up.',
+    }),
+    shard: Flags.string({
+      summary: 'Run share i of N of the test (i/N): arrivals interleaved, VUs and iterations split.',
+      helpGroup: 'DISTRIBUTED',
+    }),
+    'start-at': Flags.string({
+      summary: 'Start the schedule at this time (ISO, epoch ms, or +10s), so shards begin together.',
+      helpGroup: 'DISTRIBUTED',
+    }),
+    'poll-interval': Flags.string({
+      helpValue: '<duration>',
+      summary: 'Sentinel scenario: time between status polls of a job (default 1s).',
     }),
     threshold: Flags.string({
       char: 't',
@@ -139,15 +158,12 @@ export default class Bench extends SentinelCommand<BenchResult> {
     const { result, written } = await executeBench(input, io, apiUrl);
     for (const w of result.warnings) this.warnUser(w);
     if (!this.jsonEnabled()) {
-      this.log(renderSummary(result));
+      this.log(fitToTerminal(renderSummary(result)));
       for (const f of written) this.note(`wrote ${f}`);
     }
-    if (flags.assert && !result.passed) throw new ThresholdsFailedError(result);
-    if (result.stopReason === 'interrupted') {
-      throw new InterruptedError('Interrupted: the summary above covers the run until Ctrl-C.', {
-        result,
-      });
-    }
+    // An error carries its result; the base command puts it in the --json envelope.
+    const error = runError(result, flags.assert);
+    if (error) throw error;
     return result;
   }
 }

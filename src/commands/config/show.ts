@@ -1,5 +1,5 @@
+import { SentinelCommand } from '../../cli/base-command.js';
 import { type ConfigShowResult, describeConfig } from '../../config/show.js';
-import { SentinelCommand } from '../../lib/base-command.js';
 import { renderTable } from '../../lib/table.js';
 
 export type { ConfigShowResult };
@@ -11,7 +11,7 @@ export default class ConfigShow extends SentinelCommand<ConfigShowResult> {
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --profile prod --json',
-    'WORKER_POOL_SIZE=8 <%= config.bin %> <%= command.id %> --port-offset 20000',
+    'WORKER_POOL_SIZE=8 <%= config.bin %> <%= command.id %> --port-offset 10000',
   ];
 
   async run(): Promise<ConfigShowResult> {

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
+import { SentinelCommand } from '../../cli/base-command.js';
 import { type GenerateK8sResult, generateK8s } from '../../generate/k8s.js';
-import { SentinelCommand } from '../../lib/base-command.js';
 import { renderTable } from '../../lib/table.js';
 import { kedaWorkloads } from '../../tuners/index.js';
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
-import { SentinelCommand } from '../../lib/base-command.js';
+import { SentinelCommand } from '../../cli/base-command.js';
 import { UserError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
 import { detectHostHierarchy } from '../../worker/sandbox/cgroups.js';

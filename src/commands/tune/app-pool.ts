@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core';
-import { SentinelCommand } from '../../lib/base-command.js';
+import { SentinelCommand } from '../../cli/base-command.js';
 import { CheckFailedError, UserError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
 import { wrapToTerminal } from '../../lib/terminal.js';
-import { databaseFlags } from '../../tune/flags.js';
-import { shortSource } from '../../tune/render.js';
+import { databaseFlags } from '../../tune-command/flags.js';
+import { shortSource } from '../../tune-command/render.js';
 import {
   asyncpgPool,
   type Recommendation,

@@ -1,8 +1,8 @@
 import { wrapToTerminal } from '../../lib/terminal.js';
-import { CheckFindingsError, runTuneCheck, type TuneCheckResult } from '../../tune/check.js';
-import { TuneCommand } from '../../tune/command.js';
-import { execFlags, factFlags, redisFlags } from '../../tune/flags.js';
-import { renderFacts, renderFinding } from '../../tune/render.js';
+import { TuneCommand } from '../../tune-command/command.js';
+import { execFlags, factFlags, redisFlags } from '../../tune-command/flags.js';
+import { renderFacts, renderFinding } from '../../tune-command/render.js';
+import { CheckFindingsError, runTuneCheck, type TuneCheckResult } from '../../tune-command/topic-check.js';
 
 const RANK: Record<string, number> = { error: 0, warning: 1, info: 2 };
 

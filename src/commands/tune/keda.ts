@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { TuneCommand } from '../../tune/command.js';
+import { TuneCommand } from '../../tune-command/command.js';
 import {
   databaseFlags,
   execFlags,
@@ -7,8 +7,8 @@ import {
   replicaFlags,
   sourceFlags,
   writeFlags,
-} from '../../tune/flags.js';
-import type { TuneResult } from '../../tune/types.js';
+} from '../../tune-command/flags.js';
+import type { TuneResult } from '../../tune-command/types.js';
 import { kedaWorkloads } from '../../tuners/index.js';
 
 export type TuneKedaResult = TuneResult;

@@ -1,6 +1,6 @@
-import { TuneCommand } from '../../tune/command.js';
-import { redisFlags, sourceFlags, writeFlags } from '../../tune/flags.js';
-import type { TuneResult } from '../../tune/types.js';
+import { TuneCommand } from '../../tune-command/command.js';
+import { redisFlags, sourceFlags, writeFlags } from '../../tune-command/flags.js';
+import type { TuneResult } from '../../tune-command/types.js';
 
 export type TuneRedisResult = TuneResult;
 

@@ -2,12 +2,12 @@
  * The machine (or container) sentinel-ctl runs on: CPU use and load against the CPUs it may use,
  * memory against its limit, and kernel OOM kills. Container limits come first (cgroup v2 or v1,
  * parsed by src/tuners/cgroup.ts): inside a pod the host totals describe the node, not the pod
- * (DESIGN.md "Tuners"). Against a remote stack these are this machine's numbers, and say so.
+ * (docs/design.md "Tuners"). Against a remote stack these are this machine's numbers, and say so.
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readContainerLimits } from '../../tune/container.js';
+import { readContainerLimits } from '../../clients/cgroup.js';
 import { type CgroupLimit, parseProcSelfCgroup } from '../../tuners/cgroup.js';
 import type { HostFacts } from '../types.js';
 import { withTimeout } from './timeout.js';
@@ -84,7 +84,7 @@ interface CgroupReading {
 }
 
 /**
- * Limits come from the same reader `tune` uses (src/tune/container.ts: the tightest limit of the
+ * Limits come from the same reader `tune` uses (src/clients/cgroup.ts: the tightest limit of the
  * cgroup and its ancestors, cpuset included), so diagnose and tune never disagree about what this
  * container may use; only the usage counters are read here.
  */

@@ -19,6 +19,9 @@ const IN_USE_STATES = new Set([
   'fastpath function call',
 ]);
 
+/** The application_name the API's pool connects with (src/api/server.ts). */
+export const API_APPLICATION_NAME = 'sentinel-api';
+
 export interface PostgresSample {
   at: number;
   version: string;
@@ -31,6 +34,10 @@ export interface PostgresSample {
   unusedIndexes: PostgresFacts['unusedIndexes'];
   bloat: PostgresFacts['bloat'];
   queuedJobs: PostgresFacts['queuedJobs'];
+  /** What could not be read because a lock was held past the lock timeout. */
+  locked: string[];
+  /** queryid → calls and total time, for deltas over the window. */
+  statementCounters: Record<string, { query: string; calls: number; totalMs: number }>;
 }
 
 // One round trip for the cheap statistics (simple query protocol, several statements).
@@ -50,13 +57,6 @@ SELECT pid, usename, application_name, state, wait_event_type, wait_event,
 SELECT blks_hit::float8 AS hit, blks_read::float8 AS read, xact_commit::float8 AS commits,
        xact_rollback::float8 AS rollbacks, deadlocks::float8 AS deadlocks
   FROM pg_stat_database WHERE datname = current_database();
-SELECT s.relname AS tbl, s.indexrelname AS idx, pg_relation_size(s.indexrelid)::float8 AS size,
-       (t.seq_scan + coalesce(t.idx_scan, 0))::float8 AS table_scans
-  FROM pg_stat_user_indexes s
-  JOIN pg_index i ON i.indexrelid = s.indexrelid
-  JOIN pg_stat_user_tables t ON t.relid = s.relid
- WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary
- ORDER BY pg_relation_size(s.indexrelid) DESC LIMIT 20;
 SELECT relname AS tbl, n_live_tup::float8 AS live, n_dead_tup::float8 AS dead,
        to_char(last_autovacuum, 'YYYY-MM-DD"T"HH24:MI:SSOF') AS last_autovacuum
   FROM pg_stat_user_tables WHERE n_dead_tup > 0 ORDER BY n_dead_tup DESC LIMIT 10;
@@ -64,12 +64,38 @@ SELECT (to_regclass('execution_jobs') IS NOT NULL) AS has_jobs,
        EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS has_pss;
 `;
 
+/**
+ * Unused indexes with their sizes: pg_relation_size takes a lock on each relation, so this runs on
+ * its own under the session's lock_timeout (a table locked by a migration or an incident must not
+ * turn diagnose itself into one more waiting session, or make PostgreSQL look down).
+ */
+const UNUSED_SQL = `
+SELECT s.relname AS tbl, s.indexrelname AS idx, pg_relation_size(s.indexrelid)::float8 AS size,
+       (t.seq_scan + coalesce(t.idx_scan, 0))::float8 AS table_scans,
+       pg_relation_size(s.relid)::float8 AS table_size
+  FROM pg_stat_user_indexes s
+  JOIN pg_index i ON i.indexrelid = s.indexrelid
+  JOIN pg_stat_user_tables t ON t.relid = s.relid
+ WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary
+ ORDER BY pg_relation_size(s.indexrelid) DESC LIMIT 20`;
+
+/** diagnose never waits behind another session's lock for longer than this. */
+export const DIAGNOSE_LOCK_TIMEOUT_MS = 200;
+
 const PSS_SQL = `
 SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query, calls::float8 AS calls,
        mean_exec_time AS mean_ms, max_exec_time AS max_ms, total_exec_time AS total_ms
   FROM pg_stat_statements
  WHERE query NOT LIKE '%pg_stat_statements%' AND query <> '<insufficient privilege>' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
  ORDER BY mean_exec_time DESC LIMIT 5`;
+
+/** Per-statement counters for the window's deltas (the statements with the most time first). */
+const PSS_COUNTERS_SQL = `
+SELECT queryid::text AS id, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query,
+       calls::float8 AS calls, total_exec_time AS total_ms
+  FROM pg_stat_statements
+ WHERE query NOT LIKE '%pg_stat_statements%' AND query <> '<insufficient privilege>' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+ ORDER BY total_exec_time DESC LIMIT 200`;
 
 const QUEUED_SQL = `
 SELECT count(*)::float8 AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest_s
@@ -86,6 +112,24 @@ export function redactSql(query: string): string {
 }
 const n = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const round1 = (v: number) => Math.round(v * 10) / 10;
+
+/** Statements by mean time over the window: calls and time added between two samples. */
+export function statementWindow(
+  prev: PostgresSample,
+  cur: PostgresSample,
+): Array<{ query: string; calls: number; meanMs: number }> {
+  const out: Array<{ query: string; calls: number; meanMs: number }> = [];
+  for (const [id, c] of Object.entries(cur.statementCounters)) {
+    const p = prev.statementCounters[id];
+    // A statement absent before may be new or may just have entered the top 200: count it only
+    // when pg_stat_statements was reset (every counter lower), else skip it this window.
+    if (!p) continue;
+    const calls = c.calls - p.calls;
+    if (calls <= 0) continue;
+    out.push({ query: c.query, calls, meanMs: round1((c.totalMs - p.totalMs) / calls) });
+  }
+  return out.sort((a, b) => b.meanMs - a.meanMs).slice(0, 5);
+}
 
 export interface PostgresCollectorOptions {
   databaseUrl: string;
@@ -115,6 +159,7 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
     });
     try {
       await client.connect();
+      await client.query(`SET lock_timeout = ${DIAGNOSE_LOCK_TIMEOUT_MS}`);
     } catch (error) {
       await client.end().catch(() => {});
       throw error;
@@ -127,10 +172,18 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
     const work = (async () => {
       const client = await this.connected(timeoutMs);
       const results = (await client.query(STATS_SQL)) as unknown as Array<{ rows: Row[] }>;
-      const [settings, activity, db, unused, bloat, flags] = results.map((r) => r.rows);
+      const [settings, activity, db, bloat, flags] = results.map((r) => r.rows);
+      const locked: string[] = [];
+      let unused: Row[] = [];
+      try {
+        unused = (await client.query(UNUSED_SQL)).rows as Row[];
+      } catch (error) {
+        locked.push(`index sizes (${(error as Error).message})`);
+      }
       const s = settings![0]!;
       const f = flags![0]!;
       let statStatements: PostgresFacts['statStatements'];
+      const statementCounters: PostgresSample['statementCounters'] = {};
       if (!f.has_pss) {
         statStatements = {
           available: false,
@@ -138,10 +191,21 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
         };
       } else {
         try {
-          const r = await client.query(PSS_SQL);
+          // Both in one round trip (simple query protocol).
+          const [r, counters] = (await client.query(`${PSS_SQL};\n${PSS_COUNTERS_SQL}`)) as unknown as Array<{
+            rows: Row[];
+          }>;
+          for (const row of counters!.rows) {
+            statementCounters[String(row.id)] = {
+              query: redactSql(String(row.query)),
+              calls: n(row.calls),
+              totalMs: n(row.total_ms),
+            };
+          }
           statStatements = {
             available: true,
-            top: r.rows.map((q: Row) => ({
+            window: null,
+            top: r!.rows.map((q: Row) => ({
               query: redactSql(String(q.query)),
               calls: n(q.calls),
               meanMs: round1(n(q.mean_ms)),
@@ -158,8 +222,9 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
         try {
           const q = (await client.query(QUEUED_SQL)).rows[0] as Row;
           queuedJobs = { count: n(q.n), oldestSeconds: q.oldest_s === null ? null : round1(n(q.oldest_s)) };
-        } catch {
+        } catch (error) {
           queuedJobs = null;
+          locked.push(`QUEUED jobs (${(error as Error).message})`);
         }
       }
       const d = db![0] ?? {};
@@ -192,11 +257,13 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
           deadlocks: n(d.deadlocks),
         },
         statStatements,
-        unusedIndexes: unused!.map((u) => ({
+        locked,
+        unusedIndexes: unused.map((u) => ({
           table: String(u.tbl),
           index: String(u.idx),
           sizeBytes: n(u.size),
           tableScans: n(u.table_scans),
+          tableBytes: n(u.table_size),
         })),
         bloat: bloat!.map((b) => {
           const live = n(b.live);
@@ -210,6 +277,7 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
           };
         }),
         queuedJobs,
+        statementCounters,
       } satisfies PostgresSample;
     })();
     return withTimeout(work, timeoutMs, () => this.drop());
@@ -221,7 +289,13 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
     const byState: Record<string, number> = {};
     let appTotal = 0;
     let appInUse = 0;
+    let apiTotal = 0;
+    let apiInUse = 0;
     for (const s of cur.sessions) {
+      if (s.application === API_APPLICATION_NAME) {
+        apiTotal++;
+        if (s.state && IN_USE_STATES.has(s.state)) apiInUse++;
+      }
       const key = s.state ?? 'unknown';
       byState[key] = (byState[key] ?? 0) + 1;
       if (s.user === cur.user) {
@@ -236,6 +310,7 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
     const perSec = (a: number | undefined, b: number) =>
       window > 0 ? round1(increase(a, b) / window) : null;
     if (!prev) notes.push('one sample only: no rates');
+    for (const l of cur.locked) notes.push(`not read, a lock is held: ${l}`);
     const strip = ({ xactSeconds: _x, ...s }: PgSession & { xactSeconds: number | null }): PgSession => s;
     return {
       notes,
@@ -243,15 +318,29 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
         version: cur.version,
         maxConnections: cur.maxConnections,
         superuserReservedConnections: cur.superuserReserved,
-        connections: { total: cur.sessions.length, byState, appUser: cur.user, appTotal, appInUse },
+        connections: {
+          total: cur.sessions.length,
+          byState,
+          appUser: cur.user,
+          appTotal,
+          appInUse,
+          api: apiTotal > 0 ? { application: API_APPLICATION_NAME, total: apiTotal, inUse: apiInUse } : null,
+        },
         pool: this.options.pool,
         idleInTransaction: cur.sessions
           .filter((s) => s.state?.startsWith('idle in transaction'))
           .sort((a, b) => b.seconds - a.seconds)
           .slice(0, 20)
           .map(strip),
+        // A session waiting on a lock is not a slow query: it is in `blocked`, with its blocker.
         longRunning: cur.sessions
-          .filter((s) => s.state === 'active' && s.seconds >= 1)
+          .filter(
+            (s) =>
+              s.state === 'active' &&
+              s.seconds >= 1 &&
+              !s.waitEvent?.startsWith('Lock:') &&
+              !s.blockedBy?.length,
+          )
           .sort((a, b) => b.seconds - a.seconds)
           .slice(0, 20)
           .map(strip),
@@ -264,7 +353,9 @@ export class PostgresCollector implements Collector<PostgresSample, PostgresFact
         commitsPerSec: perSec(p?.commits, c.commits),
         rollbacksPerSec: perSec(p?.rollbacks, c.rollbacks),
         deadlocksInWindow: prev ? increase(p?.deadlocks, c.deadlocks) : null,
-        statStatements: cur.statStatements,
+        statStatements: cur.statStatements.available
+          ? { ...cur.statStatements, window: prev ? statementWindow(prev, cur) : null }
+          : cur.statStatements,
         unusedIndexes: cur.unusedIndexes,
         bloat: cur.bloat,
         queuedJobs: cur.queuedJobs,

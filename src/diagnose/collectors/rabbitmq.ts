@@ -5,10 +5,11 @@
  *
  * Rates are the broker's own `*_details.rate`: it computes them from two of its statistics samples
  * (every 5 s by default), which is finer than anything two polls of a 5 s-granular counter could
- * give. The task queue is read with `lengths_age=300` so its depth over the last 5 minutes comes
+ * give. The task queue is read with `lengths_age=330` so its depth over a little more than 5 minutes comes
  * back as samples, and a backlog's duration is known even from a single run.
  */
 import amqp from 'amqplib';
+import { managementRequest, vhostOf } from '../../clients/rabbitmq-management.js';
 import { describeError } from '../../lib/errors.js';
 import { maskUrl } from '../../lib/redact.js';
 import type { QueueFacts, RabbitFacts } from '../types.js';
@@ -20,28 +21,6 @@ type Json = Record<string, unknown>;
 export interface RabbitSample {
   at: number;
   facts: RabbitFacts;
-}
-
-/** `http://user:pass@host:port` → the base URL without credentials plus a Basic header. */
-export function managementRequest(url: string): { base: string; headers: Record<string, string> } {
-  const u = new URL(url);
-  const user = decodeURIComponent(u.username);
-  const pass = decodeURIComponent(u.password);
-  u.username = '';
-  u.password = '';
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (user) headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-  return { base: u.toString().replace(/\/+$/, ''), headers };
-}
-
-/** The vhost of an AMQP URL (`amqp://u:p@h:5672/%2F` → `/`); RabbitMQ's default is `/`. */
-export function vhostOf(amqpUrl: string): string {
-  try {
-    const path = new URL(amqpUrl).pathname.replace(/^\//, '');
-    return path === '' ? '/' : decodeURIComponent(path);
-  } catch {
-    return '/';
-  }
 }
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -108,7 +87,7 @@ export class RabbitCollector implements Collector<RabbitSample, RabbitFacts> {
       this.getJson('/api/nodes', signal),
       this.getJson(`/api/queues/${v}`, signal),
       this.getJson(
-        `/api/queues/${v}/${encodeURIComponent(this.options.taskQueue)}?lengths_age=300&lengths_incr=5`,
+        `/api/queues/${v}/${encodeURIComponent(this.options.taskQueue)}?lengths_age=330&lengths_incr=5`,
         signal,
       ).catch(() => undefined),
     ])) as [Json, Json[], Json[], Json | undefined];
@@ -118,6 +97,22 @@ export class RabbitCollector implements Collector<RabbitSample, RabbitFacts> {
       const detailed = queueFacts(task);
       const i = list.findIndex((q) => q.name === detailed.name);
       if (i >= 0) list[i] = detailed;
+    }
+    // The management statistics lag (5 s) a consumer that just attached: before "no consumer"
+    // is believed, ask the queue itself with a passive declare (issue: false criticals right after
+    // the worker starts).
+    const suspicious = list.filter(
+      (q) => this.options.knownQueues.includes(q.name) && q.consumers === 0 && q.ready > 0,
+    );
+    if (suspicious.length) {
+      const counted = await this.passiveCounts(
+        suspicious.map((q) => q.name),
+        timeoutMs,
+      ).catch(() => undefined);
+      for (const q of suspicious) {
+        const c = counted?.get(q.name);
+        if (c !== undefined) q.consumersConfirmed = c.consumers;
+      }
     }
     return {
       via: 'management',
@@ -140,52 +135,62 @@ export class RabbitCollector implements Collector<RabbitSample, RabbitFacts> {
     };
   }
 
-  private async viaAmqp(timeoutMs: number, managementError: string): Promise<RabbitFacts> {
+  /** Depth and consumers of the named queues from a passive declare each (one AMQP connection). */
+  private async passiveCounts(
+    names: string[],
+    timeoutMs: number,
+  ): Promise<Map<string, { messages: number; consumers: number }>> {
     const conn = await amqp.connect(this.options.amqpUrl, {
       timeout: timeoutMs,
       clientProperties: { connection_name: 'sentinel-ctl diagnose' },
     });
     conn.on('error', () => {});
+    const out = new Map<string, { messages: number; consumers: number }>();
     try {
-      const queues: QueueFacts[] = [];
-      for (const name of this.options.knownQueues) {
+      for (const name of names) {
         // checkQueue on a missing queue closes its channel (404): one channel per queue.
         const ch = await conn.createChannel();
         ch.on('error', () => {});
         try {
           const q = await ch.checkQueue(name);
-          queues.push({
-            name,
-            type: null,
-            messages: q.messageCount,
-            ready: q.messageCount,
-            unacked: 0,
-            consumers: q.consumerCount,
-            consumerUtilisation: null,
-            publishRate: null,
-            deliverRate: null,
-            ackRate: null,
-            depthRate: null,
-            depthSamples: [],
-          });
+          out.set(name, { messages: q.messageCount, consumers: q.consumerCount });
           await ch.close().catch(() => {});
         } catch {
           // Not declared on this broker: nothing to report for it.
         }
       }
-      return {
-        via: 'amqp',
-        version: null,
-        queues,
-        publishRate: null,
-        deliverRate: null,
-        ackRate: null,
-        nodes: [],
-        managementError,
-      };
     } finally {
       await conn.close().catch(() => {});
     }
+    return out;
+  }
+
+  private async viaAmqp(timeoutMs: number, managementError: string): Promise<RabbitFacts> {
+    const counted = await this.passiveCounts(this.options.knownQueues, timeoutMs);
+    const queues: QueueFacts[] = [...counted].map(([name, q]) => ({
+      name,
+      type: null,
+      messages: q.messages,
+      ready: q.messages,
+      unacked: 0,
+      consumers: q.consumers,
+      consumerUtilisation: null,
+      publishRate: null,
+      deliverRate: null,
+      ackRate: null,
+      depthRate: null,
+      depthSamples: [],
+    }));
+    return {
+      via: 'amqp',
+      version: null,
+      queues,
+      publishRate: null,
+      deliverRate: null,
+      ackRate: null,
+      nodes: [],
+      managementError,
+    };
   }
 
   async sample(timeoutMs: number): Promise<RabbitSample> {
@@ -205,8 +210,14 @@ export class RabbitCollector implements Collector<RabbitSample, RabbitFacts> {
     return { at: Date.now(), facts };
   }
 
-  derive(_prev: RabbitSample | undefined, cur: RabbitSample): { facts: RabbitFacts; notes: string[] } {
+  derive(prev: RabbitSample | undefined, cur: RabbitSample): { facts: RabbitFacts; notes: string[] } {
     const notes: string[] = [];
+    for (const q of cur.facts.queues) {
+      const before = prev?.facts.queues.find((p) => p.name === q.name);
+      q.depthChange = before
+        ? { from: before.messages, to: q.messages, seconds: Math.max(0, (cur.at - prev!.at) / 1000) }
+        : null;
+    }
     if (cur.facts.via === 'amqp') {
       notes.push(
         `management API unreachable (${cur.facts.managementError}); AMQP gives ready depth and consumers only`,

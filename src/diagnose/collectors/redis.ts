@@ -45,6 +45,19 @@ function errorStats(info: Record<string, string>): Record<string, number> {
   return out;
 }
 
+/** Error replies by kind added between two INFO readings (kinds that did not grow are left out). */
+export function errorStatsDelta(
+  prev: Record<string, number>,
+  cur: Record<string, number>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(cur)) {
+    const d = increase(prev[k], v);
+    if (d > 0) out[k] = d;
+  }
+  return out;
+}
+
 const PINGS = 5;
 
 export class RedisCollector implements Collector<RedisSample, RedisFacts> {
@@ -71,6 +84,9 @@ export class RedisCollector implements Collector<RedisSample, RedisFacts> {
       enableOfflineQueue: true,
       lazyConnect: true,
       connectionName: 'sentinel-ctl-diagnose',
+      // ioredis ≥ 5.4 sends CLIENT SETINFO on connect; Redis < 7.2 answers it with an error, so
+      // every diagnose run would add two errors to the very counter the Redis rules read.
+      disableClientInfo: true,
     });
     client.on('error', (e: Error) => {
       this.lastError = e;
@@ -138,6 +154,7 @@ export class RedisCollector implements Collector<RedisSample, RedisFacts> {
         evictedInWindow: delta('evicted_keys'),
         errorRepliesInWindow: delta('total_error_replies'),
         errorStats: errorStats(i),
+        errorStatsInWindow: prev ? errorStatsDelta(errorStats(prev.info), errorStats(i)) : null,
         hitsInWindow: hits,
         missesInWindow: misses,
         hitRate: hits !== null && misses !== null && hits + misses > 0 ? hits / (hits + misses) : null,

@@ -1,13 +1,21 @@
 /**
- * The worker's Prometheus endpoint (DESIGN.md "The stack contract": sentinel_executions_total,
+ * The worker's Prometheus endpoint (docs/design.md "The stack contract": sentinel_executions_total,
  * sentinel_execution_duration_seconds, sentinel_workers_active, sentinel_sandbox_failures_total, plus
  * sentinel_worker_pool_size / sentinel_executions_in_progress and the Node process metrics), and the
  * API's GET /api/v1/health.
  */
+
+import {
+  bucketIncrease,
+  histogramBuckets,
+  parseMetrics,
+  select,
+  sumBy,
+  sumOf,
+} from '../../clients/prometheus.js';
 import { maskUrl } from '../../lib/redact.js';
 import { sandboxOfMetrics } from '../../services/app.js';
 import { type HistogramBucket, histogramQuantile } from '../../tuners/rabbitmq.js';
-import { bucketIncrease, histogramBuckets, parseMetrics, sumBy, sumOf } from '../prometheus.js';
 import type { ApiFacts, DurationPercentiles, WorkerFacts } from '../types.js';
 import { withTimeout } from './timeout.js';
 import { type Collector, increase, windowOf } from './types.js';
@@ -27,6 +35,7 @@ export interface WorkerSample {
   sandbox: string | null;
   processCpuSeconds: number | null;
   residentMemoryBytes: number | null;
+  deadLettered: Record<string, number>;
 }
 
 /** Reads the metrics text into a sample (exported for tests that feed real prom-client output). */
@@ -47,6 +56,7 @@ export function workerSampleFromText(text: string, at: number): WorkerSample {
     sandbox: sandboxOfMetrics(text) ?? null,
     processCpuSeconds: sumOf(m, 'process_cpu_seconds_total') ?? null,
     residentMemoryBytes: sumOf(m, 'process_resident_memory_bytes') ?? null,
+    deadLettered: sumBy(m, 'sentinel_messages_dead_lettered_total', 'reason'),
   };
 }
 
@@ -129,6 +139,12 @@ export class WorkerCollector implements Collector<WorkerSample, WorkerFacts> {
             : null,
         processCpuCores: cpu,
         residentMemoryBytes: cur.residentMemoryBytes,
+        deadLettered: cur.deadLettered,
+        deadLetteredInWindow: prev
+          ? Object.fromEntries(
+              Object.entries(cur.deadLettered).map(([k, v]) => [k, increase(prev.deadLettered?.[k], v)]),
+            )
+          : null,
       },
     };
   }
@@ -138,7 +154,39 @@ export class WorkerCollector implements Collector<WorkerSample, WorkerFacts> {
 
 export interface ApiSample {
   at: number;
-  facts: ApiFacts;
+  facts: Omit<ApiFacts, 'requests'>;
+  /** The API's /metrics: requests by code and latency buckets of the submit and get routes. */
+  metrics: { byCode: Record<string, number>; buckets: HistogramBucket[] } | null;
+}
+
+/** The API answers its health check after its own backend checks, which give up after 2 s each. */
+export const API_INTERNAL_CHECK_MS = 2000;
+/**
+ * Routes that are not request/response traffic: diagnose's own probes, Prometheus scrapes, and
+ * WebSocket streams (their "duration" is how long a client watched a job).
+ */
+const PROBE_ROUTES = new Set(['health', 'metrics', 'stream']);
+
+/** The API's /metrics text → requests by status code and latency buckets of the user routes. */
+export function apiMetricsFromText(text: string): ApiSample['metrics'] {
+  const m = parseMetrics(text);
+  const byCode: Record<string, number> = {};
+  const routes = new Set<string>();
+  for (const x of select(m, 'sentinel_api_requests_total')) {
+    const route = x.labels.route ?? '';
+    if (PROBE_ROUTES.has(route)) continue;
+    routes.add(route);
+    const code = x.labels.code ?? '?';
+    byCode[code] = (byCode[code] ?? 0) + x.value;
+  }
+  const byLe = new Map<number, number>();
+  for (const route of routes) {
+    for (const b of histogramBuckets(m, 'sentinel_api_request_duration_seconds', { route })) {
+      byLe.set(b.leMs, (byLe.get(b.leMs) ?? 0) + b.count);
+    }
+  }
+  const buckets = [...byLe].map(([leMs, count]) => ({ leMs, count })).sort((a, b) => a.leMs - b.leMs);
+  return { byCode, buckets };
 }
 
 export class ApiCollector implements Collector<ApiSample, ApiFacts> {
@@ -150,10 +198,23 @@ export class ApiCollector implements Collector<ApiSample, ApiFacts> {
   }
 
   async sample(timeoutMs: number): Promise<ApiSample> {
+    // Outlast the API's own backend checks: a Redis that does not answer makes the health check
+    // take those 2 s, and a shorter timeout here would call the API unreachable instead of
+    // reading the 503 that names Redis (deployment guide "Troubleshooting > API Returns 503").
+    const budget = timeoutMs + API_INTERNAL_CHECK_MS + 500;
+    const base = this.baseUrl.replace(/\/+$/, '');
+    const metrics = (async () => {
+      try {
+        const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(budget) });
+        return res.ok ? apiMetricsFromText(await res.text()) : null;
+      } catch {
+        return null;
+      }
+    })();
     const work = (async () => {
       const t0 = performance.now();
-      const res = await fetch(`${this.baseUrl.replace(/\/+$/, '')}/api/v1/health`, {
-        signal: AbortSignal.timeout(timeoutMs),
+      const res = await fetch(`${base}/api/v1/health`, {
+        signal: AbortSignal.timeout(budget),
       });
       const text = await res.text();
       const latencyMs = Math.round((performance.now() - t0) * 10) / 10;
@@ -175,13 +236,32 @@ export class ApiCollector implements Collector<ApiSample, ApiFacts> {
           services,
           latencyMs,
         },
+        metrics: await metrics,
       };
     })();
-    return withTimeout(work, timeoutMs);
+    return withTimeout(work, budget);
   }
 
-  derive(_prev: ApiSample | undefined, cur: ApiSample): { facts: ApiFacts; notes: string[] } {
-    return { facts: cur.facts, notes: [] };
+  derive(prev: ApiSample | undefined, cur: ApiSample): { facts: ApiFacts; notes: string[] } {
+    let requests: ApiFacts['requests'] = null;
+    const window = windowOf(prev, cur);
+    if (prev?.metrics && cur.metrics && window > 0) {
+      const byCode: Record<string, number> = {};
+      let total = 0;
+      for (const [code, v] of Object.entries(cur.metrics.byCode)) {
+        const d = increase(prev.metrics.byCode[code], v);
+        if (d > 0) byCode[code] = d;
+        total += d;
+      }
+      const inc = bucketIncrease(prev.metrics.buckets, cur.metrics.buckets);
+      const observed = inc[inc.length - 1]?.count ?? 0;
+      const q = (x: number) =>
+        observed > 0 && inc[inc.length - 1]!.leMs === Number.POSITIVE_INFINITY
+          ? r1(histogramQuantile(x, inc))
+          : null;
+      requests = { total, byCode, p95Ms: q(0.95), p99Ms: q(0.99), seconds: Math.round(window * 10) / 10 };
+    }
+    return { facts: { ...cur.facts, requests }, notes: cur.metrics ? [] : ['no /metrics on the API'] };
   }
 
   async close(): Promise<void> {}

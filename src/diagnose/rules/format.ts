@@ -16,10 +16,13 @@ export function bytes(n: number): string {
   return `${i === 0 || v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }
 
+/** Seconds as `12.5 s`, `1 m 5 s`, `2 h 3 m`: rounded first, so 119.7 s is `2 m 0 s`, never `1 m 60 s`. */
 export function secs(s: number): string {
-  if (s < 60) return `${Math.round(s * 10) / 10} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} m ${Math.round(s % 60)} s`;
-  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} m`;
+  if (s < 59.95) return `${Math.round(s * 10) / 10} s`;
+  const whole = Math.round(s);
+  if (whole < 3600) return `${Math.floor(whole / 60)} m ${whole % 60} s`;
+  const minutes = Math.round(s / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} m`;
 }
 
 /** A rate per second with at most one decimal. */

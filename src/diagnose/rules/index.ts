@@ -1,6 +1,6 @@
 /**
  * Every diagnose rule, and the ranking of their findings. Pure: facts and context in, findings out
- * (DESIGN.md "Diagnose rules").
+ * (docs/design.md "Diagnose rules").
  */
 import { diagnoseSources as src } from '../sources.js';
 import {
@@ -12,7 +12,11 @@ import {
   type Severity,
   type Source,
 } from '../types.js';
+import { apiTrafficRules } from './api.js';
+import { executionRules } from './execution.js';
+import { secs } from './format.js';
 import { postgresRules } from './postgres.js';
+import { queuedJobRules } from './queued.js';
 import { rabbitRules } from './rabbitmq.js';
 import { redisRules } from './redis.js';
 import { apiRules, hostRules, workerRules } from './worker.js';
@@ -60,24 +64,54 @@ const downInfo: Record<
     severity: 'warning',
     bottleneck: 'unknown (host facts unreadable)',
     fix: 'Run on Linux with /proc mounted.',
-    source: src.design,
+    source: src.tool,
   },
 };
 
+/** SQLSTATE 53300 too_many_connections: PostgreSQL answered, it has no slot left. */
+export const PG_TOO_MANY_CONNECTIONS = '53300';
+
 /** A collector that failed is itself a finding; the other components are still evaluated. */
-export function downRules(facts: Facts): Finding[] {
+export function downRules(facts: Facts, ctx?: RuleContext): Finding[] {
   const out: Finding[] = [];
   for (const name of componentNames) {
     const c = facts[name];
-    if (c.ok) continue;
+    if (c.ok || c.skipped) continue;
+    if (
+      name === 'postgres' &&
+      (c.code === PG_TOO_MANY_CONNECTIONS || /too many clients|remaining connection slots/i.test(c.error))
+    ) {
+      // It answered: saturation, the finding the guides' resource table wants, not an outage.
+      out.push({
+        id: 'pg-connections-saturation',
+        component: 'postgres',
+        severity: 'critical',
+        title: 'PostgreSQL refuses connections: every slot of max_connections is taken',
+        evidence: { target: c.target, error: c.error, sqlstate: c.code ?? PG_TOO_MANY_CONNECTIONS },
+        detail: `PostgreSQL at ${c.target} answered "${c.error}" (SQLSTATE 53300): the server runs, but its connections are at max_connections, so the API and workers cannot get new ones either.`,
+        bottleneck: 'PostgreSQL connection slots',
+        fix: 'Find who holds them (SELECT usename, application_name, state, count(*) FROM pg_stat_activity GROUP BY 1, 2, 3 as a superuser), close idle ones, size every pool so their sum + 10 ≤ max_connections.',
+        command: 'sentinel-ctl tune check',
+        source: src.resourceTargets,
+      });
+      continue;
+    }
     const d = downInfo[name];
+    const held = name === 'worker' ? ctx?.windows.workerUnreachable : undefined;
     out.push({
       id: `${name}-unreachable`,
       component: name,
       severity: d.severity,
       title: `${name} unreachable: ${c.error}`,
-      evidence: { target: c.target, error: c.error, ms: c.ms },
-      detail: `${name} at ${c.target} did not answer: ${c.error}.`,
+      evidence: {
+        target: c.target,
+        error: c.error,
+        ms: c.ms,
+        ...(held && held.heldSeconds > 0
+          ? { heldSeconds: Math.round(held.heldSeconds), windowSource: held.source }
+          : {}),
+      },
+      detail: `${name} at ${c.target} did not answer: ${c.error}${held && held.heldSeconds > 0 ? ` (for ${secs(held.heldSeconds)}, ${held.source})` : ''}.`,
       bottleneck: d.bottleneck,
       fix: d.fix,
       ...(d.command ? { command: d.command } : {}),
@@ -103,13 +137,16 @@ export function rankFindings(findings: Finding[]): Finding[] {
 /** Runs every rule over the facts. */
 export function evaluate(facts: Facts, ctx: RuleContext): Finding[] {
   return rankFindings([
-    ...downRules(facts),
+    ...downRules(facts, ctx),
     ...postgresRules(facts, ctx),
     ...rabbitRules(facts, ctx),
     ...redisRules(facts),
     ...workerRules(facts, ctx),
+    ...executionRules(facts, ctx),
+    ...queuedJobRules(facts, ctx),
     ...apiRules(facts),
-    ...hostRules(facts),
+    ...apiTrafficRules(facts),
+    ...hostRules(facts, ctx),
   ]);
 }
 

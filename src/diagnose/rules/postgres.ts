@@ -29,13 +29,25 @@ export const PG_CACHE_HIT_HEURISTIC = 0.99;
 export const MIN_CACHE_BLOCKS = 1000;
 /** An index never scanned while its table was scanned this often is a candidate to drop. */
 export const UNUSED_INDEX_MIN_TABLE_SCANS = 1000;
+/**
+ * Below this table size the planner reads the whole table rather than an index (a few pages cost
+ * less than an index lookup), so idx_scan = 0 there says nothing about whether the index is needed.
+ */
+export const UNUSED_INDEX_MIN_TABLE_BYTES = 8 * 1024 * 1024;
+/** A statement needs this many calls in the window before its mean counts as "slow". */
+export const SLOW_QUERY_MIN_CALLS = 3;
+/**
+ * Latency evidence for pool exhaustion: the API's health check (one SELECT 1 through its pool)
+ * or its request p95 at or above SARK's critical API response time.
+ */
+export const POOL_WAIT_EVIDENCE_MS = 500;
 /** PostgreSQL's autovacuum_vacuum_scale_factor default: 20 % dead tuples. */
 export const DEAD_TUPLE_RATIO = 0.2;
 export const DEAD_TUPLE_MIN = 10_000;
 /** SARK "Resource Targets": CPU under 60 % is on target, i.e. "low CPU" in the symptom row. */
 export const LOW_CPU = 0.6;
 
-function connections(pg: PostgresFacts, cpu: number | null): Finding[] {
+function connections(pg: PostgresFacts, facts: Facts, ctx: RuleContext, cpu: number | null): Finding[] {
   const out: Finding[] = [];
   const usable = pg.maxConnections - pg.superuserReservedConnections;
   if (usable > 0) {
@@ -65,30 +77,44 @@ function connections(pg: PostgresFacts, cpu: number | null): Finding[] {
       });
     }
   }
-  const pool = pg.pool.capacity;
+  // The API's own pool: its sessions are named (application_name sentinel-api); against a
+  // deployment that does not name them, all sessions of the application role stand in.
+  const api = pg.connections.api;
+  const pool = api ? ctx.apiReplicas * ctx.poolMaxConns : pg.pool.capacity;
+  const inUse = api ? api.inUse : pg.connections.appInUse;
+  const open = api ? api.total : pg.connections.appTotal;
   if (pool > 0) {
-    const c = classifyDbConnections(pg.connections.appInUse, pool);
-    const severity = bandSeverity(c);
+    const c = classifyDbConnections(inUse, pool);
     const lowCpu = cpu !== null && cpu < LOW_CPU;
-    if (severity) {
-      const exhausted = c.level === 'exceeded' && lowCpu;
+    const a = facts.api.ok ? facts.api.facts : undefined;
+    const waits: string[] = [];
+    if (a && a.latencyMs >= POOL_WAIT_EVIDENCE_MS) waits.push(`health check ${Math.round(a.latencyMs)} ms`);
+    if (a?.requests?.p95Ms != null && a.requests.p95Ms >= POOL_WAIT_EVIDENCE_MS)
+      waits.push(`request p95 ${Math.round(a.requests.p95Ms)} ms`);
+    if (a && /timeout/i.test(a.services.postgres ?? ''))
+      waits.push(`API's database check: ${a.services.postgres}`);
+    const exhausted = c.level === 'exceeded' && waits.length > 0;
+    if (exhausted || c.level !== 'ok') {
+      const who = api ? `the API (application_name ${api.application})` : `${pg.connections.appUser}`;
       out.push({
         id: exhausted ? 'pgx-pool-exhaustion' : 'pg-pool-usage',
         component: 'postgres',
-        severity,
+        severity: exhausted ? 'critical' : 'info',
         title: exhausted
-          ? `pgx pool exhausted: ${pg.connections.appInUse} of ${pool} connections busy with CPU at ${pct(cpu!)}`
-          : `Database pool ${pct(c.ratio)} in use`,
+          ? `pgx pool exhausted: ${inUse} of ${pool} connections busy and requests wait (${waits[0]})`
+          : `Database pool ${pct(c.ratio)} in use (${inUse} of ${pool}), requests not waiting`,
         evidence: {
-          inUse: pg.connections.appInUse,
-          open: pg.connections.appTotal,
+          inUse,
+          open,
           poolCapacity: pool,
           ratio: Number(c.ratio.toFixed(3)),
           cpuUsage: cpu,
+          latencyEvidence: waits.join('; ') || null,
+          counted: api ? 'api' : 'application role',
         },
-        detail: `${pg.connections.appInUse} connections of ${pg.connections.appUser} busy (active or in a transaction), ${pg.connections.appTotal} open, against pools of ${pool} (${pg.pool.detail}): ${c.reason}.${exhausted ? ' CPU is low, so requests are queuing for a connection, not for CPU.' : ''}`,
-        bottleneck: exhausted ? 'pgx pool exhaustion' : 'database connection pool',
-        fix: 'Increase pool_max_conns (≈ 3 × cores on SSD) within max_connections, and look for sessions idle in transaction.',
+        detail: `${inUse} connections of ${who} busy (active or in a transaction), ${open} open, against ${pool} (${ctx.apiReplicas} API × pool_max_conns ${ctx.poolMaxConns}): ${c.reason}.${exhausted ? ` Requests wait for a connection: ${waits.join('; ')}${lowCpu ? ', with CPU low' : ''}.` : ' No latency evidence (health check and request p95 are fast): busy, not exhausted.'}`,
+        bottleneck: exhausted ? 'pgx pool exhaustion' : 'none yet (database pool)',
+        fix: 'Increase pool_max_conns (≈ 3 × cores on SSD) within max_connections, and look for sessions idle in transaction or blocked.',
         command: 'sentinel-ctl tune pool --write',
         source: exhausted ? src.symptoms : src.resourceTargets,
       });
@@ -138,7 +164,7 @@ function sessions(pg: PostgresFacts): Finding[] {
       },
       detail: `pid ${worst.pid} has run "${worst.query}" for ${secs(worst.seconds)}${worst.waitEvent ? ` (waiting on ${worst.waitEvent})` : ''}.`,
       bottleneck: 'slow query',
-      fix: 'EXPLAIN ANALYZE the query and add the missing index; cancel it with SELECT pg_cancel_backend(pid).',
+      fix: `EXPLAIN ANALYZE the query and add the missing index; cancel it with SELECT pg_cancel_backend(${worst.pid}).`,
       source: src.sarkPoolExhausted,
     });
   }
@@ -195,29 +221,34 @@ function efficiency(pg: PostgresFacts): Finding[] {
       source: src.sarkQueryPerformance,
     });
   } else {
-    const slow = pg.statStatements.top.filter((q) => q.meanMs > SLOW_QUERY_MS);
+    // Over the window only (calls and time added between two samples, with a minimum of calls):
+    // a lifetime average keeps one old 40 s query "slow" until the statistics are reset.
+    const slow = (pg.statStatements.window ?? []).filter(
+      (q) => q.meanMs > SLOW_QUERY_MS && q.calls >= SLOW_QUERY_MIN_CALLS,
+    );
     if (slow.length) {
       const worst = slow[0]!;
       out.push({
         id: 'pg-slow-queries',
         component: 'postgres',
         severity: 'warning',
-        title: `${slow.length} statement${slow.length > 1 ? 's' : ''} average over ${SLOW_QUERY_MS} ms`,
+        title: `${slow.length} statement${slow.length > 1 ? 's' : ''} average over ${SLOW_QUERY_MS} ms in the window`,
         evidence: {
           statements: slow.length,
           meanMs: worst.meanMs,
-          maxMs: worst.maxMs,
           calls: worst.calls,
           query: worst.query,
         },
-        detail: `"${worst.query}" averages ${worst.meanMs} ms over ${count(worst.calls)} calls (max ${worst.maxMs} ms).`,
+        detail: `"${worst.query}" averaged ${worst.meanMs} ms over its ${count(worst.calls)} calls in the window.`,
         bottleneck: 'slow queries',
         fix: 'Run ANALYZE, check the plan with EXPLAIN ANALYZE, add the missing index.',
         source: src.sarkSlowQueries,
       });
     }
   }
-  const unused = pg.unusedIndexes.filter((i) => i.tableScans >= UNUSED_INDEX_MIN_TABLE_SCANS);
+  const unused = pg.unusedIndexes.filter(
+    (i) => i.tableScans >= UNUSED_INDEX_MIN_TABLE_SCANS && i.tableBytes >= UNUSED_INDEX_MIN_TABLE_BYTES,
+  );
   if (unused.length) {
     out.push({
       id: 'pg-unused-indexes',
@@ -271,9 +302,9 @@ function efficiency(pg: PostgresFacts): Finding[] {
   return out;
 }
 
-export function postgresRules(facts: Facts, _ctx: RuleContext): Finding[] {
+export function postgresRules(facts: Facts, ctx: RuleContext): Finding[] {
   if (!facts.postgres.ok) return [];
   const pg = facts.postgres.facts;
   const cpu = facts.host.ok ? facts.host.facts.cpuUsage : null;
-  return [...connections(pg, cpu), ...sessions(pg), ...efficiency(pg)];
+  return [...connections(pg, facts, ctx, cpu), ...sessions(pg), ...efficiency(pg)];
 }

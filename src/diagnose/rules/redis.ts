@@ -1,7 +1,8 @@
 /**
  * Redis rules: the symptom row "Redis errors → eviction under load → increase maxmemory", memory
- * against maxmemory (SARK 75 / 90 / 95 %), hit rate under 80 % (SARK "Cache Performance Tuning",
- * Jackdaw "Redis hit rate"), rejected connections and error replies (SARK "Redis Connection Errors").
+ * against maxmemory (SARK 75 / 90 / 95 %), maxmemory-policy against the tuning guide's allkeys-lru,
+ * rejected connections and error replies (SARK "Redis Connection Errors"). No hit-rate rule: this
+ * Redis is not a cache.
  */
 import { classifyRedisMemory } from '../../tuners/resource-targets.js';
 import { diagnoseSources as src } from '../sources.js';
@@ -9,10 +10,6 @@ import type { Facts, Finding } from '../types.js';
 import { bandSeverity } from './common.js';
 import { bytes, count, pct } from './format.js';
 
-/** SARK "Cache Performance Tuning": target > 80 % hit rate. */
-export const HIT_RATE_TARGET = 0.8;
-/** Fewer lookups than this in the window say nothing about a hit rate. */
-export const MIN_LOOKUPS = 100;
 /** Community heuristic: fragmentation above 1.5 on a non-trivial dataset wastes memory. */
 export const FRAGMENTATION_HIGH = 1.5;
 export const FRAGMENTATION_MIN_BYTES = 64 * 1024 * 1024;
@@ -42,26 +39,44 @@ export function redisRules(facts: Facts): Finding[] {
     });
   }
   if ((r.errorRepliesInWindow ?? 0) > 0) {
-    const kinds = Object.entries(r.errorStats)
-      .map(([k, v]) => `${k} ${v}`)
+    // By kind over the window: a lifetime OOM count would keep advising about maxmemory after
+    // the policy was fixed.
+    const inWindow = r.errorStatsInWindow ?? {};
+    const kinds = Object.entries(inWindow)
+      .map(([k, v]) => `${count(v)} ${k}`)
       .join(', ');
+    const oom = (inWindow.OOM ?? 0) > 0;
     out.push({
       id: 'redis-errors',
       component: 'redis',
       severity: 'warning',
-      title: `Redis answered ${count(r.errorRepliesInWindow!)} commands with an error`,
+      title: `Redis answered ${count(r.errorRepliesInWindow!)} commands with an error${kinds ? ` (${kinds})` : ''}`,
       evidence: {
         errorRepliesInWindow: r.errorRepliesInWindow,
-        errorStats: kinds || null,
+        errorKindsInWindow: kinds || null,
         policy: r.maxmemoryPolicy,
       },
-      detail: `${count(r.errorRepliesInWindow!)} error replies in the window (since start: ${kinds || 'none by kind'}).${r.errorStats.OOM ? ' OOM errors mean maxmemory is reached under noeviction.' : ''}`,
-      bottleneck: r.errorStats.OOM ? 'Redis maxmemory' : 'Redis clients',
-      fix: r.errorStats.OOM
+      detail: `${count(r.errorRepliesInWindow!)} error replies in the window${kinds ? ` (${kinds})` : ''}.${oom ? ' OOM errors mean maxmemory is reached under noeviction.' : ''}`,
+      bottleneck: oom ? 'Redis maxmemory' : 'Redis clients',
+      fix: oom
         ? 'Increase maxmemory or use allkeys-lru so writes evict instead of failing.'
         : 'Read the errors in the clients’ logs.',
-      command: r.errorStats.OOM ? 'sentinel-ctl tune redis --write' : undefined,
-      source: r.errorStats.OOM ? src.symptoms : src.sarkRedisErrors,
+      command: oom ? 'sentinel-ctl tune redis --write' : undefined,
+      source: oom ? src.symptoms : src.sarkRedisErrors,
+    });
+  }
+  if (r.maxmemoryPolicy !== 'allkeys-lru' && r.maxmemoryPolicy !== 'unknown') {
+    out.push({
+      id: 'redis-maxmemory-policy',
+      component: 'redis',
+      severity: r.maxmemoryPolicy === 'noeviction' && r.maxmemory > 0 ? 'warning' : 'info',
+      title: `Redis maxmemory-policy is ${r.maxmemoryPolicy}, not allkeys-lru`,
+      evidence: { policy: r.maxmemoryPolicy, maxmemory: r.maxmemory, usedMemory: r.usedMemory },
+      detail: `maxmemory-policy ${r.maxmemoryPolicy}${r.maxmemoryPolicy === 'noeviction' ? ': once maxmemory is reached every write fails with OOM (locks and rate limits included)' : ''}; the tuning guide runs Redis with allkeys-lru.`,
+      bottleneck: 'none yet (Redis writes at maxmemory)',
+      fix: 'CONFIG SET maxmemory-policy allkeys-lru and persist it in redis.conf.',
+      command: 'sentinel-ctl tune redis --write',
+      source: src.redis,
     });
   }
   if (r.maxmemory > 0) {
@@ -100,20 +115,8 @@ export function redisRules(facts: Facts): Finding[] {
       source: src.redis,
     });
   }
-  const lookups = (r.hitsInWindow ?? 0) + (r.missesInWindow ?? 0);
-  if (r.hitRate !== null && lookups >= MIN_LOOKUPS && r.hitRate < HIT_RATE_TARGET) {
-    out.push({
-      id: 'redis-hit-rate',
-      component: 'redis',
-      severity: 'warning',
-      title: `Redis hit rate ${pct(r.hitRate)} (target > 80 %)`,
-      evidence: { hitRate: Number(r.hitRate.toFixed(3)), hits: r.hitsInWindow, misses: r.missesInWindow },
-      detail: `${count(r.hitsInWindow!)} hits, ${count(r.missesInWindow!)} misses in the window. Cache misses cause database round trips.`,
-      bottleneck: 'cache misses',
-      fix: 'Increase TTLs, pre-warm the cache, and check evictions (evicted_keys).',
-      source: src.sarkCacheHitRate,
-    });
-  }
+  // No hit-rate rule: Sentinel's Redis holds idempotency locks and rate-limit windows, not a
+  // cache, so a lookup that misses is the normal "no lock yet" answer (hit rates stay in the facts).
   if ((r.rejectedInWindow ?? 0) > 0) {
     out.push({
       id: 'redis-rejected-connections',

@@ -26,7 +26,8 @@ export function FindingDetail({ finding: f, width }: { finding: Finding; width: 
       <Text wrap="wrap">{f.detail}</Text>
       <Text bold>Evidence</Text>
       {Object.entries(f.evidence).map(([k, v]) => (
-        <Text key={k} wrap="truncate-end">
+        // Wrapped, not cut: a query or an error message is read whole.
+        <Text key={k} wrap="wrap">
           {'  '}
           <Text dimColor>{k}</Text> {fmt(v)}
         </Text>
@@ -69,7 +70,7 @@ export function ComponentDetail({
         <Text color={summary.state === 'ok' ? 'green' : 'red'}>{summary.state === 'ok' ? 'ok' : 'DOWN'}</Text>
       </Text>
       {summary.details.map((d) => (
-        <Text key={d} wrap="truncate-end">
+        <Text key={d} wrap="wrap">
           {d}
         </Text>
       ))}

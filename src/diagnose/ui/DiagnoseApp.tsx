@@ -33,6 +33,16 @@ const timerSchedule = (run: () => void, ms: number) => {
 };
 
 type Pane = 'components' | 'findings';
+/** Orders of the findings list (s cycles): the ranking, or by component, or by rule id. */
+export const sortModes = ['severity', 'component', 'id'] as const;
+type SortMode = (typeof sortModes)[number];
+const INTERVALS_MS = [500, 1000, 2000, 5000, 10_000, 30_000, 60_000];
+
+function sortFindings(findings: Finding[], mode: SortMode): Finding[] {
+  if (mode === 'severity') return findings;
+  const key = (f: Finding) => (mode === 'component' ? `${f.component} ${f.id}` : f.id);
+  return [...findings].sort((a, b) => key(a).localeCompare(key(b)));
+}
 type View =
   | { kind: 'overview' }
   | { kind: 'help' }
@@ -50,7 +60,7 @@ function clock(iso: string): string {
 
 /**
  * The interactive view: one line per component, sparklines, and the findings ranked by severity;
- * enter drills into either, like pg_activity and k9s (STYLE.md "UI").
+ * enter drills into either, like pg_activity and k9s (docs/design.md "UI").
  */
 export function DiagnoseApp({
   source,
@@ -63,8 +73,11 @@ export function DiagnoseApp({
 }: DiagnoseAppProps) {
   const { exit } = useApp();
   const { stdout } = useStdout();
+  // The whole terminal: every column, and every row but the one the cursor rests on.
   const width = Math.max(40, (columns ?? stdout.columns ?? 80) - 1);
   const height = Math.max(16, rows ?? stdout.rows ?? 24);
+  const [interval, setIntervalMs] = useState(intervalMs);
+  const [sort, setSort] = useState<SortMode>('severity');
   const [report, setReport] = useState<DiagnoseReport | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [paused, setPaused] = useState(false);
@@ -96,14 +109,17 @@ export function DiagnoseApp({
   // One refresh now, then one per interval after the previous finished; none while paused.
   useEffect(() => {
     if (paused) return;
-    return schedule(() => void refresh(), ticks === 0 ? 0 : intervalMs);
-  }, [paused, ticks, intervalMs, refresh, schedule]);
+    return schedule(() => void refresh(), ticks === 0 ? 0 : interval);
+  }, [paused, ticks, interval, refresh, schedule]);
 
   const comps: ComponentSummary[] = report
     ? summaries(report, taskQueue).filter((s) => matches(filter, s.name, s.state, s.line))
     : [];
   const findings: Finding[] = report
-    ? report.findings.filter((f) => matches(filter, f.id, f.component, f.severity, f.title))
+    ? sortFindings(
+        report.findings.filter((f) => matches(filter, f.id, f.component, f.severity, f.title)),
+        sort,
+      )
     : [];
   const lists: Record<Pane, number> = { components: comps.length, findings: findings.length };
   const sel = (p: Pane) => Math.min(selected[p], Math.max(0, lists[p] - 1));
@@ -138,6 +154,14 @@ export function DiagnoseApp({
     if (input === '?') return setView((v) => (v.kind === 'help' ? { kind: 'overview' } : { kind: 'help' }));
     if (input === ' ') return setPaused((p) => !p);
     if (input === 'r') return void refresh();
+    if (input === 's') return setSort((m) => sortModes[(sortModes.indexOf(m) + 1) % sortModes.length]!);
+    if (input === '+' || input === '-') {
+      return setIntervalMs((ms) => {
+        const i = INTERVALS_MS.findIndex((x) => x >= ms);
+        const at = i < 0 ? INTERVALS_MS.length - 1 : i;
+        return INTERVALS_MS[Math.max(0, Math.min(INTERVALS_MS.length - 1, at + (input === '+' ? 1 : -1)))]!;
+      });
+    }
     if (L.view.kind !== 'overview') {
       if (key.escape || key.backspace || key.delete || key.return || key.leftArrow)
         setView({ kind: 'overview' });
@@ -186,7 +210,8 @@ export function DiagnoseApp({
         <Text bold>sentinel-ctl diagnose</Text>
         <Text dimColor>
           {' '}
-          {report ? clock(report.at) : '--:--:--'} every {intervalMs / 1000}s{' '}
+          {report ? clock(report.at) : '--:--:--'} every {interval / 1000}s
+          {sort === 'severity' ? '' : ` · by ${sort}`}{' '}
         </Text>
         {counts ? (
           <>
@@ -214,14 +239,14 @@ export function DiagnoseApp({
       {editing
         ? 'type to filter · enter keep · esc clear'
         : view.kind === 'overview'
-          ? '↑↓ move · tab pane · enter details · space pause · / filter · ? help · q quit'
+          ? '↑↓ move · tab pane · enter details · s sort · +/- interval · / filter · ? help · q quit'
           : 'esc back · space pause · ? help · q quit'}
     </Text>
   );
 
   let body: ReactNode;
   if (view.kind === 'help') {
-    body = <HelpView intervalMs={intervalMs} />;
+    body = <HelpView intervalMs={interval} />;
   } else if (view.kind === 'finding') {
     const f = report?.findings.find((x) => x.id === view.id);
     body = f ? (

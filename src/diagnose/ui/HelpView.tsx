@@ -8,8 +8,10 @@ const keys: Array<[string, string]> = [
   ['space', 'pause / resume refreshing'],
   ['/', 'filter (type, enter to keep, esc to clear)'],
   ['r', 'refresh now'],
+  ['s', 'sort findings: severity, component, rule id'],
+  ['+  -', 'refresh less / more often (0.5 s … 60 s)'],
   ['?', 'this help'],
-  ['q  ctrl-c', 'quit (exit 1 if the last refresh had a critical finding)'],
+  ['q  ctrl-c', 'quit (exit 0: --once and --json are the forms that exit 1 on a critical finding)'],
 ];
 
 /** Key bindings, pg_activity / k9s style. */
@@ -29,7 +31,8 @@ export function HelpView({ intervalMs }: { intervalMs: number }) {
         <Text color="yellow">warning</Text>, <Text color="cyan">info</Text>, <Text color="green">ok</Text>.
       </Text>
       <Text>
-        Sustained conditions (queue backlog 5 m, no worker 3 m) keep their first-seen time across refreshes.
+        Windowed alerts (backlog 5 m, no worker 3 m, error rate 5 m, sandbox failures in 5 m) read Prometheus
+        or the sample file the --once runs share; each finding names its window source.
       </Text>
       <Text dimColor>Press ? or esc to go back.</Text>
     </Box>

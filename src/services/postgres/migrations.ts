@@ -1,7 +1,7 @@
 import type pg from 'pg';
 
 /**
- * The `execution_jobs` schema of DESIGN.md "The stack contract", as versioned migrations.
+ * The `execution_jobs` schema of docs/design.md "The stack contract", as versioned migrations.
  * Append only: an applied migration is never edited, a change is a new version.
  */
 export interface Migration {

@@ -28,13 +28,13 @@ const tcpOpen = (port: number) =>
   });
 
 /**
- * A private RabbitMQ node isolated in the state dir (MACHINE-NOTES "RabbitMQ as a private node"):
+ * A private RabbitMQ node isolated in the state dir (docs/design.md "RabbitMQ as a private node"):
  * its own HOME and cookie, its own epmd, loopback-only listeners, the management and Prometheus
  * plugins, the tuning guide's watermark and disk limit, and the execution_tasks topology.
  */
 export class RabbitMQService extends NativeService {
   readonly name = 'rabbitmq' as const;
-  // Boot is CPU-bound (≈9 s on 2 cores, MACHINE-NOTES); a busy CI machine needs more.
+  // Boot is CPU-bound (≈9 s on 2 cores, docs/design.md "RabbitMQ as a private node"); a busy CI machine needs more.
   protected override startTimeoutMs = 90_000;
 
   ports(): ServicePort[] {
@@ -145,7 +145,7 @@ export class RabbitMQService extends NativeService {
         cleanEnv: true,
         cwd: this.dir,
         match: 'rabbitmq-server',
-        // The script traps SIGTERM and stops the node gracefully (≈6 s, MACHINE-NOTES).
+        // The script traps SIGTERM and stops the node gracefully (≈6 s).
         stopSignal: 'SIGTERM',
         stopGraceMs: 30_000,
       },

@@ -1,7 +1,7 @@
 import type { Channel } from 'amqplib';
 
 /**
- * The queues of DESIGN.md "The stack contract": a durable quorum queue `execution_tasks` whose
+ * The queues of docs/design.md "The stack contract": a durable quorum queue `execution_tasks` whose
  * rejected or over-delivered messages go through `dlx.execution_tasks` (routing key
  * `execution_tasks.dlq`) to `execution_tasks.dlq`. Shared by `up`, the worker and the API, so
  * every declaration uses the same arguments (RabbitMQ refuses a redeclare with different ones).

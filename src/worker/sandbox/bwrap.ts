@@ -51,7 +51,7 @@ export interface BwrapCommandInput {
  *   sh: join the slot's cgroups (as root, before anything runs, so no child can start outside)
  *   prlimit: address space, CPU seconds, file size, open files, no core files
  *   setpriv: become the slot's unprivileged host uid — launched by root, bwrap's sandbox uid
- *            would map to host root and RLIMIT_NPROC would not apply (MACHINE-NOTES)
+ *            would map to host root and RLIMIT_NPROC would not apply (docs/design.md "Sandboxing with bubblewrap")
  *   bwrap: namespaces, a read-only root, the size-limited tmpfs, the seccomp filter
  */
 export function buildBwrapCommand(input: BwrapCommandInput): { file: string; args: string[] } {

@@ -5,7 +5,7 @@ import type { StepLimits } from './types.js';
 /**
  * Per-slot cgroups for the sandbox: memory, pids and cpu controllers, created once per slot and
  * reused from job to job (creating and removing them per job costs ≈14 ms and rmdir can fail
- * briefly after a kill — MACHINE-NOTES "Sandboxing with bubblewrap"). Both hierarchies work:
+ * briefly after a kill — docs/design.md "Sandboxing with bubblewrap"). Both hierarchies work:
  * v1 (a mount per controller, as on these Debian machines) and v2 (the unified hierarchy most
  * production clusters run). Every path is under a root that tests may point at a plain directory.
  *

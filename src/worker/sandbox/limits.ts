@@ -41,7 +41,7 @@ export function stepLimits(phase: Phase, job?: Pick<JobInput, 'timeLimitMs' | 'm
   return {
     wallMs,
     memoryKb,
-    // tmpfs pages are charged to the memory cgroup (MACHINE-NOTES "Sandboxing with bubblewrap"), so
+    // tmpfs pages are charged to the memory cgroup (docs/design.md "Sandboxing with bubblewrap"), so
     // the cgroup holds both budgets: a full /tmp must not eat the program's memory.
     cgroupMemoryKb: memoryKb + guide.tmpfsMb * 1024,
     pids: guide.pids,

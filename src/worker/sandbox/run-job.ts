@@ -2,7 +2,7 @@ import { stepLimits } from './limits.js';
 import { compileStatus, presentOutput, programStatus } from './status.js';
 import { type JobInput, type JobResult, languages, type SandboxDriver, type SandboxStep } from './types.js';
 
-/** Interpreter and compiler by absolute path: a pyenv shim may come first on PATH (MACHINE-NOTES). */
+/** Interpreter and compiler by absolute path: on some machines a pyenv shim comes first on PATH. */
 export const PYTHON_ARGV = ['/usr/bin/python3', '/src/main.py'];
 export const CPP_COMPILE_ARGV = ['/usr/bin/g++', '-O2', '-std=c++17', '-o', '/out/main', '/src/main.cpp'];
 export const CPP_RUN_ARGV = ['/out/main'];

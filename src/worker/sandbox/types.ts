@@ -1,21 +1,15 @@
 /**
  * The sandbox library's vocabulary: what the worker hands in (a job), what it gets back (a result
- * in the stack contract's terms, DESIGN.md "The stack contract"), and the small interface every
+ * in the stack contract's terms, docs/design.md "The stack contract"), and the small interface every
  * sandbox driver (nsjail, bwrap) implements.
  */
+import { terminalStatuses } from '../../jobs/repository.js';
 
 export const languages = ['python', 'cpp'] as const;
 export type Language = (typeof languages)[number];
 
-/** Terminal statuses of the stack contract. */
-export const jobStatuses = [
-  'SUCCESS',
-  'COMPILATION_ERROR',
-  'RUNTIME_ERROR',
-  'TIMEOUT',
-  'MEMORY_LIMIT_EXCEEDED',
-  'INTERNAL_ERROR',
-] as const;
+/** Terminal statuses of the stack contract (one list, src/jobs/repository.ts). */
+export const jobStatuses = terminalStatuses;
 export type JobStatus = (typeof jobStatuses)[number];
 
 export interface JobInput {

@@ -420,9 +420,9 @@ describe('request ids', () => {
     const line = await until(async () =>
       log('worker')
         .split('\n')
-        .find((l) => l.includes(id)),
+        .find((l) => l.includes(`job ${id}: SUCCESS stored`)),
     );
-    expect(line).toMatch(new RegExp(`worker: job ${id} SUCCESS \\(request ${rid}\\)`));
+    expect(line).toMatch(new RegExp(`worker: job ${id}: SUCCESS stored \\(request ${rid}\\)`));
   }, 60_000);
 });
 

@@ -1,28 +1,19 @@
 import { spawn } from 'node:child_process';
-import {
-  chmodSync,
-  closeSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { AuditReport } from '../../../src/audit/types.js';
-import { loadConfig } from '../../../src/config/load.js';
 import type { SentinelConfig } from '../../../src/config/schema.js';
 import { binPath, cli, cliJson, repoRoot } from '../../helpers/cli.js';
 import { testOffset } from '../../helpers/ports.js';
+import { prepareStack, servicePid as stackServicePid, type TestStack } from '../../helpers/stack.js';
 
 // A real stack (PostgreSQL, RabbitMQ, Redis, worker, API) on ports shifted by 16000; the hostile
 // programs run only inside its worker's sandbox, submitted through its API by the CLI itself.
 const OFFSET = testOffset('audit');
 const STRAY_FD = 200;
-let dir: string;
+let stack: TestStack | undefined;
 let args: string[];
 let config: SentinelConfig;
 let leakedFile: string;
@@ -33,13 +24,10 @@ let leakedFile: string;
  * from `up`; the sandbox must not pass it on to programs.
  */
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'sentinel-it-audit-'));
-  // As a checkout would be: the postgres account must be able to enter the state dir.
-  chmodSync(dir, 0o755);
-  const configFile = path.join(dir, 'sentinel.config.yaml');
-  writeFileSync(configFile, '{}\n');
-  args = ['--config', configFile, '--state-dir', path.join(dir, 'state'), '--port-offset', String(OFFSET)];
-  leakedFile = path.join(dir, 'supervisor.log');
+  const prepared = prepareStack({ offset: OFFSET });
+  stack = prepared;
+  args = prepared.args;
+  leakedFile = path.join(prepared.dir, 'supervisor.log');
   const leaked = openSync(leakedFile, 'a');
   try {
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1' };
@@ -61,24 +49,13 @@ beforeAll(async () => {
   } finally {
     closeSync(leaked);
   }
-  config = loadConfig({
-    configFile,
-    env: {},
-    cwd: dir,
-    flags: [
-      { path: 'stateDir', value: path.join(dir, 'state'), flag: '--state-dir' },
-      { path: 'portOffset', value: OFFSET, flag: '--port-offset' },
-    ],
-  }).config;
+  config = prepared.config;
 });
 afterAll(async () => {
-  if (!args) return;
-  await cli(['down', ...args]);
-  rmSync(dir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
-const servicePid = (service: string): number =>
-  JSON.parse(readFileSync(path.join(config.stateDir, 'run', `${service}.json`), 'utf8')).processes.at(-1).pid;
+const servicePid = (service: string): number => stackServicePid(stack!, service);
 
 test('the stack was started holding the stray descriptor; the worker closed it before any sandbox', () => {
   // The API inherited it from `up` as the worker did, open and without close-on-exec...

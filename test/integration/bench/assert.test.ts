@@ -91,7 +91,7 @@ describe('bench --assert against a server with 5 ms latency and 1 % errors', () 
     expect(server.count()).toBe(before);
   });
 
-  test('abortOnFail stops the run early and --assert exits 1', async () => {
+  test('abortOnFail stops the run early and exits 1, with or without --assert', async () => {
     const r = await runCli([
       'bench',
       server.url,
@@ -99,14 +99,48 @@ describe('bench --assert against a server with 5 ms latency and 1 % errors', () 
       '4',
       '-d',
       '60s',
-      '--assert',
       '-t',
       'http_req_duration:p(95)<1;abortOnFail',
     ]);
     expect(r.exitCode).toBe(1);
+    expect(r.json.error).toMatchObject({ code: 'ABORTED', exitCode: 1 });
     const result = r.json.result as { stopReason: string; abortedBy: string; measuredMs: number };
     expect(result.stopReason).toBe('threshold');
     expect(result.abortedBy).toBe('http_req_duration: p(95)<1');
     expect(result.measuredMs).toBeLessThan(30_000);
+  });
+});
+
+describe('timeouts and interruption', () => {
+  let slow: TestServer;
+  beforeAll(async () => {
+    slow = await startHttpServer({ latencyMs: 300 });
+  });
+  afterAll(() => slow.close());
+
+  test('--timeout below one second fires at its value and counts as timeouts', async () => {
+    const r = await runCli(['bench', slow.url, '-c', '2', '--iterations', '6', '--timeout', '100ms']);
+    const result = r.json.result as {
+      requests: Array<{ requests: number; failed: number; failures: Record<string, number> }>;
+    };
+    const all = result.requests.at(-1)!;
+    expect(all).toMatchObject({ requests: 6, failed: 6 });
+    // Each fired before the 300 ms answer came (otherwise the request would have succeeded).
+    expect(all.failures.timeout).toBe(6);
+    expect(r.json.warnings.join('\n')).toMatch(
+      /The target failed 6 of 6 requests without a response \(6 timed out\)/,
+    );
+  });
+
+  test('connection refused is reported by cause, and the target is blamed', async () => {
+    const r = await runCli(['bench', 'http://127.0.0.1:9/', '-c', '1', '--iterations', '3']);
+    const all = (
+      r.json.result as { requests: Array<{ failed: number; failures: Record<string, number> }> }
+    ).requests.at(-1)!;
+    expect(all.failed).toBe(3);
+    expect(all.failures.refused).toBe(3);
+    expect(r.json.warnings.join('\n')).toMatch(
+      /3 connection refused\) — is it running at http:\/\/127\.0\.0\.1:9/,
+    );
   });
 });

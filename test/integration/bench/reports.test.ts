@@ -44,7 +44,7 @@ describe('reports', () => {
     expect(a.exitCode).toBe(0);
     for (const f of ['a.json', 'a.csv', 'a.xml', 'a.html']) expect(existsSync(out(f))).toBe(true);
     const report = JSON.parse(readFileSync(out('a.json'), 'utf8'));
-    expect(report.format).toBe('sentinel-ctl-bench/1');
+    expect(report.format).toBe('sentinel-ctl-bench/2');
     expect(report.requests).toEqual(a.json.result!.requests);
     expect(readFileSync(out('a.xml'), 'utf8')).toContain('tests="1" failures="0"');
     expect(readFileSync(out('a.csv'), 'utf8').split('\n')[2]).toMatch(/^,Aggregated,\d+,0,/);
@@ -54,13 +54,42 @@ describe('reports', () => {
     const rows = (
       same.json.result as { rows: Array<{ old: number | null; new: number | null; regression: boolean }> }
     ).rows;
-    expect(rows.length).toBe(10);
+    // Single-URL mode: one row set (GET /), not a second identical "all requests" set.
+    expect(rows.length).toBe(5);
+    const history = readFileSync(out('a_history.csv'), 'utf8').trim().split('\n');
+    expect(history[0]).toMatch(/^Second,Timestamp,VUs,Requests,Failures,Failures status,/);
+    // One row per measured second, with the 4 VUs busy and the second's requests.
+    expect(history.length - 1).toBe(report.series.length);
+    for (const [i, line] of history.slice(1).entries()) {
+      const cells = line.split(',');
+      expect(Number(cells[0])).toBe(i);
+      expect(Number(cells[2])).toBe(report.series[i].vus);
+      expect(Number(cells[3])).toBe(report.series[i].requests);
+    }
+    expect(report.series.every((p: { vus: number }) => p.vus === 4)).toBe(true);
     for (const row of rows) expect(row.new).toBe(row.old);
 
-    // 200 ms per response and every 20th a 500: slower, fewer requests, 3 of 60 failed.
-    const b = await runCli([
+    // A run of another target is not comparable: exit 2.
+    const c = await runCli([
       'bench',
       slow.url,
+      '-c',
+      '1',
+      '--iterations',
+      '5',
+      '--out',
+      `json=${out('c.json')}`,
+    ]);
+    expect(c.exitCode).toBe(0);
+    const foreign = await runCli(['bench', 'compare', out('a.json'), out('c.json')]);
+    expect(foreign.exitCode).toBe(2);
+    expect(foreign.json.error!.message).toMatch(/different tests/);
+
+    // The same target, now 200 ms per response and every 20th a 500: 3 of 60 failed.
+    fast.set({ latencyMs: 200, failEvery: 20 });
+    const b = await runCli([
+      'bench',
+      fast.url,
       '-c',
       '4',
       '--iterations',
@@ -70,6 +99,7 @@ describe('reports', () => {
       '--out',
       `json=${out('b.json')}`,
     ]);
+    fast.set({ latencyMs: 1, failEvery: undefined });
     expect(b.exitCode).toBe(0);
     const worse = await runCli(['bench', 'compare', out('a.json'), out('b.json'), '--tolerance', '10']);
     expect(worse.exitCode).toBe(1);
@@ -82,9 +112,7 @@ describe('reports', () => {
     ).rows
       .filter((r) => r.regression)
       .map((r) => `${r.name} ${r.figure}`);
-    expect(flagged).toEqual(
-      expect.arrayContaining(['all requests p95', 'all requests failure rate', 'all requests rps']),
-    );
+    expect(flagged).toEqual(expect.arrayContaining(['GET / p95', 'GET / failure rate', 'GET / rps']));
     expect((worse.json.result as { newlyFailing: string[] }).newlyFailing[0]).toBe(
       'http_req_failed: rate<0.01 (now 5%)',
     );
@@ -119,7 +147,7 @@ test('--workers 2 spreads the iterations and merges the histograms exactly', asy
   expect(result.requests.at(-1)).toMatchObject({ requests: 600, latency: { count: 600 } });
 });
 
-test('SIGINT stops cleanly and still prints the summary of what ran', async () => {
+test('SIGINT stops cleanly, still prints the summary of what ran, and exits 130', async () => {
   const bin = path.join(root, 'bin/run.js');
   const start = fast.count();
   const child = execa('node', [bin, 'bench', fast.url, '-c', '4', '-d', '60s', '--json'], {
@@ -130,8 +158,10 @@ test('SIGINT stops cleanly and still prints the summary of what ran', async () =
   for (let i = 0; i < 300 && fast.count() - start < 200; i++) await new Promise((r) => setTimeout(r, 100));
   child.kill('SIGINT');
   const r = await child;
-  expect(r.exitCode).toBe(0);
-  const result = JSON.parse(String(r.stdout)).result as {
+  expect(r.exitCode).toBe(130);
+  const envelope = JSON.parse(String(r.stdout));
+  expect(envelope.error).toMatchObject({ code: 'INTERRUPTED', exitCode: 130 });
+  const result = envelope.result as {
     stopReason: string;
     measuredMs: number;
     requests: Array<{ requests: number }>;

@@ -69,6 +69,7 @@ function invocations(): Record<string, { args: string[]; exit: number }> {
     submit: { args: ['submit', 'examples/hello.py', '--api-url', deadUrl, '--timeout', '5s'], exit: 3 },
     bench: { args: ['bench', url, '-c', '2', '-d', '0.3'], exit: 0 },
     'bench:compare': { args: ['bench', 'compare', benchReport, benchReport], exit: 0 },
+    'bench:merge': { args: ['bench', 'merge', benchReport, benchReport], exit: 0 },
     diagnose: {
       args: ['diagnose', '--once', ...stack, '--timeout', '0.5', '--sample-interval', '0.2'],
       exit: 1,

@@ -3,7 +3,7 @@
  * each condition for real: a backlog with no consumer, connections held near max_connections, a
  * session left idle in transaction, Redis filled past a tiny maxmemory, components down.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
@@ -13,19 +13,14 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { DiagnoseReport, Finding } from '../../../src/diagnose/types.js';
 import { cli, cliJson, cliProcess } from '../../helpers/cli.js';
 import { testOffset } from '../../helpers/ports.js';
+import { stackSecrets, startStack, type TestStack } from '../../helpers/stack.js';
 
 // Ports: defaults + 14000 (19432, 19672, 29672, 20379): this suite's own range.
 const OFFSET = testOffset('diagnose');
-const stateDir = mkdtempSync(path.join(os.tmpdir(), 'sentinel-diagnose-'));
-// The postgres account must be able to enter the state dir (PostgreSQL runs as it under root).
-chmodSync(stateDir, 0o755);
-const configFile = path.join(stateDir, 'sentinel.config.yaml');
 // A small max_connections so "near max_connections" takes a dozen connections; a tiny Redis.
-writeFileSync(
-  configFile,
-  'postgres:\n  maxConnections: 20\nredis:\n  maxmemory: 2mb\n  maxmemoryPolicy: allkeys-lru\n',
-);
-const common = ['--config', configFile, '--state-dir', stateDir, '--port-offset', String(OFFSET)];
+const YAML = 'postgres:\n  maxConnections: 20\nredis:\n  maxmemory: 2mb\n  maxmemoryPolicy: allkeys-lru\n';
+let stack: TestStack;
+let common: string[] = [];
 const PORTS = {
   postgres: 5432 + OFFSET,
   amqp: 5672 + OFFSET,
@@ -58,9 +53,9 @@ async function managementDepth(): Promise<number> {
 
 describe('diagnose against the real local stack', () => {
   beforeAll(async () => {
-    const up = await cliJson(['up', ...common, '--services', 'postgres,rabbitmq,redis']);
-    expect(up.exitCode, up.stderr).toBe(0);
-    secrets = JSON.parse(readFileSync(path.join(stateDir, 'credentials.json'), 'utf8'));
+    stack = await startStack({ offset: OFFSET, yaml: YAML, services: ['postgres', 'rabbitmq', 'redis'] });
+    common = stack.args;
+    secrets = stackSecrets(stack);
     const connect = async () => {
       const c = new pg.Client({ connectionString: urls().DATABASE_URL.replace(/&pool_max_conns=\d+/, '') });
       await c.connect();
@@ -106,8 +101,7 @@ describe('diagnose against the real local stack', () => {
 
   afterAll(async () => {
     await Promise.all([...held, leaked].filter(Boolean).map((c) => c.end().catch(() => {})));
-    await cli(['down', ...common]);
-    rmSync(stateDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   describe('one --once --json run with the conditions provoked', () => {
@@ -208,9 +202,10 @@ describe('diagnose against the real local stack', () => {
     void child.finally(() => {
       done = true;
     });
-    // Keep writing 8 KiB values until diagnose has taken both samples (bounded: 20 000 writes).
+    // Keep writing 8 KiB values until diagnose has taken both samples (bounded: 500 000 writes;
+    // Redis evicts under allkeys-lru, so its memory stays at maxmemory).
     const value = 'x'.repeat(8192);
-    while (!done && writes < 20_000) {
+    while (!done && writes < 500_000) {
       await redis.set(`fill:${writes}`, value);
       writes++;
     }
@@ -223,6 +218,16 @@ describe('diagnose against the real local stack', () => {
     expect(Number(f?.evidence.evictedTotal)).toBeGreaterThanOrEqual(Number(f?.evidence.evictedInWindow));
     expect(f?.evidence).toMatchObject({ maxmemory: 2 * 1024 * 1024, policy: 'allkeys-lru' });
     expect(byId(report, 'redis-memory')?.severity).toBe('critical');
+  });
+
+  test('diagnose itself adds no error replies to Redis (no CLIENT SETINFO on Redis 7.0)', async () => {
+    const redis = new Redis(urls().REDIS_URL, { maxRetriesPerRequest: 1, disableClientInfo: true });
+    const errors = async () => Number(/total_error_replies:(\d+)/.exec(await redis.info('stats'))?.[1]);
+    const before = await errors();
+    await cliJson(['diagnose', ...common, '--once', '--sample-interval', '200ms']);
+    await cliJson(['diagnose', ...common, '--once', '--sample-interval', '200ms']);
+    expect(await errors()).toBe(before);
+    await redis.quit();
   });
 
   test('against URLs only (no config, no state dir), credentials masked', async () => {

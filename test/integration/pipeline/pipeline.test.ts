@@ -137,11 +137,12 @@ describe('programs through API → RabbitMQ → worker → PostgreSQL', () => {
     });
   });
 
-  test('an infinite loop → TIMEOUT near the limit', async () => {
+  test('an infinite loop → TIMEOUT at the job limit', async () => {
     const job = await run('python', 'while True:\n    pass', { time_limit_ms: 1000 });
     expect(job.status).toBe('TIMEOUT');
     expect(job.time_used_ms).toBeGreaterThanOrEqual(1000);
-    expect(job.time_used_ms).toBeLessThan(3000);
+    // The job's own limit fired, not the guide's 10 s (no wall-clock bound on a shared machine).
+    expect(job.stderr).toContain('wall-clock limit of 1000 ms reached');
   });
 
   test('a 1 GB allocation → MEMORY_LIMIT_EXCEEDED', async () => {

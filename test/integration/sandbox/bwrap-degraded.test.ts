@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BwrapDriver } from '../../../src/worker/sandbox/bwrap.js';
 import { runJob } from '../../../src/worker/sandbox/run-job.js';
 import type { DriverInfo, JobInput } from '../../../src/worker/sandbox/types.js';
+import { FORK_BOMB_PY } from './programs.js';
 
 // Hosts where slot cgroups cannot be created (no delegation, read-only cgroupfs): the sandbox runs
 // on rlimits alone. Own uid range, so its process count is not shared with the other test file.
@@ -38,22 +39,7 @@ describe('bwrap without cgroups', () => {
   });
 
   test('a fork bomb stops at RLIMIT_NPROC of the slot’s own uid', async () => {
-    const source = [
-      'import os, errno, time',
-      'n = 0',
-      'while True:',
-      '    try:',
-      '        pid = os.fork()',
-      '    except OSError as e:',
-      '        print(n, errno.errorcode[e.errno], flush=True)',
-      '        break',
-      '    if pid == 0:',
-      '        time.sleep(60)',
-      '        os._exit(0)',
-      '    n += 1',
-      'time.sleep(60)',
-    ].join('\n');
-    const r = await runJob(py(source, 2000), { driver, slot: 0 });
+    const r = await runJob(py(FORK_BOMB_PY, 2000), { driver, slot: 0 });
     expect(r.status).toBe('TIMEOUT');
     const [forks, errno] = r.stdout.trim().split(' ');
     expect(errno).toBe('EAGAIN');

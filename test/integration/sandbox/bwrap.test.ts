@@ -7,6 +7,7 @@ import { runJob } from '../../../src/worker/sandbox/run-job.js';
 import { DEFAULT_UID_BASE } from '../../../src/worker/sandbox/slots.js';
 import { TRUNCATED_MARK } from '../../../src/worker/sandbox/status.js';
 import type { DriverInfo, JobInput } from '../../../src/worker/sandbox/types.js';
+import { FORK_BOMB_PY } from './programs.js';
 
 // Real bubblewrap, python3 and g++. Every hostile program here runs inside the sandbox only.
 
@@ -142,9 +143,10 @@ describe('limits', () => {
     const r = await run(py('while True: pass', { timeLimitMs: 1000 }));
     expect(r.status).toBe('TIMEOUT');
     expect(r.exitCode).toBe(137);
-    // Bounds, not a timing: never stopped before the limit, and stopped well before the guide's 10 s.
+    // Never stopped before the limit, and stopped by the job's limit, not the guide's 10 s (the
+    // message names the limit that fired; no wall-clock bound on a shared machine).
     expect(r.timeUsedMs).toBeGreaterThanOrEqual(1000);
-    expect(r.timeUsedMs).toBeLessThan(5000);
+    expect(r.stderr).toContain('wall-clock limit of 1000 ms reached');
   });
 
   test('C++ infinite loop → TIMEOUT', async () => {
@@ -199,23 +201,7 @@ describe('limits', () => {
   });
 
   test('fork bomb is held at pids.max (64) although the worker runs as root, and leaves nothing behind', async () => {
-    // Counts the forks that succeed before the first failure; the children wait to be killed.
-    const source = [
-      'import os, errno, time',
-      'n = 0',
-      'while True:',
-      '    try:',
-      '        pid = os.fork()',
-      '    except OSError as e:',
-      '        print(n, errno.errorcode[e.errno], flush=True)',
-      '        break',
-      '    if pid == 0:',
-      '        time.sleep(60)',
-      '        os._exit(0)',
-      '    n += 1',
-      'time.sleep(60)',
-    ].join('\n');
-    const r = await run(py(source, { timeLimitMs: 2000 }));
+    const r = await run(py(FORK_BOMB_PY, { timeLimitMs: 2000 }));
     expect(r.status).toBe('TIMEOUT');
     // pids.max is 64 and three are bwrap outside, bwrap's init (pid 1) and python: at most 61
     // children, and fork fails with EAGAIN once the cgroup is full.

@@ -4,12 +4,11 @@ import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { chooseDriver } from '../../../src/worker/sandbox/choose.js';
 import { NsjailDriver } from '../../../src/worker/sandbox/nsjail.js';
-import { cli, cliJson, repoRoot } from '../../helpers/cli.js';
+import { cli, cliJson } from '../../helpers/cli.js';
+import { expectGolden } from '../../helpers/files.js';
 
 const out = mkdtempSync(path.join(os.tmpdir(), 'sentinel-generate-nsjail-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
-const golden = (name: string) =>
-  readFileSync(path.join(repoRoot, 'test/fixtures/nsjail/golden', name), 'utf8');
 
 describe('sentinel-ctl generate nsjail (built binary)', () => {
   test('writes the three configs with the guide limits, identical to the golden files', async () => {
@@ -25,7 +24,7 @@ describe('sentinel-ctl generate nsjail (built binary)', () => {
       ['cpp-run', 'cpp.cfg', 256],
     ]);
     for (const name of ['python.cfg', 'cpp-compile.cfg', 'cpp.cfg']) {
-      expect(readFileSync(path.join(out, name), 'utf8')).toBe(golden(name));
+      expectGolden(`nsjail/golden/${name}`, readFileSync(path.join(out, name), 'utf8'));
     }
   });
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import type { TuneResult } from '../../../src/tune/types.js';
+import type { TuneResult } from '../../../src/tune-command/types.js';
 import { cli, cliJson, repoRoot } from '../../helpers/cli.js';
 
 const manifests = path.join(repoRoot, 'test/fixtures/manifests/sentinel');

@@ -5,14 +5,13 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { GenerateK8sResult } from '../../../src/generate/k8s.js';
 import { validateObject } from '../../../src/generate/validate.js';
-import type { TuneCheckResult } from '../../../src/tune/check.js';
-import type { TuneResult } from '../../../src/tune/types.js';
-import { cli, cliJson, repoRoot } from '../../helpers/cli.js';
+import type { TuneCheckResult } from '../../../src/tune-command/topic-check.js';
+import type { TuneResult } from '../../../src/tune-command/types.js';
+import { cli, cliJson } from '../../helpers/cli.js';
+import { expectGolden } from '../../helpers/files.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'sentinel-generate-k8s-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const GOLDEN = path.join(repoRoot, 'test/fixtures/generate/prod');
-const update = process.env.UPDATE_GOLDEN === '1';
 
 const YAML_FILES = [
   '00-namespace.yaml',
@@ -123,12 +122,7 @@ describe('generate k8s output', () => {
 
   test('prod is as checked in (tuned values with their reasons in comments)', () => {
     for (const name of YAML_FILES) {
-      const text = readFileSync(path.join(prod, name), 'utf8');
-      if (update) {
-        mkdirSync(path.dirname(path.join(GOLDEN, name)), { recursive: true });
-        writeFileSync(path.join(GOLDEN, name), text);
-      }
-      expect(text).toBe(readFileSync(path.join(GOLDEN, name), 'utf8'));
+      expectGolden(`generate/prod/${name}`, readFileSync(path.join(prod, name), 'utf8'));
     }
   });
 

@@ -4,10 +4,10 @@ import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { Gauge, Histogram, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { managementRequest } from '../../../src/diagnose/collectors/rabbitmq.js';
-import type { TuneCheckResult } from '../../../src/tune/check.js';
-import type { FactRow } from '../../../src/tune/fact-book.js';
-import type { TuneResult } from '../../../src/tune/types.js';
+import { managementRequest } from '../../../src/clients/rabbitmq-management.js';
+import type { FactRow } from '../../../src/facts/book.js';
+import type { TuneCheckResult } from '../../../src/tune-command/topic-check.js';
+import type { TuneResult } from '../../../src/tune-command/types.js';
 import { cliJson } from '../../helpers/cli.js';
 import { testOffset } from '../../helpers/ports.js';
 import { startStack, type TestStack } from '../../helpers/stack.js';
@@ -127,7 +127,9 @@ describe('tune --live against the real local stack (built binary)', () => {
       from: 'live',
     });
     expect(used(r.json.result.facts, 'postgres.maxConnections')?.detail).toMatch(
-      /^postgres:\/\/sentinel:\*\*\*\*@127\.0\.0\.1:20532\/sentinel.* SHOW max_connections$/,
+      new RegExp(
+        `^postgres://sentinel:\\*\\*\\*\\*@127\\.0\\.0\\.1:${5432 + OFFSET}/sentinel.* SHOW max_connections$`,
+      ),
     );
     expect(used(r.json.result.facts, 'postgres.superuserReservedConnections')).toMatchObject({
       value: '4',
@@ -138,7 +140,7 @@ describe('tune --live against the real local stack (built binary)', () => {
     // No worker is running on this stack's metrics port: a note, not a failure.
     expect(
       r.json.result.notes.some((n) =>
-        n.startsWith('live worker /metrics (http://127.0.0.1:24190/metrics): '),
+        n.startsWith(`live worker /metrics (http://127.0.0.1:${9090 + OFFSET}/metrics): `),
       ),
     ).toBe(true);
     expect(r.stdout).not.toContain(stack.config.credentials.postgres.password);

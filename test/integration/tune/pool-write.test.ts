@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   chmodSync,
   cpSync,
@@ -12,13 +11,11 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import type { TuneResult } from '../../../src/tune/types.js';
+import type { TuneResult } from '../../../src/tune-command/types.js';
 import { cli, cliJson, repoRoot } from '../../helpers/cli.js';
+import { expectGolden, snapshot } from '../../helpers/files.js';
 
 const FIXTURES = path.join(repoRoot, 'test/fixtures');
-const GOLDEN = path.join(FIXTURES, 'tune');
-/** Set UPDATE_GOLDEN=1 to rewrite the expected files from the binary's output (then review the diff). */
-const update = process.env.UPDATE_GOLDEN === '1';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'sentinel-tune-pool-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -27,25 +24,6 @@ function copy(from: string, name: string): string {
   const dir = path.join(work, name);
   cpSync(path.join(FIXTURES, from), dir, { recursive: true });
   return dir;
-}
-
-/** Every file of a directory: bytes (hashed) and mode. */
-function snapshot(dir: string): Record<string, { sha: string; mode: number }> {
-  const out: Record<string, { sha: string; mode: number }> = {};
-  for (const name of readdirSync(dir).sort()) {
-    const file = path.join(dir, name);
-    out[name] = {
-      sha: createHash('sha256').update(readFileSync(file)).digest('hex'),
-      mode: statSync(file).mode & 0o777,
-    };
-  }
-  return out;
-}
-
-function expectGolden(actual: string, name: string): void {
-  const file = path.join(GOLDEN, name);
-  if (update) writeFileSync(file, actual);
-  expect(actual).toBe(readFileSync(file, 'utf8'));
 }
 
 // Secrets of the fixture: the passwords, and the base64 Secret value that holds one.
@@ -78,7 +56,7 @@ describe('tune pool --write over the Sentinel fixture tree (built binary)', () =
   test('--dry-run prints the commented, masked diff (checked in) and writes nothing', async () => {
     const r = await cli([...args, '--dry-run'], { cwd: work });
     expect(r.exitCode).toBe(0);
-    expectGolden(r.stdout, 'pool-prod.diff');
+    expectGolden(`tune/pool-prod.diff`, r.stdout);
     for (const s of SECRETS) expect(r.stdout).not.toContain(s);
     expect(r.stderr).toContain('Dry run: 6 file(s) would change; nothing was written.');
     expect(snapshot(dir)).toEqual(before);
@@ -100,7 +78,7 @@ describe('tune pool --write over the Sentinel fixture tree (built binary)', () =
     ]);
     for (const s of SECRETS) expect(r.stdout).not.toContain(s);
     for (const name of readdirSync(dir)) {
-      expectGolden(readFileSync(path.join(dir, name), 'utf8'), `pool-prod.after/${name}`);
+      expectGolden(`tune/pool-prod.after/${name}`, readFileSync(path.join(dir, name), 'utf8'));
     }
     expect(statSync(path.join(dir, 'secrets.yaml')).mode & 0o777).toBe(0o600);
     expect(
@@ -179,6 +157,9 @@ describe('flag rules live in the flag definitions', () => {
   });
 });
 
+/** stderr is wrapped to the terminal (80 columns here): the message as one line. */
+const oneLine = (s: string) => s.replace(/\s+/g, ' ');
+
 describe('malformed input: exit 2 with file:line:column, every file byte-identical', () => {
   test.each<[string, string]>([
     [
@@ -197,7 +178,7 @@ describe('malformed input: exit 2 with file:line:column, every file byte-identic
       cwd: work,
     });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain(problem);
+    expect(oneLine(r.stderr)).toContain(problem);
     expect(r.stderr).toContain('no file was changed');
     expect(snapshot(dir)).toEqual(before);
     const j = await cliJson(['tune', 'pool', '--manifests', name, '--write'], { cwd: work });
@@ -250,7 +231,7 @@ describe('malformed input: exit 2 with file:line:column, every file byte-identic
       },
     );
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain(`${dirName}/${problem}`);
+    expect(oneLine(r.stderr)).toContain(`${dirName}/${problem}`);
     expect(r.stderr).toContain('no file was changed');
     expect(snapshot(dir)).toEqual(before);
   });

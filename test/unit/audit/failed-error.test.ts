@@ -47,6 +47,5 @@ describe('AuditFailedError', () => {
       code,
       exitCode: 1,
     });
-    expect(e.report.rows).toBe(rows);
   });
 });

@@ -102,4 +102,36 @@ describe('engine', () => {
     expect(await done).toBe('interrupted');
     expect(stores.main.counter('iterations')).toBe(0);
   });
+
+  test('closed model: VUs set up and connections primed before the clock starts; busy VUs per second', async () => {
+    const { runner, calls } = fakeRunner(() => new Promise((r) => setTimeout(r, 5)));
+    let primed: [number, number] | undefined;
+    runner.prime = async (connections, requests) => {
+      primed = [connections, requests];
+      return requests;
+    };
+    const stores = { warmup: new MetricStore(), main: new MetricStore() };
+    const engine = new Engine(
+      plan({
+        model: 'closed',
+        startLevel: 3,
+        stages: [{ durationMs: 1500, target: 3 }],
+        prime: { connections: 3, requests: 12 },
+      }),
+      runner,
+      stores,
+    );
+    await engine.prepare();
+    // Before run(): the start level's VUs exist and are set up, the connections primed, nothing measured.
+    expect([calls.setup, calls.iterate, primed]).toEqual([3, 0, [3, 12]]);
+    expect(engine.status().vusMax).toBe(3);
+    expect(await engine.run(now())).toBe('duration');
+    expect(calls.setup).toBe(3);
+    expect(engine.selfStats().primed).toBe(12);
+    // Seconds 0 and 1 each saw the 3 VUs busy.
+    expect([...stores.main.series].map(([s, b]) => [s, b.vus])).toEqual([
+      [0, 3],
+      [1, 3],
+    ]);
+  });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { MetricStore, OVERALL, seriesPoints, summarizeRequests } from '../../../src/bench/metrics.js';
+import {
+  MetricStore,
+  noFailures,
+  OVERALL,
+  seriesPoints,
+  summarizeRequests,
+} from '../../../src/bench/metrics.js';
 
 function sample(offset: number): MetricStore {
   const s = new MetricStore();
@@ -12,7 +18,7 @@ function sample(offset: number): MetricStore {
       i % 100 === 0 ? 'status' : undefined,
       Math.floor(i / 250),
     );
-  s.recordRequest('post', 'POST', 5, 20, 'network', 0);
+  s.recordRequest('post', 'POST', 5, 20, 'refused', 0);
   s.addTrend('e2e_duration', 'python-print', 1234);
   s.addCount('poll_timeouts', 'cpp-loop', 2);
   s.addRate('checks', 'python-print', true);
@@ -22,12 +28,12 @@ function sample(offset: number): MetricStore {
 }
 
 describe('metric store', () => {
-  test('records per name and overall, with failure kinds', () => {
+  test('records per name and overall, with failures by cause', () => {
     const rows = summarizeRequests(sample(0), 4000);
     expect(rows.map((r) => [r.name, r.requests, r.failed, r.failures, r.rps, r.bytes])).toEqual([
-      ['get', 1000, 10, { status: 10, network: 0, check: 0 }, 250, 100_000],
-      ['post', 1, 1, { status: 0, network: 1, check: 0 }, 0.25, 20],
-      [OVERALL, 1001, 11, { status: 10, network: 1, check: 0 }, 250.25, 100_020],
+      ['get', 1000, 10, { ...noFailures(), status: 10 }, 250, 100_000],
+      ['post', 1, 1, { ...noFailures(), refused: 1 }, 0.25, 20],
+      [OVERALL, 1001, 11, { ...noFailures(), status: 10, refused: 1 }, 250.25, 100_020],
     ]);
     expect(rows[0]!.latency).toMatchObject({ count: 1000, min: 0.1, med: 50.015, p99: 99.007, max: 100.031 });
   });

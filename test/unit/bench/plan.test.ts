@@ -6,6 +6,7 @@ const input = (over: Partial<BenchInput>): BenchInput => ({
   method: 'GET',
   workers: 1,
   timeout: '60s',
+  prime: true,
   assert: false,
   progress: 'none',
   ...over,

@@ -1,5 +1,10 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import { compareReports, renderCompare } from '../../../src/bench/compare.js';
+import {
+  checkComparable,
+  compareReports,
+  ratesSignificant,
+  renderCompare,
+} from '../../../src/bench/compare.js';
 import { createHistogram } from '../../../src/bench/histogram.js';
 import { MetricStore } from '../../../src/bench/metrics.js';
 import { renderCsv } from '../../../src/bench/report/csv.js';
@@ -45,6 +50,7 @@ function report(ms: number, failEvery: number): BenchReport {
       connections: 10,
       timeoutMs: 1000,
       workers: 1,
+      prime: true,
     },
     thresholds: [
       parseThreshold({ key: 'http_req_duration', expression: 'p(95)<10', source: '--threshold #1' }),
@@ -54,12 +60,18 @@ function report(ms: number, failEvery: number): BenchReport {
   const gauges = { vus: 0, vus_max: 10 };
   return buildReport(plan, {
     startedAt: new Date('2026-01-02T03:04:05.000Z'),
+    measuredStart: Date.parse('2026-01-02T03:04:05.000Z'),
     measuredMs: 10_000,
     stopReason: 'duration',
     main: store,
     warmup: new MetricStore(),
     gauges,
-    self: { eventLoopUtilization: 0.5, eventLoopLag: createHistogram(), schedulingDelay: createHistogram() },
+    self: {
+      eventLoopUtilization: 0.5,
+      eventLoopLag: createHistogram(),
+      schedulingDelay: createHistogram(),
+      primed: 0,
+    },
     thresholds: evaluateThresholds(plan.thresholds, { store, durationMs: 10_000, gauges }),
     warnings: [],
   });
@@ -120,21 +132,14 @@ describe('reports', () => {
     expect(same.regressions).toBe(0);
     const worse = compareReports(fast, slow, { tolerancePct: 10, errorTolerance: 0.001 });
     const flagged = worse.rows.filter((r) => r.regression).map((r) => `${r.name} ${r.figure}`);
-    expect(flagged).toEqual([
-      'GET / failure rate',
-      'GET / p50',
-      'GET / p95',
-      'GET / p99',
-      'all requests failure rate',
-      'all requests p50',
-      'all requests p95',
-      'all requests p99',
-    ]);
+    // Single-URL mode: the overall row repeats GET /'s numbers and is not counted twice.
+    expect(flagged).toEqual(['GET / failure rate', 'GET / p50', 'GET / p95', 'GET / p99']);
+    expect(worse.rows.some((r) => r.name === 'all requests')).toBe(false);
     expect(worse.newlyFailing).toEqual([
       'http_req_duration: p(95)<10 (now 20.91ms)',
       'http_req_failed: rate<0.01 (now 2%)',
     ]);
-    expect(worse.regressions).toBe(10);
+    expect(worse.regressions).toBe(6);
     const p95 = worse.rows.find((r) => r.name === 'GET /' && r.figure === 'p95')!;
     expect(p95).toMatchObject({ old: 2.901, new: 20.911, deltaPct: 620.82 });
     // Getting faster is never a regression.
@@ -147,7 +152,27 @@ describe('reports', () => {
       },
       renderTable,
     );
-    expect(text).toMatch(/GET \/\s+p95\s+2\.90ms\s+20\.91ms\s+\+620\.82%\s+REGRESSION/);
+    expect(text).toMatch(/GET \/\s+p95\s+2\.90ms\s+20\.91ms\s+\+620\.82%\s+yes\s+REGRESSION/);
+    expect(text).toMatch(/NAME\s+FIGURE\s+OLD\s+NEW\s+CHANGE\s+SIGNIFICANT\s+VERDICT/);
+  });
+
+  test('compare: a change the sample sizes cannot support is not a regression', () => {
+    // 1 failure in 1000 vs 3 in 1000: +0.2 points, beyond a 0.001 tolerance, but chance (z ≈ 1.0).
+    const a = report(2, 1000);
+    const b = report(2, 334);
+    const rate = compareReports(a, b, { tolerancePct: 10, errorTolerance: 0.001 }).rows.find(
+      (r) => r.figure === 'failure rate',
+    )!;
+    expect(rate).toMatchObject({ old: 0.001, new: 0.003, significant: false, regression: false });
+    expect(ratesSignificant(1, 1000, 30, 1000)).toBe(true);
+  });
+
+  test('compare refuses runs of different targets', () => {
+    const other = { ...fast, scenario: { ...fast.scenario, baseUrl: 'http://127.0.0.1:10/' } };
+    expect(() => checkComparable(fast, other)).toThrow(/different tests/);
+    expect(() => checkComparable(fast, { ...fast, load: { ...fast.load, model: 'open' } })).toThrow(
+      /different load models/,
+    );
   });
 
   test('merging shards doubles counts and keeps latency', () => {

@@ -37,6 +37,7 @@ describe('defaults and profiles', () => {
       redis: 6379,
       api: 8080,
       workerMetrics: 9090,
+      prometheus: 9091,
     });
     expect(config.redis).toEqual({ maxmemory: '128mb', maxmemoryPolicy: 'allkeys-lru', appendonly: true });
     expect(config.rabbitmq.vmMemoryHighWatermark).toBe(0.6);

@@ -1,23 +1,19 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { histogramBuckets, parseMetrics, sumBy } from '../../../src/clients/prometheus.js';
+import { managementRequest, vhostOf } from '../../../src/clients/rabbitmq-management.js';
 import { parseKeyValues, parseMeminfo, parseProcStat } from '../../../src/diagnose/collectors/host.js';
 import { redactSql } from '../../../src/diagnose/collectors/postgres.js';
-import { managementRequest, queueFacts, vhostOf } from '../../../src/diagnose/collectors/rabbitmq.js';
+import { queueFacts } from '../../../src/diagnose/collectors/rabbitmq.js';
 import { parseRedisInfo } from '../../../src/diagnose/collectors/redis.js';
 import { WorkerCollector } from '../../../src/diagnose/collectors/worker.js';
-import { histogramBuckets, parseMetrics, sumBy } from '../../../src/diagnose/prometheus.js';
 import { backlogSince } from '../../../src/diagnose/rules/rabbitmq.js';
 import { poolMaxConnsOf } from '../../../src/diagnose/session.js';
 import { diagnoseSources } from '../../../src/diagnose/sources.js';
 import { expectSectionExists } from '../../helpers/guides.js';
 import { queue } from './fixtures.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const _sharedDir = path.resolve(here, '../../../../shared');
 
 describe('the worker collector against a real prom-client registry over HTTP', () => {
   const registry = new Registry();

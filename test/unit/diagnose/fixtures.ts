@@ -9,6 +9,7 @@ import type {
   RuleContext,
   WorkerFacts,
 } from '../../../src/diagnose/types.js';
+import { NO_WINDOWS } from '../../../src/diagnose/windows/types.js';
 
 export const NOW = Date.parse('2026-01-01T12:00:00Z');
 export const MIB = 1024 * 1024;
@@ -36,7 +37,14 @@ export function postgres(over: Partial<PostgresFacts> = {}): PostgresFacts {
     version: '15.18',
     maxConnections: 23,
     superuserReservedConnections: 3,
-    connections: { total: 2, byState: { idle: 2 }, appUser: 'sentinel', appTotal: 2, appInUse: 0 },
+    connections: {
+      total: 2,
+      byState: { idle: 2 },
+      appUser: 'sentinel',
+      appTotal: 2,
+      appInUse: 0,
+      api: null,
+    },
     pool: { capacity: 20, detail: '1 API × pool_max_conns 18 + 1 worker × 2' },
     idleInTransaction: [],
     longRunning: [],
@@ -45,7 +53,7 @@ export function postgres(over: Partial<PostgresFacts> = {}): PostgresFacts {
     commitsPerSec: 10,
     rollbacksPerSec: 0,
     deadlocksInWindow: 0,
-    statStatements: { available: true, top: [] },
+    statStatements: { available: true, top: [], window: [] },
     unusedIndexes: [],
     bloat: [],
     queuedJobs: { count: 0, oldestSeconds: null },
@@ -93,6 +101,7 @@ export function redis(over: Partial<RedisFacts> = {}): RedisFacts {
     evictedInWindow: 0,
     errorRepliesInWindow: 0,
     errorStats: {},
+    errorStatsInWindow: {},
     hitsInWindow: 500,
     missesInWindow: 10,
     hitRate: 500 / 510,
@@ -118,6 +127,8 @@ export function worker(over: Partial<WorkerFacts> = {}): WorkerFacts {
     processCpuCores: 0.1,
     residentMemoryBytes: 80 * MIB,
     sandbox: 'bwrap (cgroups v1)',
+    deadLettered: {},
+    deadLetteredInWindow: {},
     ...over,
   };
 }
@@ -128,6 +139,7 @@ export function api(over: Partial<ApiFacts> = {}): ApiFacts {
     httpStatus: 200,
     services: { postgres: 'ok', rabbitmq: 'ok', redis: 'ok' },
     latencyMs: 2,
+    requests: null,
     ...over,
   };
 }
@@ -173,6 +185,7 @@ export function context(over: Partial<RuleContext> = {}): RuleContext {
     taskQueue: 'execution_tasks',
     deadLetterQueue: 'execution_tasks.dlq',
     firstSeen: {},
+    windows: NO_WINDOWS,
     ...over,
   };
 }

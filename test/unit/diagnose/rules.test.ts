@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { evaluate, nextFirstSeen, rankFindings } from '../../../src/diagnose/rules/index.js';
 import type { Facts, Finding, PgSession, RuleContext, Severity } from '../../../src/diagnose/types.js';
+import { NO_WINDOWS, type Windows } from '../../../src/diagnose/windows/types.js';
 import {
   api,
   context,
@@ -40,22 +41,33 @@ const pg = (over: Parameters<typeof postgres>[0]) => ({
   facts: withFacts(healthy(), 'postgres', postgres(over)),
 });
 const conns = (total: number) =>
-  pg({ connections: { total, byState: { idle: total }, appUser: 'sentinel', appTotal: 0, appInUse: 0 } });
-const pool = (inUse: number, cpu: number | null) => ({
+  pg({
+    connections: {
+      total,
+      byState: { idle: total },
+      appUser: 'sentinel',
+      appTotal: 0,
+      appInUse: 0,
+      api: null,
+    },
+  });
+const pool = (inUse: number, cpu: number | null, apiOver: Parameters<typeof api>[0] = {}, named = false) => ({
   facts: withFacts(
-    withFacts(healthy(), 'host', host({ cpuUsage: cpu })),
+    withFacts(withFacts(healthy(), 'api', api(apiOver)), 'host', host({ cpuUsage: cpu })),
     'postgres',
     postgres({
       connections: {
-        total: inUse,
-        byState: { active: inUse },
+        total: inUse + 3,
+        byState: { active: inUse, idle: 3 },
         appUser: 'sentinel',
-        appTotal: inUse,
+        appTotal: inUse + 3,
         appInUse: inUse,
+        api: named ? { application: 'sentinel-api', total: inUse, inUse } : null,
       },
     }),
   ),
 });
+const win = (over: Partial<Windows>): Partial<RuleContext> => ({ windows: { ...NO_WINDOWS, ...over } });
 const mq = (over: Parameters<typeof queue>[0], ctx?: Partial<RuleContext>) => ({
   facts: withFacts(healthy(), 'rabbitmq', rabbit({ queues: [queue(over)] })),
   ctx,
@@ -94,27 +106,63 @@ const rows: Row[] = [
   ['connections 19/20 = 95 %: exceeded', () => conns(19), 'pg-connections-saturation', 'critical'],
   ['pool 9/20 busy: on target', () => pool(9, 0.7), 'pg-pool-usage', null],
   [
-    'pool 10/20 busy: warning',
+    'pool 10/20 busy, requests fast: usage, information only',
     () => pool(10, 0.7),
     'pg-pool-usage',
-    'warning',
+    'info',
     { inUse: 10, poolCapacity: 20 },
   ],
-  ['pool 16/20 busy: critical', () => pool(16, 0.7), 'pg-pool-usage', 'critical'],
   [
-    'pool 19/20 busy, CPU 70 %: critical usage, not the symptom',
-    () => pool(19, 0.7),
+    'pool 19/20 busy, CPU 59 %, health 2 ms: busy, not exhausted (no latency evidence)',
+    () => pool(19, 0.59),
+    'pgx-pool-exhaustion',
+    null,
+  ],
+  ['pool 19/20 busy, health 2 ms: usage only', () => pool(19, 0.59), 'pg-pool-usage', 'info'],
+  [
+    'pool 19/20 busy, health check 2.1 s: pgx pool exhaustion',
+    () => pool(19, 0.59, { latencyMs: 2100 }),
+    'pgx-pool-exhaustion',
+    'critical',
+    { inUse: 19, cpuUsage: 0.59, latencyEvidence: 'health check 2100 ms' },
+  ],
+  [
+    'pool 19/20 busy, request p95 800 ms: pgx pool exhaustion',
+    () =>
+      pool(19, null, {
+        requests: { total: 100, byCode: { '202': 100 }, p95Ms: 800, p99Ms: 900, seconds: 1 },
+      }),
+    'pgx-pool-exhaustion',
+    'critical',
+  ],
+  [
+    'API sessions named: 17 busy of its 18 is below "exceeded" even with 19 of the role busy',
+    () => ({
+      facts: withFacts(
+        pool(19, 0.5, { latencyMs: 2100 }).facts,
+        'postgres',
+        postgres({
+          connections: {
+            total: 19,
+            byState: { active: 19 },
+            appUser: 'sentinel',
+            appTotal: 19,
+            appInUse: 19,
+            api: { application: 'sentinel-api', total: 17, inUse: 17 },
+          },
+        }),
+      ),
+    }),
     'pgx-pool-exhaustion',
     null,
   ],
   [
-    'pool 19/20 busy, CPU 59 %: pgx pool exhaustion',
-    () => pool(19, 0.59),
+    'API sessions named: 18 of 1 × 18 busy, health slow: exhaustion, counted on the API',
+    () => pool(18, 0.5, { latencyMs: 2100 }, true),
     'pgx-pool-exhaustion',
     'critical',
-    { inUse: 19, cpuUsage: 0.59 },
+    { poolCapacity: 18, counted: 'api' },
   ],
-  ['pool 19/20 busy, CPU unknown: usage', () => pool(19, null), 'pg-pool-usage', 'critical'],
   [
     'idle in transaction 9.9 s',
     () => pg({ idleInTransaction: [session({ seconds: 9.9 })] }),
@@ -211,6 +259,7 @@ const rows: Row[] = [
         statStatements: {
           available: true,
           top: [{ query: 'q', calls: 9, meanMs: 100, maxMs: 200, totalMs: 900 }],
+          window: [{ query: 'q', calls: 9, meanMs: 100 }],
         },
       }),
     'pg-slow-queries',
@@ -223,24 +272,68 @@ const rows: Row[] = [
         statStatements: {
           available: true,
           top: [{ query: 'q', calls: 9, meanMs: 100.1, maxMs: 200, totalMs: 900 }],
+          window: [{ query: 'q', calls: 3, meanMs: 100.1 }],
         },
       }),
     'pg-slow-queries',
     'warning',
-    { meanMs: 100.1 },
+    { meanMs: 100.1, calls: 3 },
+  ],
+  [
+    'one 40 s statement long ago: lifetime mean 40 s, nothing in the window',
+    () =>
+      pg({
+        statStatements: {
+          available: true,
+          top: [{ query: 'q', calls: 1, meanMs: 40_000, maxMs: 40_000, totalMs: 40_000 }],
+          window: [],
+        },
+      }),
+    'pg-slow-queries',
+    null,
+  ],
+  [
+    'a 40 s statement called twice in the window: below the minimum of 3 calls',
+    () =>
+      pg({
+        statStatements: {
+          available: true,
+          top: [],
+          window: [{ query: 'q', calls: 2, meanMs: 40_000 }],
+        },
+      }),
+    'pg-slow-queries',
+    null,
   ],
   [
     'unused index, table scanned 999 times',
-    () => pg({ unusedIndexes: [{ table: 't', index: 'i', sizeBytes: 8192, tableScans: 999 }] }),
+    () =>
+      pg({
+        unusedIndexes: [{ table: 't', index: 'i', sizeBytes: 8192, tableScans: 999, tableBytes: 64 * MIB }],
+      }),
     'pg-unused-indexes',
     null,
   ],
   [
     'unused index, table scanned 1000 times',
-    () => pg({ unusedIndexes: [{ table: 't', index: 'i', sizeBytes: 8192, tableScans: 1000 }] }),
+    () =>
+      pg({
+        unusedIndexes: [{ table: 't', index: 'i', sizeBytes: 8192, tableScans: 1000, tableBytes: 64 * MIB }],
+      }),
     'pg-unused-indexes',
     'info',
     { indexes: 't.i', totalBytes: 8192 },
+  ],
+  [
+    'unused index on a 32 KiB table: the planner would not use it anyway',
+    () =>
+      pg({
+        unusedIndexes: [
+          { table: 't', index: 'i', sizeBytes: 16_384, tableScans: 50_000, tableBytes: 32 * 1024 },
+        ],
+      }),
+    'pg-unused-indexes',
+    null,
   ],
   [
     'dead tuples 19.9 %',
@@ -271,8 +364,8 @@ const rows: Row[] = [
     { messages: 1001, heldSeconds: 0 },
   ],
   [
-    'queue 1001 for 299 s',
-    () => mq({ messages: 1001, ready: 1001 }, { firstSeen: { 'queue-backlog': ago(299) } }),
+    'queue 1001 for 284 s',
+    () => mq({ messages: 1001, ready: 1001 }, { firstSeen: { 'queue-backlog': ago(284) } }),
     'queue-backlog',
     'info',
   ],
@@ -282,6 +375,17 @@ const rows: Row[] = [
     'queue-backlog',
     'warning',
     { heldSeconds: 300 },
+  ],
+  [
+    'sample file: above 1000 for 5 m 10 s',
+    () =>
+      mq(
+        { messages: 1500, ready: 1500 },
+        win({ backlog: { heldSeconds: 310, historySeconds: 320, source: 'sample-file' } }),
+      ),
+    'queue-backlog',
+    'warning',
+    { heldSeconds: 310, windowSource: 'sample-file', historySeconds: 320 },
   ],
   [
     'broker samples above 1000 for 400 s',
@@ -313,11 +417,64 @@ const rows: Row[] = [
     null,
   ],
   [
-    'depth rising 0.5/s with consumers',
-    () => mq({ ready: 10, messages: 10, depthRate: 0.5 }),
+    'depth samples rising 0.5/s over 20 s with consumers',
+    () =>
+      mq({
+        ready: 20,
+        messages: 20,
+        depthRate: 0.5,
+        depthSamples: [
+          { at: ago(20), messages: 10 },
+          { at: ago(15), messages: 12 },
+          { at: ago(10), messages: 15 },
+          { at: ago(5), messages: 18 },
+          { at: ago(0), messages: 20 },
+        ],
+      }),
     'queue-growing',
     'warning',
-    { depthRate: 0.5 },
+    { depthRate: 0.5, from: 15, to: 20 },
+  ],
+  [
+    'the broker still says +3/s but its samples fell: a drained burst, no growth',
+    () =>
+      mq({
+        ready: 15,
+        messages: 15,
+        depthRate: 3,
+        depthSamples: [
+          { at: ago(15), messages: 40 },
+          { at: ago(10), messages: 30 },
+          { at: ago(5), messages: 20 },
+          { at: ago(0), messages: 15 },
+        ],
+      }),
+    'queue-growing',
+    null,
+  ],
+  [
+    'samples rose but this run read it falling: no growth',
+    () =>
+      mq({
+        ready: 15,
+        messages: 15,
+        depthRate: 1,
+        depthChange: { from: 25, to: 15, seconds: 1 },
+        depthSamples: [
+          { at: ago(15), messages: 5 },
+          { at: ago(10), messages: 10 },
+          { at: ago(5), messages: 20 },
+          { at: ago(0), messages: 25 },
+        ],
+      }),
+    'queue-growing',
+    null,
+  ],
+  [
+    'management says 0 consumers, the passive declare counts 4: not stuck',
+    () => mq({ ready: 30, messages: 30, consumers: 0, consumersConfirmed: 4 }),
+    'queue-no-consumers',
+    null,
   ],
   ['depth flat', () => mq({ ready: 10, messages: 10, depthRate: 0 }), 'queue-growing', null],
   [
@@ -346,6 +503,25 @@ const rows: Row[] = [
     'dead-letters',
     'warning',
     { messages: 1 },
+  ],
+  [
+    '5 dead letters, 3 rejected by the worker as invalid: the reasons',
+    () => ({
+      facts: withFacts(
+        withFacts(
+          healthy(),
+          'rabbitmq',
+          rabbit({
+            queues: [queue(), queue({ name: 'execution_tasks.dlq', messages: 5, ready: 5, consumers: 0 })],
+          }),
+        ),
+        'worker',
+        worker({ deadLettered: { invalid: 3 } }),
+      ),
+    }),
+    'dead-letters',
+    'warning',
+    { messages: 5, reasons: '3 invalid' },
   ],
   ['memory alarm', () => node({ memAlarm: true, memUsed: 1000 * MIB }), 'rabbitmq-memory-alarm', 'critical'],
   ['broker memory 69 % of watermark', () => node({ memUsed: 690 * MIB }), 'rabbitmq-memory', null],
@@ -380,10 +556,30 @@ const rows: Row[] = [
   ],
   [
     'error replies (OOM)',
-    () => rd({ errorRepliesInWindow: 3, errorStats: { OOM: 3 } }),
+    () => rd({ errorRepliesInWindow: 3, errorStats: { OOM: 3 }, errorStatsInWindow: { OOM: 3 } }),
     'redis-errors',
     'warning',
-    { errorStats: 'OOM 3' },
+    { errorKindsInWindow: '3 OOM', errorRepliesInWindow: 3 },
+  ],
+  [
+    'lifetime OOM errors, none in the window: no finding, no OOM advice',
+    () => rd({ errorRepliesInWindow: 0, errorStats: { OOM: 40 }, errorStatsInWindow: {} }),
+    'redis-errors',
+    null,
+  ],
+  ['maxmemory-policy allkeys-lru', () => rd({}), 'redis-maxmemory-policy', null],
+  [
+    'maxmemory-policy noeviction with a maxmemory',
+    () => rd({ maxmemoryPolicy: 'noeviction' }),
+    'redis-maxmemory-policy',
+    'warning',
+    { policy: 'noeviction' },
+  ],
+  [
+    'maxmemory-policy volatile-lru',
+    () => rd({ maxmemoryPolicy: 'volatile-lru' }),
+    'redis-maxmemory-policy',
+    'info',
   ],
   ['Redis memory 74.9 %', () => rd({ usedMemory: 0.749 * 128 * MIB }), 'redis-memory', null],
   ['Redis memory 75 %', () => rd({ usedMemory: 96 * MIB }), 'redis-memory', 'warning', { ratio: 0.75 }],
@@ -391,16 +587,8 @@ const rows: Row[] = [
   ['Redis memory 95 %', () => rd({ usedMemory: 0.95 * 128 * MIB }), 'redis-memory', 'critical'],
   ['Redis without maxmemory', () => rd({ maxmemory: 0 }), 'redis-no-maxmemory', 'info'],
   [
-    'hit rate 79 % over 100 lookups',
-    () => rd({ hitsInWindow: 79, missesInWindow: 21, hitRate: 0.79 }),
-    'redis-hit-rate',
-    'warning',
-    { hits: 79, misses: 21 },
-  ],
-  ['hit rate 80 %', () => rd({ hitsInWindow: 80, missesInWindow: 20, hitRate: 0.8 }), 'redis-hit-rate', null],
-  [
-    'hit rate 50 % over 99 lookups',
-    () => rd({ hitsInWindow: 50, missesInWindow: 49, hitRate: 50 / 99 }),
+    "hit rate 49 % under load: Sentinel's Redis is not a cache, no finding",
+    () => rd({ hitsInWindow: 49, missesInWindow: 51, hitRate: 0.49 }),
     'redis-hit-rate',
     null,
   ],
@@ -463,24 +651,122 @@ const rows: Row[] = [
     null,
   ],
   [
-    'errors 15 % over the 5-minute history',
-    () => wk({}, { fiveMinute: { executions: { total: 100, errors: 15, seconds: 300 } } }),
+    'errors 15 % over 5 m of the sample file: SentinelHighErrorRate',
+    () =>
+      wk(
+        {},
+        win({
+          historySeconds: 300,
+          executions: { byStatus: { SUCCESS: 85, RUNTIME_ERROR: 15 }, seconds: 300, source: 'sample-file' },
+        }),
+      ),
     'high-error-rate',
     'warning',
-    { windowSeconds: 300 },
+    { windowSeconds: 300, windowSource: 'sample-file', historySeconds: 300, errors: 15 },
+  ],
+  [
+    'errors 15 % over 2 m of Prometheus history: pending',
+    () =>
+      wk(
+        {},
+        win({
+          historySeconds: 120,
+          executions: { byStatus: { SUCCESS: 85, TIMEOUT: 15 }, seconds: 120, source: 'prometheus' },
+        }),
+      ),
+    'high-error-rate',
+    'info',
+    { windowSource: 'prometheus' },
+  ],
+  [
+    'errors 6 % over 5 m: above the 5 % validation threshold',
+    () =>
+      wk(
+        {},
+        win({
+          executions: { byStatus: { SUCCESS: 94, RUNTIME_ERROR: 6 }, seconds: 300, source: 'sample-file' },
+        }),
+      ),
+    'execution-errors-above-validation',
+    'info',
+    { errors: 6, executions: 100 },
+  ],
+  [
+    'errors 5 % over 5 m: at the validation threshold',
+    () =>
+      wk(
+        {},
+        win({
+          executions: { byStatus: { SUCCESS: 95, RUNTIME_ERROR: 5 }, seconds: 300, source: 'sample-file' },
+        }),
+      ),
+    'execution-errors-above-validation',
+    null,
   ],
   [
     '51 sandbox failures in 5 m',
-    () => wk({}, { fiveMinute: { sandboxFailures: { count: 51, seconds: 300 } } }),
+    () => wk({}, win({ sandboxFailures: { count: 51, seconds: 300, source: 'prometheus' } })),
     'sandbox-failures',
     'critical',
-    { failures: 51 },
+    { failures: 51, windowSource: 'prometheus' },
   ],
   [
     '50 sandbox failures in 5 m',
-    () => wk({}, { fiveMinute: { sandboxFailures: { count: 50, seconds: 300 } } }),
+    () => wk({}, win({ sandboxFailures: { count: 50, seconds: 300, source: 'sample-file' } })),
     'sandbox-failures',
     'info',
+  ],
+  [
+    '0 active workers for 3 m 10 s of the sample file: SentinelWorkerDown',
+    () =>
+      wk(
+        { workersActive: 0 },
+        win({ workerDown: { heldSeconds: 190, historySeconds: 200, source: 'sample-file' } }),
+      ),
+    'worker-down',
+    'critical',
+    { heldSeconds: 190, windowSource: 'sample-file' },
+  ],
+  [
+    'execution p99 beyond the 30 s bucket over 5 m',
+    () =>
+      wk(
+        {},
+        win({
+          duration: {
+            buckets: [
+              { leMs: 1000, count: 80 },
+              { leMs: 30_000, count: 90 },
+              { leMs: Number.POSITIVE_INFINITY, count: 100 },
+            ],
+            seconds: 300,
+            source: 'sample-file',
+          },
+        }),
+      ),
+    'execution-p99-high',
+    'warning',
+    { beyondLastBucket: true, executions: 100 },
+  ],
+  [
+    'execution p99 under 30 s',
+    () =>
+      wk(
+        {},
+        win({
+          duration: {
+            buckets: [
+              { leMs: 1000, count: 99 },
+              { leMs: 30_000, count: 100 },
+              { leMs: Number.POSITIVE_INFINITY, count: 100 },
+            ],
+            seconds: 300,
+            source: 'sample-file',
+          },
+        }),
+      ),
+    'execution-p99-high',
+    null,
   ],
   [
     '1 sandbox failure in 1 s: on course for 300 per 5 m',
@@ -506,14 +792,26 @@ const rows: Row[] = [
     null,
   ],
   [
-    'CPU 95 % with executions running',
-    () => ({ facts: withFacts(hs({ cpuUsage: 0.95 }).facts, 'worker', worker({ inProgress: 2 })) }),
+    'CPU 95 % over 60 s with every slot busy',
+    () => ({
+      facts: withFacts(hs({ cpuUsage: 0.95 }).facts, 'worker', worker({ inProgress: 4 })),
+      ctx: win({ cpu: { usage: 0.95, seconds: 60, source: 'sample-file', wasHigh: false } }),
+    }),
     'worker-cpu-saturated',
     'warning',
   ],
   [
-    'CPU 94.9 % with executions running',
-    () => ({ facts: withFacts(hs({ cpuUsage: 0.949 }).facts, 'worker', worker({ inProgress: 2 })) }),
+    'CPU 95 % over 60 s with free slots: others burn it',
+    () => ({
+      facts: withFacts(hs({ cpuUsage: 0.95 }).facts, 'worker', worker({ inProgress: 2 })),
+      ctx: win({ cpu: { usage: 0.95, seconds: 60, source: 'sample-file', wasHigh: false } }),
+    }),
+    'worker-cpu-saturated',
+    null,
+  ],
+  [
+    'CPU 100 % in one 1 s look: not sustained',
+    () => ({ facts: withFacts(hs({ cpuUsage: 1 }).facts, 'worker', worker({ inProgress: 4 })) }),
     'worker-cpu-saturated',
     null,
   ],
@@ -559,10 +857,122 @@ const rows: Row[] = [
     'critical',
     { httpStatus: 503, rabbitmq: 'down' },
   ],
+  [
+    'API p95 250 ms over 100 requests: SARK warning band',
+    () => ({
+      facts: withFacts(
+        healthy(),
+        'api',
+        api({ requests: { total: 100, byCode: { '202': 100 }, p95Ms: 250, p99Ms: 400, seconds: 2 } }),
+      ),
+    }),
+    'api-latency',
+    'warning',
+    { p95Ms: 250 },
+  ],
+  [
+    'API p95 150 ms: above the 100 ms target, information',
+    () => ({
+      facts: withFacts(
+        healthy(),
+        'api',
+        api({ requests: { total: 100, byCode: { '202': 100 }, p95Ms: 150, p99Ms: 180, seconds: 2 } }),
+      ),
+    }),
+    'api-latency',
+    'info',
+  ],
+  [
+    'API 503s in the window',
+    () => ({
+      facts: withFacts(
+        healthy(),
+        'api',
+        api({ requests: { total: 50, byCode: { '202': 45, '503': 5 }, p95Ms: 20, p99Ms: 30, seconds: 2 } }),
+      ),
+    }),
+    'api-5xx',
+    'warning',
+    { errors: 5, codes: '5 × 503' },
+  ],
+  [
+    '429 for 20 % of requests',
+    () => ({
+      facts: withFacts(
+        healthy(),
+        'api',
+        api({ requests: { total: 50, byCode: { '202': 40, '429': 10 }, p95Ms: 20, p99Ms: 30, seconds: 2 } }),
+      ),
+    }),
+    'api-rate-limited',
+    'info',
+    { rateLimited: 10 },
+  ],
+  [
+    'QUEUED rows 2 min old, empty task queue: lost',
+    () => ({
+      facts: withFacts(healthy(), 'postgres', postgres({ queuedJobs: { count: 2, oldestSeconds: 120 } })),
+    }),
+    'queued-jobs-lost',
+    'critical',
+    { queuedJobs: 2, queueMessages: 0 },
+  ],
+  [
+    'QUEUED rows 30 s old, empty task queue: in flight',
+    () => ({
+      facts: withFacts(healthy(), 'postgres', postgres({ queuedJobs: { count: 2, oldestSeconds: 30 } })),
+    }),
+    'queued-jobs-lost',
+    null,
+  ],
+  [
+    'oldest QUEUED 6 min with messages waiting',
+    () => ({
+      facts: withFacts(
+        mq({ messages: 40, ready: 40 }).facts,
+        'postgres',
+        postgres({ queuedJobs: { count: 40, oldestSeconds: 360 } }),
+      ),
+    }),
+    'queued-jobs-old',
+    'warning',
+    { oldestSeconds: 360 },
+  ],
+  ['RabbitMQ fds 79 %', () => node({ fdUsed: 790, fdTotal: 1000 }), 'rabbitmq-file-descriptors', null],
+  ['RabbitMQ fds 80 %', () => node({ fdUsed: 800, fdTotal: 1000 }), 'rabbitmq-file-descriptors', 'warning'],
+  ['RabbitMQ fds 95 %', () => node({ fdUsed: 950, fdTotal: 1000 }), 'rabbitmq-file-descriptors', 'critical'],
   ['CPU 59 %', () => hs({ cpuUsage: 0.59 }), 'host-cpu', null],
-  ['CPU 60 %', () => hs({ cpuUsage: 0.6 }), 'host-cpu', 'warning'],
-  ['CPU 80 %', () => hs({ cpuUsage: 0.8 }), 'host-cpu', 'critical'],
-  ['CPU 90 %', () => hs({ cpuUsage: 0.9 }), 'host-cpu', 'critical'],
+  ['CPU 60 % in one look: information', () => hs({ cpuUsage: 0.6 }), 'host-cpu', 'info'],
+  ['CPU 100 % in one look: information, never critical', () => hs({ cpuUsage: 1 }), 'host-cpu', 'info'],
+  [
+    'CPU 90 % over 60 s: warning',
+    () => ({
+      ...hs({ cpuUsage: 0.5 }),
+      ctx: win({ cpu: { usage: 0.9, seconds: 60, source: 'sample-file', wasHigh: false } }),
+    }),
+    'host-cpu',
+    'warning',
+    { cpuUsage: 0.9, windowSeconds: 60 },
+  ],
+  [
+    'CPU 85 % over 60 s, not firing before: information (enters at 90 %)',
+    () => ({
+      ...hs({ cpuUsage: 0.5 }),
+      ctx: win({ cpu: { usage: 0.85, seconds: 60, source: 'sample-file', wasHigh: false } }),
+    }),
+    'host-cpu',
+    'info',
+  ],
+  [
+    'CPU 85 % over 60 s, firing before: stays a warning (leaves under 80 %)',
+    () => ({
+      ...hs({ cpuUsage: 0.5 }),
+      ctx: win({ cpu: { usage: 0.85, seconds: 60, source: 'sample-file', wasHigh: true } }),
+    }),
+    'host-cpu',
+    'warning',
+    { wasHigh: true },
+  ],
   ['memory 69 %', () => hs({ memoryUsed: 2760 * MIB }), 'host-memory', null],
   ['memory 70 %', () => hs({ memoryUsed: 2800 * MIB }), 'host-memory', 'warning'],
   ['memory 85 %', () => hs({ memoryUsed: 3400 * MIB }), 'host-memory', 'critical'],
@@ -609,11 +1019,16 @@ describe('diagnose rules', () => {
     const fired = [...new Set(rows.filter((r) => r[3] !== null).map((r) => r[2]))].sort();
     expect(fired).toEqual(
       [
+        'api-5xx',
+        'api-latency',
+        'api-rate-limited',
         'api-unhealthy',
         'api-unreachable',
         'consumer-utilisation-low',
         'dead-letters',
         'high-error-rate',
+        'execution-errors-above-validation',
+        'execution-p99-high',
         'host-cpu',
         'host-memory',
         'host-unreachable',
@@ -633,6 +1048,9 @@ describe('diagnose rules', () => {
         'queue-backlog',
         'queue-growing',
         'queue-no-consumers',
+        'queued-jobs-lost',
+        'queued-jobs-old',
+        'rabbitmq-file-descriptors',
         'rabbitmq-disk-alarm',
         'rabbitmq-management-unreachable',
         'rabbitmq-memory',
@@ -642,7 +1060,7 @@ describe('diagnose rules', () => {
         'redis-errors',
         'redis-evictions',
         'redis-fragmentation',
-        'redis-hit-rate',
+        'redis-maxmemory-policy',
         'redis-memory',
         'redis-no-maxmemory',
         'redis-rejected-connections',

@@ -14,6 +14,7 @@ function report(facts: Facts): DiagnoseReport {
   return {
     at: '2026-01-01T12:00:00.000Z',
     windowSeconds: 2,
+    windows: { source: 'sample-file', historySeconds: 120 },
     healthy: counts.critical === 0,
     counts,
     findings,
@@ -156,8 +157,8 @@ describe('the diagnose UI', () => {
     await h.until((f) => f.includes(' crit'));
     await h.until(() => h.pending.length === 1);
     h.app.stdin.write(' ');
-    await h.until((f) => f.includes('[PAUSED]'));
-    expect(h.pending.length).toBe(0);
+    // The armed refresh is cancelled by the effect that runs after the [PAUSED] frame renders.
+    await h.until((f) => f.includes('[PAUSED]') && h.pending.length === 0);
     expect(h.ticks()).toBe(1);
     h.app.stdin.write(' ');
     await h.until((f) => !f.includes('[PAUSED]'));
@@ -165,6 +166,26 @@ describe('the diagnose UI', () => {
     h.fire();
     await h.until((f) => f.includes('none: healthy'));
     expect(h.ticks()).toBe(2);
+    h.app.unmount();
+  });
+
+  test('+ and - change the refresh interval; s sorts the findings by component, then rule id', async () => {
+    const h = harness([troubled()]);
+    h.fire();
+    await h.until((f) => f.includes(' crit'));
+    h.app.stdin.write('+');
+    await h.until((f) => f.includes('every 5s'));
+    h.app.stdin.write('-');
+    h.app.stdin.write('-');
+    await h.until((f) => f.includes('every 1s'));
+    h.app.stdin.write('s');
+    await h.until((f) => f.includes('by component'));
+    const lines = h.frame().split('\n');
+    const components = lines
+      .filter((l) => /^\s*▸?\s*(CRIT|WARN|INFO) /.test(l.replace('▸', ' ')))
+      .map((l) => l.replace('▸', ' ').trim().split(/\s+/)[1]);
+    expect(components.length).toBeGreaterThan(1);
+    expect(components).toEqual([...components].sort());
     h.app.unmount();
   });
 

@@ -9,7 +9,8 @@ import {
   ManifestRefusal,
   planEdits,
 } from '../../../src/manifests/index.js';
-import { expectGolden, FIXTURES } from './helpers.js';
+import { expectGolden } from '../../helpers/files.js';
+import { FIXTURES } from './helpers.js';
 
 const dir = path.join(FIXTURES, 'kustomize');
 const tree = loadManifestTree(dir, { base: dir });
@@ -105,7 +106,7 @@ describe('Kustomize trees', () => {
       { op: 'set-env', workload: { name: 'api' }, name: 'WORKER_POOL_SIZE', value: '8' },
       { op: 'set-configmap-key', configMap: { name: 'api-config' }, key: 'CACHE_TTL', value: '120' },
     ]);
-    expectGolden('kustomize.golden/tune.diff', formatPlanDiff(plan));
+    expectGolden('manifests/kustomize.golden/tune.diff', formatPlanDiff(plan));
     expect(formatPlanDiff(plan)).not.toMatch(/an-pw|api-pw/);
     expect(plan.files.find((f) => f.display === 'overlays/prod/kustomization.yaml')?.after).toContain(
       '- DATABASE_URL=postgres://analytics:an-pw@db:5432/analytics?pool_max_conns=20&pool_min_conns=5\n',

@@ -16,7 +16,8 @@ import {
   type ManifestEdit,
   planEdits,
 } from '../../../src/manifests/index.js';
-import { cleanupTemps, copyFixture, expectGolden, FIXTURES, snapshot } from './helpers.js';
+import { expectGolden } from '../../helpers/files.js';
+import { cleanupTemps, copyFixture, FIXTURES, snapshot } from './helpers.js';
 
 afterAll(cleanupTemps);
 
@@ -91,7 +92,7 @@ describe('planEdits over the Sentinel fixture', () => {
   test('the masked diff matches the checked-in golden diff', () => {
     const plan = planEdits(loadManifestTree(dir, { base: dir }), TUNE_EDITS);
     expect(plan.files.map((f) => f.display)).toEqual(CHANGED);
-    expectGolden('sentinel.golden/tune.diff', formatPlanDiff(plan));
+    expectGolden('manifests/sentinel.golden/tune.diff', formatPlanDiff(plan));
     expect(plan.warnings).toEqual([]);
     expect(plan.refusals).toEqual([]);
   });
@@ -101,8 +102,8 @@ describe('planEdits over the Sentinel fixture', () => {
     for (const f of plan.files) {
       const golden =
         f.display === '.env'
-          ? 'sentinel.golden/.env.golden'
-          : `sentinel.golden/${f.display.replace(/\.yaml$/, '.golden.yaml')}`;
+          ? 'manifests/sentinel.golden/.env.golden'
+          : `manifests/sentinel.golden/${f.display.replace(/\.yaml$/, '.golden.yaml')}`;
       expectGolden(golden, f.after);
       expect(f.before).toBe(readFileSync(path.join(dir, f.display), 'utf8'));
     }

@@ -9,7 +9,8 @@ import {
   type ManifestEdit,
   planEdits,
 } from '../../../src/manifests/index.js';
-import { cleanupTemps, copyFixture, expectGolden, FIXTURES, snapshot } from './helpers.js';
+import { expectGolden } from '../../helpers/files.js';
+import { cleanupTemps, copyFixture, FIXTURES, snapshot } from './helpers.js';
 
 afterAll(cleanupTemps);
 
@@ -74,8 +75,8 @@ describe('rewrites keep every unrelated byte', () => {
     const tree = loadManifestTree(path.join(dir, file), { base: dir });
     const plan = planEdits(tree, edits);
     expect(plan.files.map((f) => f.display)).toEqual([file]);
-    expectGolden(`styles.golden/${file.replace(/\.yaml$/, '.diff')}`, formatPlanDiff(plan));
-    expectGolden(`styles.golden/${file.replace(/\.yaml$/, '.golden.yaml')}`, plan.files[0]!.after);
+    expectGolden(`manifests/styles.golden/${file.replace(/\.yaml$/, '.diff')}`, formatPlanDiff(plan));
+    expectGolden(`manifests/styles.golden/${file.replace(/\.yaml$/, '.golden.yaml')}`, plan.files[0]!.after);
     // The result parses without errors into the same number of documents.
     const docs = parseAllDocuments(plan.files[0]!.after);
     expect(Array.isArray(docs) && docs.every((d) => d.errors.length === 0)).toBe(true);
@@ -108,7 +109,7 @@ describe('rewrites keep every unrelated byte', () => {
   });
 
   test('the library does not re-stringify: String(doc) would reformat these files', async () => {
-    // Guard for the design choice (STYLE.md: edit documents, never re-dump): the yaml printer
+    // Guard for the design choice (docs/design.md "Manifests": edit documents, never re-dump): the yaml printer
     // changes flow spacing and comment spacing, which a reviewer would see as noise.
     const { parseDocument } = await import('yaml');
     const src = readFileSync(path.join(styles, 'workloads.yaml'), 'utf8').split('---')[0]!;

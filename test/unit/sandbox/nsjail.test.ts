@@ -22,6 +22,7 @@ import {
 import { REAPER_JAIL_PATH } from '../../../src/worker/sandbox/reaper.js';
 import { kafelPolicy } from '../../../src/worker/sandbox/seccomp.js';
 import type { Phase } from '../../../src/worker/sandbox/types.js';
+import { expectGolden } from '../../helpers/files.js';
 
 const fixtures = path.join(import.meta.dirname, '../../fixtures/nsjail');
 
@@ -255,9 +256,9 @@ describe('rendered configs', () => {
       const written = renderNsjailConfigs(defaultNsjailLimits(), dir);
       expect(written.map((w) => path.basename(w.file))).toEqual(['python.cfg', 'cpp-compile.cfg', 'cpp.cfg']);
       for (const w of written) {
-        const golden = readFileSync(path.join(fixtures, 'golden', path.basename(w.file)), 'utf8');
-        expect(readFileSync(w.file, 'utf8')).toBe(golden);
-        checkConfig(golden);
+        const text = readFileSync(w.file, 'utf8');
+        expectGolden(`nsjail/golden/${path.basename(w.file)}`, text);
+        checkConfig(text);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

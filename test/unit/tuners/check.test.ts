@@ -42,6 +42,7 @@ const prod: TuningFacts = {
   },
   api: {
     replicas: m(3),
+    hpaMaxReplicas: m(3),
     poolMaxConns: m(20),
     poolMinConns: m(5),
     writeTimeoutMs: m(30_000),
@@ -120,7 +121,19 @@ describe('runChecks over the guide’s production settings', () => {
       },
       { id: 'keda-trigger', missing: ['keda.protocol|keda.hostScheme'] },
       { id: 'api-pool-per-pod', missing: ['api.poolMaxConns'] },
+      { id: 'api-hpa', missing: ['api.hpaMaxReplicas', 'api.replicas', 'api.poolMaxConns'] },
       { id: 'redis', missing: ['redis.maxmemoryBytes|redis.maxmemoryPolicy'] },
+    ]);
+  });
+
+  test('an API autoscaler that scales past the counted replicas: the extra connections', () => {
+    const report = runChecks({ ...prod, api: { ...prod.api, hpaMaxReplicas: m(10) } }, ['api-hpa']);
+    expect(report.findings.map((f) => [f.id, f.severity, f.message])).toEqual([
+      [
+        'api-hpa-vs-max-connections',
+        'warning',
+        "The API's HorizontalPodAutoscaler scales to 10 replicas × pool_max_conns 20 = 200 connections, 140 more than the 3 × 20 counted (k8s/).",
+      ],
     ]);
   });
 

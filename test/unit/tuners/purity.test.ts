@@ -2,13 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import * as tuners from '../../../src/tuners/index.js';
 import { sources } from '../../../src/tuners/types.js';
 import { expectSectionExists } from '../../helpers/guides.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const tunersDir = path.resolve(here, '../../../src/tuners');
-const _sharedDir = path.resolve(here, '../../../../shared');
 const files = readdirSync(tunersDir).filter((f) => f.endsWith('.ts'));
 
 /** Every module specifier a file imports. */
@@ -25,11 +23,6 @@ describe('src/tuners has no I/O', () => {
     const text = readFileSync(path.join(tunersDir, file), 'utf8');
     expect(importsOf(text).filter((s) => !allowed(s))).toEqual([]);
     expect(text).not.toMatch(/\b(process\.|require\(|fetch\(|import\()/);
-  });
-
-  test('the barrel exports the tuners', () => {
-    expect(typeof tuners.workerPoolSize).toBe('function');
-    expect(typeof tuners.runChecks).toBe('function');
   });
 });
 

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { execa } from 'execa';
@@ -9,6 +8,8 @@ export interface TestServer {
   count(): number;
   /** Server time (ms, performance clock) of the first request, once there was one. */
   firstAt(): number | undefined;
+  /** Changes latency or error rate from now on (the same target, behaving differently). */
+  set(opts: Pick<HttpServerOptions, 'latencyMs' | 'failEvery'>): void;
   close(): Promise<void>;
 }
 
@@ -22,6 +23,11 @@ export interface HttpServerOptions {
    * is answered at startMs + durationMs, as if the server froze (GC pause, lock) for that second.
    */
   stall?: { startMs: number; durationMs: number };
+  /**
+   * Periodic freezes on the wall clock: from `origin` (epoch ms) on, a request arriving in the last
+   * `durationMs` of each `everyMs` period is answered at the end of the period.
+   */
+  freeze?: { origin: number; everyMs: number; durationMs: number };
 }
 
 async function listen(server: http.Server): Promise<string> {
@@ -41,6 +47,12 @@ export async function startHttpServer(opts: HttpServerOptions = {}): Promise<Tes
   let first: number | undefined;
   const server = http.createServer((req, res) => {
     const t = performance.now();
+    // Priming requests (sent before the clock starts) are answered but not part of the test.
+    if (req.headers['x-bench-prime']) {
+      req.resume();
+      req.on('end', () => res.end('{"ok":true}'));
+      return;
+    }
     first ??= t;
     n += 1;
     const status = opts.failEvery && n % opts.failEvery === 0 ? 500 : 200;
@@ -50,6 +62,12 @@ export async function startHttpServer(opts: HttpServerOptions = {}): Promise<Tes
       const end = opts.stall.startMs + opts.stall.durationMs;
       if (rel >= opts.stall.startMs && rel < end) delay = Math.max(delay, end - rel);
     }
+    if (opts.freeze) {
+      const rel = performance.timeOrigin + t - opts.freeze.origin;
+      const inPeriod = rel % opts.freeze.everyMs;
+      if (rel >= 0 && inPeriod >= opts.freeze.everyMs - opts.freeze.durationMs)
+        delay = Math.max(delay, opts.freeze.everyMs - inPeriod);
+    }
     const reply = () => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(status === 200 ? '{"ok":true}' : '{"error":"boom"}');
@@ -58,102 +76,13 @@ export async function startHttpServer(opts: HttpServerOptions = {}): Promise<Tes
     req.on('end', () => (delay > 0 ? setTimeout(reply, delay) : reply()));
   });
   const url = await listen(server);
-  return { url, count: () => n, firstAt: () => first, close: () => closeServer(server) };
-}
-
-/** Expected stdout of the default payloads, as a real worker would produce it. */
-const outputs: Array<[RegExp, string]> = [
-  [/print\(42\)/, '42\n'],
-  [/sys\.stdin/, '55\n'],
-  [/"hello"/, 'hello\n'],
-  [/1000000/, '500000500000\n'],
-];
-
-export interface SentinelServerOptions {
-  /** How long a job takes from submission to a terminal status, ms. */
-  execMs?: number;
-  /** Every Nth job ends in RUNTIME_ERROR. */
-  errorEvery?: number;
-  /** Every Nth job never finishes (the bench reports a poll timeout). */
-  hangEvery?: number;
-}
-
-/**
- * A small server faithful to the API contract of DESIGN.md ("The stack contract") for the
- * built-in Sentinel scenario: POST /api/v1/submissions → 202 {job_id, status: QUEUED} (400 on bad
- * input, 413 over 64 KB), GET /api/v1/submissions/:id → the job, QUEUED → RUNNING → terminal.
- */
-export async function startSentinelServer(opts: SentinelServerOptions = {}): Promise<TestServer> {
-  let n = 0;
-  let jobs = 0;
-  let first: number | undefined;
-  const store = new Map<string, { created: number; seq: number; stdin?: string; source: string }>();
-  const json = (res: http.ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
+  return {
+    url,
+    count: () => n,
+    firstAt: () => first,
+    set: (o) => Object.assign(opts, o),
+    close: () => closeServer(server),
   };
-  const server = http.createServer((req, res) => {
-    first ??= performance.now();
-    n += 1;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = req.url ?? '/';
-      if (req.method === 'GET' && url === '/api/v1/health') {
-        return json(res, 200, { status: 'ok', services: { postgres: 'ok', rabbitmq: 'ok', redis: 'ok' } });
-      }
-      if (req.method === 'POST' && url === '/api/v1/submissions') {
-        const raw = Buffer.concat(chunks);
-        let body: { language?: unknown; source_code?: unknown; stdin?: unknown };
-        try {
-          body = JSON.parse(raw.toString('utf8'));
-        } catch {
-          return json(res, 400, { error: 'invalid JSON' });
-        }
-        if (body.language !== 'python' && body.language !== 'cpp')
-          return json(res, 400, { error: 'bad language' });
-        if (typeof body.source_code !== 'string' || !body.source_code)
-          return json(res, 400, { error: 'no source' });
-        if (Buffer.byteLength(body.source_code) > 64 * 1024)
-          return json(res, 413, { error: 'source too large' });
-        const id = randomUUID();
-        jobs += 1;
-        store.set(id, { created: performance.now(), seq: jobs, source: body.source_code });
-        return json(res, 202, { job_id: id, status: 'QUEUED' });
-      }
-      const m = /^\/api\/v1\/submissions\/([0-9a-f-]{36})$/.exec(url);
-      if (req.method === 'GET' && m) {
-        const job = store.get(m[1]!);
-        if (!job) return json(res, 404, { error: 'not found' });
-        const age = performance.now() - job.created;
-        const exec = opts.execMs ?? 200;
-        const hang = opts.hangEvery !== undefined && job.seq % opts.hangEvery === 0;
-        let status =
-          age < exec / 2 || hang
-            ? age < exec / 4
-              ? 'QUEUED'
-              : 'RUNNING'
-            : age < exec
-              ? 'RUNNING'
-              : 'SUCCESS';
-        if (status === 'SUCCESS' && opts.errorEvery && job.seq % opts.errorEvery === 0)
-          status = 'RUNTIME_ERROR';
-        const stdout = status === 'SUCCESS' ? (outputs.find(([re]) => re.test(job.source))?.[1] ?? '') : '';
-        return json(res, 200, {
-          job_id: m[1],
-          status,
-          stdout,
-          stderr: status === 'RUNTIME_ERROR' ? 'Traceback: boom\n' : '',
-          exit_code: status === 'SUCCESS' ? 0 : status === 'RUNTIME_ERROR' ? 1 : null,
-          time_used_ms: status === 'SUCCESS' ? 12 : null,
-          memory_used_kb: status === 'SUCCESS' ? 9000 : null,
-        });
-      }
-      return json(res, 404, { error: 'not found' });
-    });
-  });
-  const url = await listen(server);
-  return { url, count: () => n, firstAt: () => first, close: () => closeServer(server) };
 }
 
 const bin = new URL('../../../../bin/run.js', import.meta.url).pathname;
