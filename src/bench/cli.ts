@@ -233,12 +233,13 @@ export interface BenchIo {
 
 /** The thresholds failed under --assert: exit 1, and --json still carries the whole result. */
 export class ThresholdsFailedError extends CheckFailedError {
-  constructor(readonly result: BenchResult) {
+  constructor(override readonly result: BenchResult) {
     const failed = result.thresholds.filter((t) => !t.pass);
     super(
       `${failed.length} of ${result.thresholds.length} thresholds failed: ${failed.map((t) => `${t.metric}: ${t.expression} (observed ${t.observedText})`).join('; ')}`,
       {
         code: 'THRESHOLDS_FAILED',
+        result: result,
         suggestion: 'See the threshold table above; the reports (--out) hold the details.',
       },
     );
@@ -247,9 +248,10 @@ export class ThresholdsFailedError extends CheckFailedError {
 
 /** An abortOnFail threshold stopped the run: an aborted run is a failed run (exit 1), with or without --assert. */
 export class RunAbortedError extends CheckFailedError {
-  constructor(readonly result: BenchResult) {
+  constructor(override readonly result: BenchResult) {
     super(`The run was aborted by threshold ${result.abortedBy} (abortOnFail).`, {
       code: 'ABORTED',
+      result,
       suggestion: 'See the threshold table above; the figures cover the run up to the abort.',
     });
   }
@@ -257,9 +259,10 @@ export class RunAbortedError extends CheckFailedError {
 
 /** Ctrl-C (or SIGTERM): the summary was printed, the exit says the run did not finish (130). */
 export class RunInterruptedError extends SentinelError {
-  constructor(readonly result: BenchResult) {
+  constructor(override readonly result: BenchResult) {
     super('Interrupted: the summary above covers the run up to Ctrl-C.', ExitCode.interrupted, {
       code: 'INTERRUPTED',
+      result,
     });
   }
 }

@@ -1,6 +1,15 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+
+// biome-ignore lint/suspicious/noExplicitAny: oclif's own FlagOutput / ArgOutput (not exported)
+type FlagOutput = { [name: string]: any };
+// biome-ignore lint/suspicious/noExplicitAny: as above
+type ArgOutput = { [name: string]: any };
+
 import { type FlagOverride, type LoadedConfig, loadConfig } from '../config/load.js';
 import { describeError, ExitCode, isSentinelError } from '../lib/errors.js';
+import { carryFlags, nextCommand } from '../lib/next-command.js';
+import { disableColor, setWide, wrapToTerminal } from '../lib/terminal.js';
+import { usageError } from '../lib/usage-error.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof SentinelCommand)['baseFlags'] & T['flags']
@@ -15,11 +24,13 @@ export interface JsonEnvelope<T> {
 }
 
 /**
- * The base of every command: shared flags (config, state dir, port offset, profile), `--json`
- * with `{status, result, warnings}`, warnings on stderr, and errors mapped to one-line messages
- * with the exit codes of docs/design.md "Errors and exit codes". Config is loaded on demand inside
- * run(), never at import.
+ * The base of every command: shared flags (config, state dir, port offset, profile, output width,
+ * colour), `--json` with `{status, result, warnings}`, warnings and notes on stderr, and errors
+ * mapped to one line plus a hint with the exit codes of docs/design.md "Errors and exit codes": 0 ok, 1 a check
+ * failed, 2 bad usage or input, 3 the environment lacks something, 130 interrupted. Config is
+ * loaded on demand inside run(), never at import.
  */
+// biome-ignore lint/correctness/noUnusedVariables: T names the command's result type for readers and --json typings
 export abstract class SentinelCommand<T> extends Command {
   static override enableJsonFlag = true;
 
@@ -42,18 +53,70 @@ export abstract class SentinelCommand<T> extends Command {
     profile: Flags.option({ options: ['dev', 'staging', 'prod'] as const, helpGroup: 'GLOBAL' })({
       summary: 'Profile whose guide values fill what the config leaves out.',
     }),
+    output: Flags.option({ options: ['wide'] as const, char: 'o', helpGroup: 'GLOBAL' })({
+      summary: 'wide: keep every table cell on one line instead of fitting the terminal.',
+    }),
+    color: Flags.boolean({
+      allowNo: true,
+      default: true,
+      summary: 'Colour where a view uses it (--no-color, or NO_COLOR set, turns it off).',
+      helpGroup: 'GLOBAL',
+    }),
   };
 
   protected warnings: string[] = [];
+  /** The flags as parsed, for the next commands the output suggests. */
+  private parsedFlags: Record<string, unknown> = {};
 
-  /** Records a warning: printed on stderr now, and returned in the JSON envelope. */
-  protected warnUser(message: string): void {
-    this.warnings.push(message);
-    if (!this.jsonEnabled()) process.stderr.write(`Warning: ${message}\n`);
+  override async init(): Promise<void> {
+    // Applied before parsing, so even a usage error's output respects them.
+    if (this.argv.includes('--no-color') || process.env.NO_COLOR) disableColor();
+    const i = this.argv.findIndex((a) => a === '-o' || a === '--output');
+    setWide(
+      this.argv[i + 1] === 'wide' ||
+        this.argv.some((a) => a === '-owide' || a === '--output=wide' || a === '-o=wide'),
+    );
+    await super.init();
   }
 
-  /** Human output on stderr (progress, notes): stdout is for results only. */
-  protected note(message: string): void {
+  /** Every parse failure is a usage error: one line, a hint, exit 2, with or without --json. */
+  protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    try {
+      const out = await super.parse(options, argv);
+      // As the user typed them (`--memory 8Gi`, not the bytes it parses to), for printed commands.
+      const typed: Record<string, unknown> = {};
+      for (const t of out.raw) {
+        if (t.type !== 'flag') continue;
+        const v = (out.flags as Record<string, unknown>)[t.flag];
+        if (typeof v === 'boolean') typed[t.flag] = v;
+        else typed[t.flag] = [...((typed[t.flag] as string[] | undefined) ?? []), t.input];
+      }
+      this.parsedFlags = typed;
+      return out;
+    } catch (error) {
+      throw usageError(error, this.id ?? '', options?.flags ? Object.keys(options.flags) : []);
+    }
+  }
+
+  /** Records a warning: printed on stderr now, and returned in the JSON envelope. */
+  protected warnUser(text: string): void {
+    const message = this.withFlags(text);
+    this.warnings.push(message);
+    if (!this.jsonEnabled()) process.stderr.write(`${wrapToTerminal(`Warning: ${message}`, 2)}\n`);
+  }
+
+  /** A note for the user (what to do next, what was assumed): stderr, and `warnings` under --json. */
+  protected note(text: string): void {
+    const message = this.withFlags(text);
+    this.warnings.push(message.replace(/^Note: /, ''));
+    if (!this.jsonEnabled()) process.stderr.write(`${wrapToTerminal(message, 2)}\n`);
+  }
+
+  /** Progress on stderr (text mode only): transient, so not part of the JSON document. */
+  protected progress(message: string): void {
     if (!this.jsonEnabled()) process.stderr.write(`${message}\n`);
   }
 
@@ -65,6 +128,22 @@ export abstract class SentinelCommand<T> extends Command {
       warn: (line: string) => this.warnUser(line),
       json: this.jsonEnabled(),
     };
+  }
+
+  /** The flags a command accepts, from oclif's manifest (for the next commands printed). */
+  private readonly flagsOf = (id: string): string[] | undefined => {
+    const c = this.config.findCommand(id);
+    return c ? Object.keys(c.flags ?? {}) : undefined;
+  };
+
+  /** A command line to print (`status`, `tune pool --write`), carrying the user's selecting flags. */
+  protected nextCommand(command: string): string {
+    return nextCommand(command, this.parsedFlags, this.flagsOf);
+  }
+
+  /** Every `sentinel-ctl ...` inside a text, carrying the user's selecting flags. */
+  protected withFlags(text: string): string {
+    return carryFlags(text, this.parsedFlags, this.flagsOf);
   }
 
   /** Loads the effective config from the parsed base flags plus command-specific overrides. */
@@ -89,29 +168,33 @@ export abstract class SentinelCommand<T> extends Command {
   }
 
   protected override toErrorJson(err: unknown): JsonEnvelope<unknown> {
-    const e = isSentinelError(err)
-      ? {
-          name: err.name,
-          code: err.code,
-          message: err.message,
-          suggestion: err.suggestion,
-          exitCode: err.exitCode,
-        }
-      : { name: 'Error', code: 'BUG', message: describeError(err), exitCode: ExitCode.checkFailed };
-    const exit = (err as { oclif?: { exit?: number } }).oclif?.exit;
-    if (!isSentinelError(err) && typeof exit === 'number')
-      Object.assign(e, { code: 'USAGE', exitCode: exit });
-    // A failed check may still carry its result (a dry run's diff, a rollout's states).
-    const result = (err as { result?: unknown }).result;
-    return {
-      status: e.exitCode,
-      warnings: this.warnings,
-      error: e,
-      ...(result === undefined ? {} : { result }),
-    };
+    if (isSentinelError(err)) {
+      const error = {
+        name: err.name,
+        code: err.code,
+        message: err.message,
+        ...(err.suggestion ? { suggestion: this.withFlags(err.suggestion) } : {}),
+        exitCode: err.exitCode,
+      };
+      return {
+        status: err.exitCode,
+        // A failed check carries what it found (a report, a dry run's diff, a rollout's states).
+        ...(err.result === undefined ? {} : { result: err.result }),
+        warnings: this.warnings,
+        error,
+      };
+    }
+    const error = { name: 'Error', code: 'BUG', message: describeError(err), exitCode: ExitCode.checkFailed };
+    return { status: error.exitCode, warnings: this.warnings, error };
   }
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
+    // oclif's own exits (help, --version) pass through.
+    if (err instanceof Errors.ExitError) return super.catch(err);
+    if (!isSentinelError(err) && (err as { oclif?: unknown }).oclif) {
+      // A parse-time oclif error that did not go through parse() (e.g. from init): still usage.
+      return this.catch(usageError(err, this.id ?? '', []));
+    }
     if (isSentinelError(err)) {
       process.exitCode = err.exitCode;
       if (this.jsonEnabled()) {
@@ -120,10 +203,11 @@ export abstract class SentinelCommand<T> extends Command {
       }
       // Printed here rather than by oclif, which wraps lines at 80 columns and breaks the
       // one-line messages (and the port or path inside them) in two.
-      process.stderr.write(`Error: ${err.message}\n${err.suggestion ? `Hint: ${err.suggestion}\n` : ''}`);
+      // Wrapped at spaces only, so a port, path or command inside is never broken in two.
+      const hint = err.suggestion ? `${wrapToTerminal(`Hint: ${this.withFlags(err.suggestion)}`, 6)}\n` : '';
+      process.stderr.write(`${wrapToTerminal(`Error: ${err.message}`, 7)}\n${hint}`);
       throw new Errors.ExitError(err.exitCode);
     }
-    if ((err as { oclif?: unknown }).oclif) return super.catch(err);
     // Anything else is a bug in sentinel-ctl: say so in one line; DEBUG=* shows the stack.
     if (process.env.DEBUG) process.stderr.write(`${err.stack}\n`);
     process.exitCode = ExitCode.checkFailed;

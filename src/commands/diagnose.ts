@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core';
 import { SentinelCommand } from '../cli/base-command.js';
-import { parseDurationMs } from '../config/env.js';
 import type { FlagOverride } from '../config/load.js';
 import { renderReport } from '../diagnose/report.js';
 import { DiagnoseSession, deploymentOf, diagnoseOnce, targetsOf } from '../diagnose/session.js';
@@ -8,21 +7,13 @@ import { type ComponentName, componentNames, type DiagnoseReport } from '../diag
 import { HistoryFile, historyFile } from '../diagnose/windows/history.js';
 import { PrometheusWindows } from '../diagnose/windows/prometheus.js';
 import { diagnoseK8sFlags, diagnoseK8sOnce, type K8sDiagnoseReport } from '../k8s/commands.js';
+import { durationFlag } from '../lib/duration.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { MASK } from '../lib/redact.js';
+import { fitToTerminal, terminalWidth } from '../lib/terminal.js';
 import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
 
 export type DiagnoseResult = DiagnoseReport;
-
-/** A duration flag: `2s`, `500ms`, `1m`, or a bare number of seconds. */
-const duration = Flags.custom<number>({
-  parse: async (s) => {
-    const ms = /^\s*\d+(\.\d+)?\s*$/.test(s) ? Number(s) * 1000 : parseDurationMs(s);
-    if (ms === undefined || !(ms > 0))
-      throw new Error(`Expected a duration such as 2s or 500ms but received: ${s}`);
-    return ms;
-  },
-});
 
 const url = (summary: string, path: string) => ({
   summary: `${summary} (overrides ${path}).`,
@@ -62,6 +53,7 @@ export class CriticalFindingsError extends CheckFailedError {
       `${critical.length} critical finding${critical.length > 1 ? 's' : ''}: ${critical.map((f) => f.id).join(', ')}.`,
       {
         code: 'CRITICAL_FINDINGS',
+        result: report,
         suggestion: 'Each finding above names its evidence, the fix and the command that applies it.',
       },
     );
@@ -83,19 +75,16 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
   ];
   static override flags = {
     once: Flags.boolean({ summary: 'Print one plain report and exit (the default without a terminal).' }),
-    interval: duration({
+    interval: durationFlag({
       default: 2000,
-      defaultHelp: async () => '2s',
       summary: 'Refresh period of the interactive view (e.g. 2s).',
     }),
-    'sample-interval': duration({
+    'sample-interval': durationFlag({
       default: 1000,
-      defaultHelp: async () => '1s',
       summary: 'Pause between the two samples that rates come from, for --once and --json (e.g. 1s).',
     }),
-    timeout: duration({
+    timeout: durationFlag({
       default: 2000,
-      defaultHelp: async () => '2s',
       summary: 'Per-collector timeout (a slower component is reported down).',
     }),
     'database-url': Flags.string(url('PostgreSQL URL', 'DATABASE_URL')),
@@ -178,7 +167,11 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
         report = await renderDiagnose(session, { intervalMs: flags.interval, taskQueue: TASK_QUEUE });
       } else {
         report = await diagnoseOnce(session, { sampleIntervalMs: flags['sample-interval'] });
-        if (!this.jsonEnabled()) this.log(renderReport(report, TASK_QUEUE, process.stdout.columns || 80));
+        // Each fix's command carries the flags that selected this stack (--state-dir, --port-offset…).
+        for (const f of report.findings) {
+          if (f.command?.startsWith('sentinel-ctl ')) f.command = this.nextCommand(f.command.slice(13));
+        }
+        if (!this.jsonEnabled()) this.log(fitToTerminal(renderReport(report, TASK_QUEUE, terminalWidth())));
       }
     } finally {
       await session.close();
@@ -190,10 +183,5 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
     // on screen said what was wrong). --once and --json exit 1 on a critical finding.
     if (safe && !safe.healthy && !interactive) throw new CriticalFindingsError(safe);
     return safe as DiagnoseReport;
-  }
-
-  protected override toErrorJson(err: unknown) {
-    const envelope = super.toErrorJson(err);
-    return err instanceof CriticalFindingsError ? { ...envelope, result: err.report } : envelope;
   }
 }

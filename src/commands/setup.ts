@@ -54,7 +54,7 @@ export default class Setup extends SentinelCommand<SetupResult> {
       if (!/^y(es)?$/i.test(answer.trim())) return result([], true);
     }
     await applySetup(plan);
-    this.note(`Installed ${plan.packages.join(', ')}. Next: \`sentinel-ctl up\`.`);
+    this.note(`Installed ${plan.packages.join(', ')}. Next: \`${this.nextCommand('up')}\`.`);
     return result(plan.packages, false);
   }
 

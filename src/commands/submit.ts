@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { SentinelCommand } from '../cli/base-command.js';
 import type { Job } from '../jobs/repository.js';
+import { durationFlag } from '../lib/duration.js';
 import { CheckFailedError, UserError } from '../lib/errors.js';
 import { endpoints } from '../services/endpoints.js';
 import { languageFromFile, submitJob, waitForJob } from '../submit/client.js';
@@ -11,7 +12,7 @@ export type SubmitResult = Job | { job_id: string; status: string };
 export default class Submit extends SentinelCommand<SubmitResult> {
   static override summary = 'Submit one program through the API and wait for its result (the smoke test).';
   static override description =
-    `Reads FILE (or standard input with "-"), posts it to POST /api/v1/submissions and follows GET /api/v1/submissions/:id/stream (a WebSocket) until a terminal status, polling GET /api/v1/submissions/:id instead with --no-stream or when the API has no stream. The program's stdout is printed on stdout and its stderr on stderr; a status line goes to stderr. Exit code 0 when the job ends SUCCESS, 1 for any other final status or a poll timeout. --json prints the job object exactly as the API returns it.`;
+    `Reads FILE (or standard input with "-"), posts it to POST /api/v1/submissions and follows GET /api/v1/submissions/:id/stream (a WebSocket) until a terminal status, polling GET /api/v1/submissions/:id instead with --no-stream or when the API has no stream. The program's stdout is printed on stdout and its stderr on stderr; a status line goes to stderr. Exit code 0 when the job ends SUCCESS, 1 for any other final status or a poll timeout. --json prints the envelope {status, result, warnings} with the job, exactly as the API returns it, as result.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> examples/hello.py',
     'echo 21 | <%= config.bin %> <%= command.id %> examples/double.cpp --stdin 21',
@@ -42,13 +43,9 @@ export default class Submit extends SentinelCommand<SubmitResult> {
       default: true,
       allowNo: true,
     }),
-    timeout: Flags.integer({ summary: 'Seconds to wait for a terminal status.', default: 60, min: 1 }),
+    timeout: durationFlag({ summary: 'How long to wait for a terminal status.', default: 60_000 }),
     'api-url': Flags.string({ summary: 'API base URL (default: API_URL, else the local stack).' }),
   };
-
-  protected override toSuccessJson(result: unknown): unknown {
-    return result; // The job exactly as the API returned it.
-  }
 
   async run(): Promise<SubmitResult> {
     const { args, flags } = await this.parse(Submit);
@@ -77,29 +74,29 @@ export default class Submit extends SentinelCommand<SubmitResult> {
       if (!this.jsonEnabled()) this.log(accepted.job_id);
       return accepted;
     }
-    this.note(`job ${accepted.job_id} ${accepted.status}`);
+    this.progress(`job ${accepted.job_id} ${accepted.status}`);
     const job = await waitForJob(
       apiUrl,
       accepted.job_id,
-      flags.timeout * 1000,
+      flags.timeout,
       (s) => {
-        if (s !== 'QUEUED') this.note(`job ${accepted.job_id} ${s}`);
+        if (s !== 'QUEUED') this.progress(`job ${accepted.job_id} ${s}`);
       },
       { stream: flags.stream },
     );
     if (!this.jsonEnabled()) {
       if (job.stdout) process.stdout.write(job.stdout);
       if (job.stderr) process.stderr.write(job.stderr.endsWith('\n') ? job.stderr : `${job.stderr}\n`);
-      this.note(
+      this.progress(
         `${job.status}: exit ${job.exit_code ?? '-'}, ${job.time_used_ms ?? '-'} ms, ${job.memory_used_kb ?? '-'} KB`,
       );
     }
     if (job.status !== 'SUCCESS') {
-      if (this.jsonEnabled()) {
-        process.exitCode = 1;
-        return job;
-      }
-      throw new CheckFailedError(`The job ended ${job.status}, not SUCCESS.`);
+      throw new CheckFailedError(`The job ended ${job.status}, not SUCCESS.`, {
+        code: 'JOB_FAILED',
+        result: job,
+        suggestion: "The job's stderr and status are above (under --json: in result).",
+      });
     }
     return job;
   }

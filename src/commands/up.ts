@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from 'node:fs';
 import { SentinelCommand } from '../cli/base-command.js';
 import { servicesFlag } from '../cli/service-flags.js';
 import { type UpK8sResult, upK8s, upK8sFlags } from '../k8s/commands.js';
@@ -30,10 +31,14 @@ With --k8s: server-side apply (field manager sentinel-ctl) of the \`generate k8s
   async run(): Promise<UpResult | UpK8sResult> {
     const { flags } = await this.parse(Up);
     if (flags.k8s) return upK8s(flags, this.loadConfig(flags).config.profile, this.io());
+    const before = this.loadConfig(flags).config.stateDir;
+    // A refused start (port taken, binary missing) must leave no new files behind: a state
+    // directory this run created is removed again when nothing could start.
+    const fresh = !existsSync(before);
     const { config, filePath } = this.loadConfig(flags, { persistCredentials: true });
     const controller = new AbortController();
     const onSignal = () => {
-      this.note('\nInterrupted: stopping what this run started...');
+      this.progress('\nInterrupted: stopping what this run started...');
       controller.abort();
     };
     process.once('SIGINT', onSignal);
@@ -43,7 +48,7 @@ With --k8s: server-side apply (field manager sentinel-ctl) of the \`generate k8s
         services: flags.services,
         configPath: filePath,
         signal: controller.signal,
-        progress: (m) => this.note(m),
+        progress: (m) => this.progress(m),
       });
       if (!this.jsonEnabled()) {
         this.log(
@@ -59,11 +64,14 @@ With --k8s: server-side apply (field manager sentinel-ctl) of the \`generate k8s
             ]),
           ),
         );
-        this.note(
-          `State: ${config.stateDir}. Check with \`sentinel-ctl status\`; stop with \`sentinel-ctl down\`.`,
-        );
       }
+      this.note(
+        `State: ${config.stateDir}. Check with \`${this.nextCommand('status')}\`; stop with \`${this.nextCommand('down')}\`.`,
+      );
       return { stateDir: config.stateDir, services };
+    } catch (error) {
+      if (fresh && existsSync(config.stateDir)) rmSync(config.stateDir, { recursive: true, force: true });
+      throw error;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -1,3 +1,5 @@
+import { parseDuration } from '../lib/duration.js';
+
 /**
  * Environment variables, with the guides' own names first (deployment guide "Configuration
  * Reference", tuning guide tables) and the unprefixed upstream aliases after them. The first name
@@ -50,16 +52,6 @@ export const envBindings: EnvBinding[] = [
   { names: ['REDIS_PASSWORD'], path: 'credentials.redis.password', kind: 'string' },
 ];
 
-/** Go-style durations as the guides write them (`10s`, `30s`, `500ms`, `1m`) or plain milliseconds. */
-export function parseDurationMs(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = m[2] ?? 'ms';
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(n * factor);
-}
-
 /** Converts one environment string to the binding's type; `undefined` means it is not valid. */
 export function coerceEnv(kind: EnvBinding['kind'], raw: string): string | number | boolean | undefined {
   switch (kind) {
@@ -74,6 +66,6 @@ export function coerceEnv(kind: EnvBinding['kind'], raw: string): string | numbe
       if (/^(0|false|no|off)$/i.test(raw)) return false;
       return undefined;
     case 'duration':
-      return parseDurationMs(raw);
+      return parseDuration(raw);
   }
 }

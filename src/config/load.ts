@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { UserError } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/fs.js';
-import { type ConfigLayer, defaults, profileDefaults } from './defaults.js';
+import { defaults, profileDefaults } from './defaults.js';
 import { coerceEnv, envBindings } from './env.js';
 import { configSchema, type Ports, type Profile, profiles, type SentinelConfig } from './schema.js';
 

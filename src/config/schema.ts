@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DURATION_HINT, parseDuration } from '../lib/duration.js';
 
 /**
  * The one schema of `sentinel.config.yaml`. Every key has a default (from the guides, see
@@ -9,6 +10,21 @@ import { z } from 'zod';
 
 const port = z.number().int().min(1).max(65535);
 const positiveInt = z.number().int().positive();
+/**
+ * A duration key (`...Ms`): a number of milliseconds, as the key's name says, or a duration string
+ * in the CLI's one syntax (`30s`, `1m30s`, `500ms`; src/lib/duration.ts).
+ */
+const durationMs = z.union([
+  positiveInt,
+  z.string().transform((s, ctx) => {
+    const ms = parseDuration(s);
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: `expected ${DURATION_HINT}, got "${s}"` });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+]);
 /**
  * Sizes are strings in each server's own units so they pass through unchanged: Redis takes
  * b/k/kb/m/mb/g/gb, RabbitMQ also takes KiB/MiB/GiB, PostgreSQL kB/MB/GB/TB.
@@ -63,7 +79,7 @@ export const configSchema = z.strictObject({
   rabbitmq: z.strictObject({
     vmMemoryHighWatermark: z.number().gt(0).max(1),
     diskFreeLimit: byteSize,
-    consumerTimeoutMs: positiveInt,
+    consumerTimeoutMs: durationMs,
     channelMax: positiveInt,
     deliveryLimit: positiveInt,
   }),
@@ -85,8 +101,8 @@ export const configSchema = z.strictObject({
     replicas: positiveInt,
     /** Requests per minute per client IP (API_RATE_LIMIT). */
     rateLimit: positiveInt,
-    readTimeoutMs: positiveInt,
-    writeTimeoutMs: positiveInt,
+    readTimeoutMs: durationMs,
+    writeTimeoutMs: durationMs,
     ginMode: z.enum(['debug', 'release']),
     poolMaxConns: positiveInt,
     poolMinConns: z.number().int().min(0),

@@ -20,6 +20,7 @@ import {
 import { FactBook } from './book.js';
 import { readManifestFacts } from './from-manifests.js';
 import type { LiveOptions, LiveReport } from './live.js';
+import { profileSizing } from './profiles.js';
 import { findRoles, type Roles } from './roles.js';
 import { selectManifestFiles } from './select.js';
 import { cpuText, memoryText } from './show.js';
@@ -69,6 +70,9 @@ export interface Gathered {
 }
 
 const bytes = (b: number) => memoryText(b);
+
+/** Kubernetes sets KUBERNETES_SERVICE_HOST in every pod's containers. */
+const inPod = () => Boolean(process.env.KUBERNETES_SERVICE_HOST);
 
 function flagFacts(book: FactBook, f: FactFlags): void {
   const flag = <T>(v: T | undefined, name: string) => (v === undefined ? undefined : fact(v, 'flag', name));
@@ -291,7 +295,26 @@ export async function gatherFacts(o: GatherOptions): Promise<Gathered> {
     g.live = await collectLive(o.live);
     liveFacts(book, g.live, o.live.local);
   }
-  capacityFacts(book, g, o.flags, { cpus: hostCpus, memoryBytes: o.host?.memoryBytes ?? os.totalmem() });
+  if (
+    !g.tree &&
+    !o.live &&
+    !o.cgroupRoot &&
+    o.flags.cpus === undefined &&
+    o.flags.memory === undefined &&
+    !inPod()
+  ) {
+    // Nothing describes the worker pod and this is not one: the machine sentinel-ctl runs on (a
+    // laptop, a CI runner) says nothing about the pods, so the profile's pod shape is used.
+    const shape = profileSizing[o.profile];
+    const detail = `the ${o.profile} profile's worker pod (no --manifests, --cpus/--memory or --live, and not in a pod)`;
+    book.put('worker.cpuMillicores', fact(shape.workerCpuMillicores, 'profile', detail), cpuText);
+    book.put('worker.memoryBytes', fact(shape.workerMemoryBytes, 'profile', detail), bytes);
+    book.capacityNotes.push(
+      `No manifests, no --cpus/--memory and not inside a pod: sized for the ${o.profile} profile's worker pod (${cpuText(shape.workerCpuMillicores)}, ${bytes(shape.workerMemoryBytes)}), not this machine; pass --cpus and --memory for your pods`,
+    );
+  } else {
+    capacityFacts(book, g, o.flags, { cpus: hostCpus, memoryBytes: o.host?.memoryBytes ?? os.totalmem() });
+  }
   // No profile asked for: the API's replicas pick the row of the guide's pool table (1 dev,
   // 2 staging, 3+ prod), so a production tree is not tuned with development pools.
   const baseReplicas = o.flags.apiReplicas ?? g.roles?.api?.workload.replicas;

@@ -27,6 +27,8 @@ export interface ProfileSizing {
   rabbitmqMemoryBytes: number;
   /** API HPA bounds: the deployment guide's "API HPA (CPU-based)" 3–10 in prod. */
   apiHpaMax: number;
+  /** Where apiHpaMax comes from: the deployment guide for prod, the tool's own choice otherwise. */
+  apiHpaWhy: string;
   source: Source;
 }
 
@@ -43,6 +45,8 @@ export const profileSizing: Record<Profile, ProfileSizing> = {
     redisMemoryBytes: 256 * MIB,
     rabbitmqMemoryBytes: 512 * MIB,
     apiHpaMax: 3,
+    apiHpaWhy:
+      "tool's choice, not a guide's: 1–3 replicas for a development machine (the deployment guide's \"API HPA\" gives only production's 3–10)",
     source: sources.workerResources,
   },
   staging: {
@@ -56,6 +60,8 @@ export const profileSizing: Record<Profile, ProfileSizing> = {
     redisMemoryBytes: 256 * MIB,
     rabbitmqMemoryBytes: 1 * GIB,
     apiHpaMax: 6,
+    apiHpaWhy:
+      "tool's choice, not a guide's: 2–6 replicas, between development and the deployment guide's production 3–10",
     source: sources.workerResources,
   },
   prod: {
@@ -69,6 +75,7 @@ export const profileSizing: Record<Profile, ProfileSizing> = {
     redisMemoryBytes: 512 * MIB,
     rabbitmqMemoryBytes: 2 * GIB,
     apiHpaMax: 10,
+    apiHpaWhy: 'deployment guide "API HPA": 3–10 replicas at 70 % CPU',
     source: sources.workerResources,
   },
 };

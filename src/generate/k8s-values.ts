@@ -134,6 +134,16 @@ export function k8sValues(o: K8sOptions): K8sValues {
   const apiReplicas = api.replicas ?? 1;
   v.api_replicas = String(apiReplicas);
   v.api_hpa_max = String(sizing.apiHpaMax);
+  v.api_hpa_why = sizing.apiHpaWhy;
+  tuned.push({
+    name: 'api HPA maxReplicas',
+    value: v.api_hpa_max,
+    reason: sizing.apiHpaWhy,
+    source:
+      o.profile === 'prod'
+        ? formatSource(sources.deployApiHpa)
+        : "sentinel-ctl's choice (no guide gives this profile's range)",
+  });
   put('api_pool_max', 'api pool_max_conns', row);
   put('api_pool_min', 'api pool_min_conns', pgxPoolMinConns(row.value));
   v.api_rate_limit = String(api.rateLimit ?? 100);

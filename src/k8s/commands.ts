@@ -4,8 +4,8 @@
  * untouched.
  */
 import { Flags } from '@oclif/core';
-import { parseDurationMs } from '../config/env.js';
 import type { Profile } from '../config/schema.js';
+import { DURATION_HINT, parseDuration } from '../lib/duration.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { renderTable } from '../lib/table.js';
 import { type ApplyResult, applySet } from './apply.js';
@@ -50,13 +50,14 @@ export const clusterFlags = {
   }),
 };
 
+/** The CLI's one duration syntax (src/lib/duration.ts); 0 allowed (do not wait). */
 const duration = Flags.custom<number>({
   parse: async (s) => {
-    const ms = /^\s*\d+(\.\d+)?\s*$/.test(s) ? Number(s) * 1000 : parseDurationMs(s);
-    if (ms === undefined || !(ms >= 0))
-      throw new Error(`Expected a duration such as 90s or 5m but received: ${s}`);
+    const ms = parseDuration(s);
+    if (ms === undefined) throw new Error(`Expected ${DURATION_HINT}, got "${s}"`);
     return ms;
   },
+  helpValue: '<duration>',
 });
 
 export const upK8sFlags = {
@@ -111,11 +112,11 @@ export interface UpK8sResult extends ApplyResult {
 export class K8sCheckFailed extends CheckFailedError {
   constructor(
     message: string,
-    readonly result: unknown,
+    override readonly result: unknown,
     suggestion: string,
     code: string,
   ) {
-    super(message, { suggestion, code });
+    super(message, { suggestion, code, result });
   }
 }
 

@@ -20,16 +20,20 @@ export interface ErrorDetails {
   /** A machine-readable code for --json output and tests. */
   code?: string;
   cause?: unknown;
+  /** What the command found before failing (a report, a comparison): `--json` prints it as `result`. */
+  result?: unknown;
 }
 
 export class SentinelError extends Error {
   readonly exitCode: ExitCodeValue;
   readonly suggestion?: string;
   readonly code: string;
+  readonly result?: unknown;
 
   constructor(message: string, exitCode: ExitCodeValue, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = new.target.name;
+    this.result = details.result;
     this.exitCode = exitCode;
     this.suggestion = details.suggestion;
     this.code = details.code ?? 'ERROR';
@@ -50,10 +54,20 @@ export class EnvironmentError extends SentinelError {
   }
 }
 
-/** A check the user asked for did not pass (threshold, finding, escape). Exit 1. */
+/**
+ * A check the user asked for did not pass (threshold, finding, escape). Exit 1. Give what was
+ * found as `details.result`: the base command prints it in the `--json` envelope.
+ */
 export class CheckFailedError extends SentinelError {
   constructor(message: string, details: ErrorDetails = {}) {
     super(message, ExitCode.checkFailed, { code: 'CHECK_FAILED', ...details });
+  }
+}
+
+/** Ctrl-C: exit 130, as shells report a process stopped by SIGINT. */
+export class InterruptedError extends SentinelError {
+  constructor(message = 'Interrupted.', details: ErrorDetails = {}) {
+    super(message, ExitCode.interrupted, { code: 'INTERRUPTED', ...details });
   }
 }
 

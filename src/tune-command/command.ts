@@ -8,6 +8,7 @@ import { SentinelCommand } from '../cli/base-command.js';
 import type { SentinelConfig } from '../config/schema.js';
 import type { FactFlags, GatherOptions } from '../facts/gather.js';
 import type { LocalStackSettings } from '../facts/live.js';
+import { CheckFailedError } from '../lib/errors.js';
 import { endpoints } from '../services/endpoints.js';
 import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
 import { factsFromFlags } from './flags.js';
@@ -32,6 +33,8 @@ export interface TuneFlagValues {
   'cgroup-root'?: string;
   write?: boolean;
   'dry-run'?: boolean;
+  'exit-code'?: boolean;
+  facts?: boolean;
   [k: string]: unknown;
 }
 
@@ -63,7 +66,14 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
     if (flags.write) options.mode = 'write';
     else if (flags['dry-run']) options.mode = 'dry-run';
     const result = await runTune(topic, options);
-    this.print(result);
+    this.print(result, flags);
+    if (flags['exit-code'] && result.write && !result.write.unchanged) {
+      throw new CheckFailedError(`${result.write.files.length} file(s) would change.`, {
+        code: 'CHANGES_PENDING',
+        result,
+        suggestion: `Apply them with \`${this.nextCommand(`tune ${topic} --write`)}\`.`,
+      });
+    }
     return result;
   }
 
@@ -99,31 +109,31 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
     };
   }
 
-  private print(result: TuneResult): void {
+  private print(result: TuneResult, flags: TuneFlagValues): void {
     for (const n of result.notes) this.note(`Note: ${n}`);
     for (const w of result.warnings ?? []) this.warnUser(w);
-    if (this.jsonEnabled()) return;
-    const w = result.write;
-    if (w?.mode === 'dry-run') {
-      const diff = diffText(w);
-      if (diff) process.stdout.write(diff);
-      this.note(
-        w.unchanged
-          ? 'Nothing to change: the files already hold every recommendation.'
-          : `Dry run: ${w.files.length} file(s) would change; nothing was written.`,
-      );
-      return;
+    // A recommendation's own caveats ("lower maxReplicaCount to 8") are said, not only in --json.
+    for (const r of result.rows) {
+      for (const w of r.warnings ?? []) this.warnUser(`${r.setting}: ${w.message}`);
     }
-    process.stdout.write(renderTune(result));
+    const w = result.write;
+    if (!this.jsonEnabled()) {
+      if (w?.mode === 'dry-run') process.stdout.write(diffText(w));
+      else process.stdout.write(renderTune(result, { facts: flags.facts }));
+    }
     if (w) {
       this.note(
         w.unchanged
           ? 'Nothing to change: the files already hold every recommendation.'
-          : `Wrote ${w.written.length} file(s): ${w.written.join(', ')}.`,
+          : w.mode === 'dry-run'
+            ? `Dry run: ${w.files.length} file(s) would change; nothing was written.`
+            : `Wrote ${w.written.length} file(s): ${w.written.join(', ')}.`,
       );
     } else if (result.rows.some((r) => r.status === 'change')) {
       this.note(
-        'Preview the change with --dry-run, apply it with --write (both need --manifests or --env-file).',
+        !flags.manifests && !flags['env-file']
+          ? 'Preview the change with --dry-run, apply it with --write (both need --manifests or --env-file).'
+          : `Preview the change with \`${this.nextCommand(`tune ${result.topic} --dry-run`)}\`, apply it with \`${this.nextCommand(`tune ${result.topic} --write`)}\`.`,
       );
     }
   }

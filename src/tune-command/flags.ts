@@ -6,31 +6,67 @@
 import { Flags } from '@oclif/core';
 import type { FlagOverride } from '../config/load.js';
 import type { FactFlags } from '../facts/gather.js';
+import { durationFlag } from '../lib/duration.js';
+import { UserError } from '../lib/errors.js';
 import { parseMemoryBytes } from '../tuners/index.js';
 
+/** Below this a worker pod cannot run one sandbox (the guide's 512Mi per sandbox limit). */
+const MIN_POD_MEMORY = 64 * 1024 * 1024;
+
 const memory = Flags.custom<number>({
-  parse: async (s) => parseMemoryBytes(s),
+  parse: async (s) => {
+    if (/^\s*\d+(\.\d+)?\s*$/.test(s)) {
+      throw new Error(`Expected a quantity with a unit such as 512Mi or 8Gi, got "${s}" (bytes?)`);
+    }
+    const bytes = parseMemoryBytes(s);
+    if (bytes < MIN_POD_MEMORY) throw new Error(`Expected at least 64Mi, got "${s}"`);
+    return bytes;
+  },
   helpValue: '<quantity>',
 });
 
 const positive = Flags.custom<number>({
   parse: async (s) => {
     const n = Number(s);
-    if (!(Number.isFinite(n) && n > 0)) throw new Error(`Expected a positive number but received: ${s}`);
+    if (!(s.trim() !== '' && Number.isFinite(n) && n > 0))
+      throw new Error(`Expected a number above 0, got "${s}"`);
+    if (n > 86_400_000) throw new Error(`Expected at most a day in ms (86400000), got "${s}"`);
     return n;
   },
+  helpValue: '<ms>',
 });
 
-/** Facts given on the command line (the highest precedence). */
-export const factFlags = {
-  cpus: positive({
-    summary: 'CPU cores of one worker pod (overrides manifests, cgroup and host).',
+/** PostgreSQL's own ceiling for max_connections (guc.c: MAX_BACKENDS, 2^18 − 1). */
+export const PG_MAX_CONNECTIONS_LIMIT = 262_143;
+/** The most cores any one pod or server has in practice; more is a typo. */
+const MAX_CORES = 1024;
+
+const cores = Flags.custom<number>({
+  parse: async (s) => {
+    const n = Number(s);
+    if (!(s.trim() !== '' && Number.isFinite(n) && n > 0))
+      throw new Error(`Expected a number of cores above 0, got "${s}"`);
+    if (n > MAX_CORES) throw new Error(`Expected at most ${MAX_CORES} cores, got "${s}"`);
+    if (n < 0.001) throw new Error(`Expected at least 1m (0.001) of a core, got "${s}"`);
+    return n;
+  },
+  helpValue: '<cores>',
+});
+
+/** The worker pod's size: CPU and memory. */
+export const podFlags = {
+  cpus: cores({
+    summary: 'CPU cores of one worker pod, e.g. 4 or 0.5 (overrides manifests, cgroup and host).',
     helpGroup: 'FACTS',
   }),
   memory: memory({
     summary: 'Memory of one worker pod, e.g. 8Gi (overrides manifests, cgroup and host).',
     helpGroup: 'FACTS',
   }),
+};
+
+/** How many API and worker pods there are (or may be, under KEDA). */
+export const replicaFlags = {
   'api-replicas': Flags.integer({ summary: 'API replicas.', min: 1, max: 1000, helpGroup: 'FACTS' }),
   'worker-replicas': Flags.integer({
     summary: 'Worker replicas (without KEDA).',
@@ -44,11 +80,21 @@ export const factFlags = {
     max: 10_000,
     helpGroup: 'FACTS',
   }),
+};
+
+/** The PostgreSQL server: its connection limit and hardware. */
+export const databaseFlags = {
+  'max-connections': Flags.integer({
+    summary: 'PostgreSQL max_connections as it is now.',
+    min: 1,
+    max: PG_MAX_CONNECTIONS_LIMIT,
+    helpGroup: 'FACTS',
+  }),
   disk: Flags.option({ options: ['ssd', 'hdd'] as const, helpGroup: 'FACTS' })({
     summary: "The database's disk: with --db-cpus, sizes the API pool from the hardware rule.",
     dependsOn: ['db-cpus'],
   }),
-  'db-cpus': positive({ summary: 'CPU cores of the PostgreSQL server.', helpGroup: 'FACTS' }),
+  'db-cpus': cores({ summary: 'CPU cores of the PostgreSQL server.', helpGroup: 'FACTS' }),
   spindles: Flags.integer({
     summary: 'Effective spindle count of an HDD database.',
     min: 1,
@@ -56,12 +102,10 @@ export const factFlags = {
     helpGroup: 'FACTS',
     dependsOn: ['disk'],
   }),
-  'max-connections': Flags.integer({
-    summary: 'PostgreSQL max_connections as it is now.',
-    min: 1,
-    max: 100_000,
-    helpGroup: 'FACTS',
-  }),
+};
+
+/** Where facts come from besides flags. */
+export const sourceFlags = {
   manifests: Flags.directory({
     summary: 'Kubernetes manifest directory to read (and write with --write); repeatable.',
     multiple: true,
@@ -76,8 +120,8 @@ export const factFlags = {
     summary: 'Read the running stack: PostgreSQL settings, worker /metrics, RabbitMQ queue, Redis keys.',
     helpGroup: 'SOURCES',
   }),
-  timeout: Flags.integer({
-    summary: 'Milliseconds each live source may take (with --live).',
+  timeout: durationFlag({
+    summary: 'How long each live source may take (with --live).',
     default: 3000,
     min: 100,
     max: 60_000,
@@ -98,7 +142,14 @@ export const factFlags = {
     env: 'SENTINEL_CGROUP_ROOT',
     hidden: true,
   }),
+  facts: Flags.boolean({
+    summary: 'Also print the table of facts and where each came from.',
+    helpGroup: 'OUTPUT',
+  }),
 };
+
+/** Every fact flag: what `tune check` accepts. */
+export const factFlags = { ...podFlags, ...replicaFlags, ...databaseFlags, ...sourceFlags };
 
 /** Execution times, when there is no live worker histogram to read them from. */
 export const execFlags = {
@@ -116,10 +167,11 @@ export const execFlags = {
 
 /** Redis keyspace, when there is no live Redis to count and sample. */
 export const redisFlags = {
-  keys: Flags.integer({ summary: 'Keys Redis holds at peak.', min: 0, helpGroup: 'FACTS' }),
+  keys: Flags.integer({ summary: 'Keys Redis holds at peak.', min: 0, max: 1e12, helpGroup: 'FACTS' }),
   'bytes-per-key': Flags.integer({
     summary: 'Measured bytes per key (MEMORY USAGE).',
     min: 1,
+    max: 512 * 1024 * 1024,
     dependsOn: ['keys'],
     helpGroup: 'FACTS',
   }),
@@ -127,6 +179,10 @@ export const redisFlags = {
 
 /** `--write` and `--dry-run`: both need something to change. */
 export const writeFlags = {
+  'exit-code': Flags.boolean({
+    summary: 'With --dry-run: exit 1 when there are changes, 0 when none (as git diff --exit-code).',
+    dependsOn: ['dry-run'],
+  }),
   write: Flags.boolean({
     summary: 'Apply the recommendations to --manifests / --env-file (shows the diff first).',
     exclusive: ['dry-run'],
@@ -156,6 +212,14 @@ type FactFlagValues = {
 
 /** The parsed flags as facts. */
 export function factsFromFlags(f: FactFlagValues, extra: Partial<FactFlags> = {}): FactFlags {
+  if (f['p50-ms'] !== undefined && f['p99-ms'] !== undefined && f['p50-ms'] > f['p99-ms']) {
+    throw new UserError(
+      `--p50-ms ${f['p50-ms']} is above --p99-ms ${f['p99-ms']}: a median cannot exceed the 99th percentile.`,
+      {
+        suggestion: 'Swap the two values, or read them from the worker with --live.',
+      },
+    );
+  }
   const out: FactFlags = { ...extra };
   if (f.cpus !== undefined) out.cpus = f.cpus;
   if (f.memory !== undefined) out.memory = f.memory;

@@ -5,6 +5,7 @@
 
 import type { FactRow } from '../facts/book.js';
 import { renderTable } from '../lib/table.js';
+import { isWide, wrapToTerminal } from '../lib/terminal.js';
 import type { Source } from '../tuners/index.js';
 import { diffText } from './diff.js';
 import type { TuneResult, TuneRow } from './types.js';
@@ -15,6 +16,7 @@ const GUIDE_ALIAS: Record<string, string> = {
   'sark-tuning-guide.md': 'sark-tuning',
   'sark-optimization-guide.md': 'sark-optimization',
   'jackdaw-benchmarking-guide.md': 'jackdaw',
+  'docs/formulas.md': 'formulas',
   'docs/design.md': 'design',
 };
 
@@ -47,31 +49,68 @@ export function renderFacts(facts: FactRow[]): string {
   );
 }
 
-export function renderRows(rows: TuneRow[]): string {
-  return renderTable(
-    ['SETTING', 'WHERE', 'CURRENT', 'RECOMMENDED', 'STATUS', 'REASON', 'SOURCE'],
-    rows.map((r) => [
-      r.setting,
-      r.component,
-      r.current ?? '-',
-      r.recommended,
-      STATUS[r.status],
-      r.reason,
-      shortSource(r.source),
-    ]),
-  );
+/** What changes first, then what is new, then information, then what already holds. */
+const ORDER: Record<TuneRow['status'], number> = { change: 0, unknown: 1, info: 2, same: 3 };
+
+export function sortRows(rows: TuneRow[]): TuneRow[] {
+  return [...rows].sort((a, b) => ORDER[a.status] - ORDER[b.status]);
 }
 
-/** The report on stdout: facts, recommendations, and (with --write) the diff that was applied. */
-export function renderTune(result: TuneResult): string {
-  const parts = [
-    `Facts (profile ${result.profile})`,
-    renderFacts(result.facts),
+/**
+ * One row per setting, changes first. At the terminal's width the reason and source follow the
+ * table as a list; `-o wide` puts them in the table.
+ */
+export function renderRows(rows: TuneRow[]): string {
+  const sorted = sortRows(rows);
+  if (isWide()) {
+    return renderTable(
+      ['STATUS', 'SETTING', 'WHERE', 'CURRENT', 'RECOMMENDED', 'REASON', 'SOURCE'],
+      sorted.map((r) => [
+        STATUS[r.status],
+        r.setting,
+        r.component,
+        r.current ?? '-',
+        r.recommended,
+        r.reason,
+        shortSource(r.source),
+      ]),
+    );
+  }
+  const table = renderTable(
+    ['STATUS', 'SETTING', 'WHERE', 'CURRENT', 'RECOMMENDED'],
+    sorted.map((r) => [STATUS[r.status], r.setting, r.component, r.current ?? '-', r.recommended]),
+  );
+  const why = sorted
+    .filter((r) => r.status !== 'same')
+    .map((r) => wrapToTerminal(`- ${r.setting}: ${r.reason} [${shortSource(r.source)}]`, 2));
+  return why.length ? `${table}\n\nWhy\n${why.join('\n')}` : table;
+}
+
+/** The report on stdout: recommendations first, the facts only with --facts, then the diff. */
+export function renderTune(result: TuneResult, opts: { facts?: boolean } = {}): string {
+  const parts = [`Recommendations (profile ${result.profile})`, renderRows(result.rows)];
+  parts.push(
     '',
-    'Recommendations',
-    renderRows(result.rows),
-  ];
+    opts.facts
+      ? `Facts\n${renderFacts(result.facts)}`
+      : `${result.facts.length} facts used; --facts lists each with where it came from.`,
+  );
   const w = result.write;
   if (w && w.files.length > 0) parts.push('', diffText(w).trimEnd());
   return `${parts.join('\n')}\n`;
+}
+
+/** One finding as a block: severity, check and source, then the message and the fix, wrapped. */
+export function renderFinding(f: {
+  severity: string;
+  id: string;
+  message: string;
+  fix: string;
+  source: Source;
+}): string {
+  return [
+    `${f.severity.toUpperCase()}  ${f.id}  [${shortSource(f.source)}]`,
+    wrapToTerminal(`  ${f.message}`, 2),
+    wrapToTerminal(`  Fix: ${f.fix}`, 5),
+  ].join('\n');
 }

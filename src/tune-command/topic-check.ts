@@ -22,14 +22,15 @@ export interface TuneCheckResult {
 
 /** The check failed: exit 1, and `--json` still carries the whole report. */
 export class CheckFindingsError extends CheckFailedError {
-  constructor(readonly result: TuneCheckResult) {
+  constructor(override readonly result: TuneCheckResult) {
     const errors = result.findings.filter((f) => f.severity === 'error');
     super(
       `${errors.length} contradiction${errors.length === 1 ? '' : 's'} found: ${errors.map((f) => f.id).join(', ')}.`,
       {
         code: 'CHECK_FINDINGS',
+        result: result,
         suggestion:
-          'Each finding above has the numbers and the fix; `sentinel-ctl tune pool --write` applies most of them.',
+          'Each finding above names the command that fixes it; run them, then `sentinel-ctl tune check` again.',
       },
     );
   }

@@ -68,7 +68,7 @@ export function planKeda(g: Gathered, workload: KedaWorkload): TunePlan {
   const so = 'ScaledObject';
   rows.push(row('pollingInterval', so, rec.pollingInterval, b.get('keda.pollingInterval')));
 
-  // cooldownPeriod must outlast the work one consumer holds: prefetch × p99 (docs/design.md "Tuners").
+  // cooldownPeriod must outlast the work one consumer holds: prefetch × p99 (docs/formulas.md).
   const exec = b.value<ExecutionStats>('execution');
   const prefetch = b.value<number>('worker.prefetch') ?? 1;
   let cooldown = rec.cooldownPeriod;
@@ -78,8 +78,8 @@ export function planKeda(g: Gathered, workload: KedaWorkload): TunePlan {
       cooldown = recommend(
         held,
         `ceil(prefetch ${prefetch} × p99 ${exec.p99Ms} ms) = ${held}s, above the guide's 60s: a pod must not be scaled away while it still holds work`,
-        sources.kedaParameters,
-        { basis: 'guide-formula' },
+        sources.ownKedaCooldown,
+        { basis: 'tool-heuristic' },
       );
     }
   }

@@ -219,8 +219,11 @@ export function checkMaxWorkersVsMaxConnections(facts: TuningFacts): CheckOutcom
           `but max_connections ${max.value} − ${su.value} superuser_reserved_connections${rc > 0 ? ` − ${rc} reserved_connections` : ''} = ${usable} are usable.`,
         fix:
           `Raise max_connections to ≥ ${needed + su.value + rc}` +
-          (fitReplicas >= 0 ? `, or lower maxReplicaCount to ${fitReplicas}` : '') +
-          ' (sentinel-ctl tune keda / tune pool --write).',
+          ' (sentinel-ctl tune pool --write)' +
+          (fitReplicas >= 0
+            ? `, or lower maxReplicaCount to ${fitReplicas} (sentinel-ctl tune keda --max-replicas ${fitReplicas} --write)`
+            : '') +
+          '.',
         source: sources.kedaMaxWorkers,
         evidence: {
           'keda.maxReplicaCount': maxReplicas,
@@ -252,7 +255,7 @@ export function checkMaxWorkersVsChannelMax(facts: TuningFacts): CheckOutcome {
           id: 'pool-vs-channel-max',
           severity: 'error',
           message: `WORKER_POOL_SIZE ${poolSize.value} opens ${poolSize.value} channels on one connection, more than channel_max ${channelMax.value}.`,
-          fix: `Lower WORKER_POOL_SIZE to ≤ ${channelMax.value} or raise channel_max.`,
+          fix: `Lower WORKER_POOL_SIZE to ≤ ${channelMax.value} (sentinel-ctl tune pool --write) or raise channel_max (sentinel-ctl tune rabbitmq --write).`,
           source: sources.rabbitChannels,
           evidence,
         },
@@ -324,7 +327,7 @@ export function checkWorkerResourcesVsPool(facts: TuningFacts): CheckOutcome {
       message:
         `The worker's memory limit ${formatMemory(limMem.value)} is below ${pool} sandboxes × 512Mi (C++ compile) = ${formatMemory(want)}; ` +
         'a burst of compiles gets the pod OOM-killed.',
-      fix: `Set resources.limits.memory to "${formatMemory(want)}" or lower WORKER_POOL_SIZE.`,
+      fix: `Set resources.limits.memory to "${formatMemory(want)}" or lower WORKER_POOL_SIZE (sentinel-ctl tune pool --write).`,
       source: sources.sandboxLimits,
       evidence: { 'worker.poolSize': poolSize, 'worker.limits.memoryBytes': limMem },
     });
@@ -434,7 +437,7 @@ export function checkPrefetchVsConsumerTimeout(facts: TuningFacts): CheckOutcome
           fit >= 1
             ? `Lower the prefetch to ${fit} (sentinel-ctl tune prefetch --write) or raise consumer_timeout.`
             : `Raise consumer_timeout above ${num(exec.value.p99Ms)} ms: one execution alone exceeds it.`,
-        source: sources.rabbitPrefetch,
+        source: sources.ownConsumerTimeout,
         evidence: { 'worker.prefetch': prefetch, execution: exec, 'rabbitmq.consumerTimeoutMs': timeout },
       },
     ],
@@ -462,7 +465,7 @@ export function checkKedaCooldown(facts: TuningFacts): CheckOutcome {
           `cooldownPeriod ${cooldown.value}s is shorter than the work one consumer holds, prefetch ${prefetch.value} × p99 ${num(exec.value.p99Ms)} ms = ${num(heldMs / 1000)} s: ` +
           'KEDA can scale pods to idle while they still execute.',
         fix: `Set cooldownPeriod to at least ${Math.ceil(heldMs / 1000)} (sentinel-ctl tune keda --write).`,
-        source: sources.kedaParameters,
+        source: sources.ownKedaCooldown,
         evidence: { 'keda.cooldownPeriod': cooldown, 'worker.prefetch': prefetch, execution: exec },
       },
     ],
@@ -488,7 +491,7 @@ export function checkKedaTrigger(facts: TuningFacts): CheckOutcome {
         `The KEDA rabbitmq trigger reads the queue over AMQP (${protocol ? `protocol ${protocol.value}` : ''}${protocol && scheme ? ', ' : ''}${scheme ? `host ${scheme.value}://` : ''}), ` +
         'which counts only ready messages: messages in the workers’ prefetch buffers are invisible, so a busy queue reads empty and KEDA scales working pods down.',
       fix: 'Use protocol: http with the management API host (http://…:15672/vhost) and mode: QueueLength (sentinel-ctl tune keda --write).',
-      source: sources.designTuners,
+      source: sources.ownKedaTrigger,
       evidence,
     });
   }
@@ -498,7 +501,7 @@ export function checkKedaTrigger(facts: TuningFacts): CheckOutcome {
       severity: 'warning',
       message:
         'The KEDA rabbitmq trigger uses mode MessageRate: it scales on the publish rate, not on the backlog to drain.',
-      fix: 'Use mode: QueueLength with the trigger value as messages per worker replica.',
+      fix: 'Use mode: QueueLength with the trigger value as messages per worker replica (sentinel-ctl tune keda --write).',
       source: sources.kedaParameters,
       evidence: { 'keda.mode': mode },
     });

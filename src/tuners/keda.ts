@@ -266,7 +266,7 @@ export function kedaTriggerProtocol(current?: {
       message:
         'The trigger reads the queue over AMQP, which counts only ready messages: messages prefetched by busy workers are invisible, ' +
         'so KEDA can scale working pods down. Use protocol http (the management API) with mode QueueLength.',
-      source: sources.designTuners,
+      source: sources.ownKedaTrigger,
     });
   }
   if (current?.mode === 'MessageRate') {
@@ -287,7 +287,7 @@ export function kedaTriggerProtocol(current?: {
   return recommend(
     { protocol: 'http', mode: 'QueueLength' },
     'protocol http counts ready + unacknowledged messages; over amqp the messages in prefetch buffers are invisible to KEDA',
-    sources.designTuners,
+    sources.ownKedaTrigger,
     { basis: 'guide-default', warnings },
   );
 }

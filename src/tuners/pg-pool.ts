@@ -280,10 +280,25 @@ export function asyncpgPool(input: {
   const bound = input.maxConnections / input.replicas;
   const maxSize = Math.max(1, Math.floor((input.maxConnections * (1 - ASYNCPG_HEADROOM)) / input.replicas));
   const minSize = Math.min(ASYNCPG_MIN_SIZE, maxSize);
+  const warnings: TunerWarning[] = [];
+  if (input.replicas * maxSize > input.maxConnections) {
+    // Even one connection per replica is more than the server takes: no max_size fits.
+    warnings.push({
+      code: 'asyncpg-pool-exceeds-max-connections',
+      message: `${input.replicas} replicas × max_size ${maxSize} = ${input.replicas * maxSize} connections exceed max_connections ${input.maxConnections}: no pool size fits; raise max_connections to ≥ ${Math.ceil((input.replicas * maxSize) / (1 - ASYNCPG_HEADROOM))}, run fewer replicas, or put a pooler (PgBouncer) in front.`,
+      source: sources.jackdawAsyncpg,
+    });
+  } else if (maxSize < 2) {
+    warnings.push({
+      code: 'asyncpg-pool-tiny',
+      message: `max_size ${maxSize} per replica leaves no room for concurrent queries; raise max_connections or run fewer replicas.`,
+      source: sources.jackdawAsyncpg,
+    });
+  }
   return recommend(
     { minSize, maxSize },
-    `max_size = floor(${input.maxConnections} × 0.8 / ${input.replicas}) = ${maxSize} (≤ ${input.maxConnections} / ${input.replicas} = ${num(bound)}, 20 % kept for other clients as in the guide's example); min_size ${minSize}`,
+    `max_size = ${maxSize > Math.floor((input.maxConnections * (1 - ASYNCPG_HEADROOM)) / input.replicas) ? 'max(1, ' : ''}floor(${input.maxConnections} × 0.8 / ${input.replicas})${maxSize > Math.floor((input.maxConnections * (1 - ASYNCPG_HEADROOM)) / input.replicas) ? ')' : ''} = ${maxSize} (≤ ${input.maxConnections} / ${input.replicas} = ${num(bound)}, 20 % kept for other clients as in the guide's example); min_size ${minSize}`,
     sources.jackdawAsyncpg,
-    { basis: 'guide-formula' },
+    { basis: 'guide-formula', warnings },
   );
 }

@@ -153,7 +153,7 @@ export function rabbitPrefetch(input: {
         message:
           `One execution's p99 (${num(t.p99Ms)} ms) is not below consumer_timeout (${timeout} ms): RabbitMQ will close the channel ` +
           'and redeliver; raise consumer_timeout.',
-        source: sources.rabbitPrefetch,
+        source: sources.ownConsumerTimeout,
       });
     }
   }

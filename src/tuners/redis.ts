@@ -58,7 +58,7 @@ export function redisMaxmemory(input: {
       source: sources.redis,
     });
   }
-  return recommend(value, reason, sources.redis, {
+  return recommend(value, reason, sources.ownRedisTarget, {
     basis: measured === undefined ? 'estimate' : 'measured',
     warnings,
   });

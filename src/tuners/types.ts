@@ -15,7 +15,7 @@ export interface Source {
 
 /**
  * How much a number can be trusted: a guide's fixed default, a guide's formula, a heuristic (labelled
- * as such, per docs/design.md "Tuners"), an estimate the user should replace by a measurement, or a
+ * as such, docs/formulas.md), an estimate the user should replace by a measurement, or a
  * measured value.
  */
 export type Basis =
@@ -63,6 +63,8 @@ const DEPLOY = 'sentinel-deployment-guide.md';
 const SARK_TUNING = 'sark-tuning-guide.md';
 const SARK_OPT = 'sark-optimization-guide.md';
 const JACKDAW = 'jackdaw-benchmarking-guide.md';
+/** The project's own formulas page, for rules that are this tool's and not a guide's. */
+const FORMULAS = 'docs/formulas.md';
 
 /** Every section the tuners cite, in one place so a typo cannot produce a dangling citation. */
 export const sources = {
@@ -84,6 +86,7 @@ export const sources = {
   kedaMaxWorkers: { guide: TUNING, section: 'KEDA Auto-Scaling > Calculating Max Workers' },
   tuningSymptoms: { guide: TUNING, section: 'Tuning Methodology > Step 3: Iterate' },
   deployKeda: { guide: DEPLOY, section: 'Scaling Configuration > Worker Auto-Scaling (KEDA)' },
+  deployApiHpa: { guide: DEPLOY, section: 'Scaling Configuration > API HPA (CPU-based)' },
   sarkResourceTargets: { guide: SARK_TUNING, section: 'Performance Targets > Resource Targets' },
   sarkThroughputTargets: { guide: SARK_TUNING, section: 'Performance Targets > Throughput Targets' },
   sarkDbPooling: { guide: SARK_TUNING, section: 'Database Optimization > Connection Pooling' },
@@ -96,7 +99,11 @@ export const sources = {
   },
   jackdawAsyncpg: { guide: JACKDAW, section: '6. Connection Pool Tuning > asyncpg (Postgres)' },
   jackdawRedis: { guide: JACKDAW, section: '6. Connection Pool Tuning > Redis' },
-  designTuners: { guide: 'docs/design.md', section: 'Tuners' },
+  // The project's own rules (no guide states them): docs/formulas.md gives each with its reason.
+  ownConsumerTimeout: { guide: FORMULAS, section: 'Prefetch against consumer_timeout' },
+  ownKedaCooldown: { guide: FORMULAS, section: 'KEDA cooldown against held work' },
+  ownKedaTrigger: { guide: FORMULAS, section: 'KEDA trigger over the management API' },
+  ownRedisTarget: { guide: FORMULAS, section: 'Redis maxmemory at a 75 % target' },
 } as const satisfies Record<string, Source>;
 
 /** `sentinel-tuning-guide.md › Worker Service > Worker Pool Sizing`, for tables and messages. */

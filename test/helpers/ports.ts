@@ -24,6 +24,7 @@ const OFFSETS = {
   audit: 16_000,
   // Kubernetes test clusters: etcd 2379/2380 and kube-apiserver 6443, each plus the offset.
   k8s: 16_100,
+  cliConventions: 16_200,
   benchSentinel: 16_300,
 } as const;
 

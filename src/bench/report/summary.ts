@@ -106,6 +106,8 @@ export function renderSummary(r: BenchResult): string {
         fmtMs(q.latency.p999),
         fmtMs(q.latency.max),
       ]),
+      // At 80 columns the extremes give way to the percentiles; -o wide shows them.
+      { optional: ['MIN', 'P99.9', 'MAX', 'P90'] },
     ),
   );
   const failures = r.requests.find((q) => q.name === OVERALL)?.failures;

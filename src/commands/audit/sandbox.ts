@@ -23,6 +23,7 @@ export class AuditFailedError extends CheckFailedError {
         .join(' '),
       {
         code: escapes.length ? 'ESCAPE_FOUND' : 'AUDIT_INCONCLUSIVE',
+        result: report,
         suggestion:
           'Each row above names the evidence; the sandbox policy is in src/worker/sandbox/ (bwrap.ts, seccomp.ts, limits.ts). Read the job with `sentinel-ctl logs worker`.',
       },
@@ -53,25 +54,20 @@ Exit code 0 when every row is contained, 1 on an escape or a row whose containme
     'api-url': Flags.string({ summary: 'API base URL (default: API_URL, else the local stack).' }),
   };
 
-  protected override toErrorJson(err: unknown) {
-    const envelope = super.toErrorJson(err);
-    return err instanceof AuditFailedError ? { ...envelope, result: err.report } : envelope;
-  }
-
   async run(): Promise<AuditSandboxResult> {
     const { flags } = await this.parse(AuditSandbox);
     const loaded = this.loadConfig(flags);
     const target = auditTarget(loaded, flags['api-url']);
     const concurrency = flags.concurrency ?? Math.min(loaded.config.worker.poolSize, 4);
-    this.note(`Auditing the sandbox through ${target.apiUrl}, ${concurrency} at a time…`);
+    this.progress(`Auditing the sandbox through ${target.apiUrl}, ${concurrency} at a time…`);
     const report = await runAudit(target, {
       concurrency,
-      onRow: (row, done, total) => this.note(`[${done}/${total}] ${row.id}: ${row.verdict}`),
+      onRow: (row, done, total) => this.progress(`[${done}/${total}] ${row.id}: ${row.verdict}`),
     });
     for (const w of report.warnings) this.warnUser(w);
     if (!this.jsonEnabled()) {
       this.log(renderAuditTable(report));
-      this.note(renderSummary(report));
+      this.progress(renderSummary(report));
     }
     if (report.summary.escapes + report.summary.inconclusive > 0) throw new AuditFailedError(report);
     return report;

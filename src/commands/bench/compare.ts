@@ -3,24 +3,28 @@ import { type CompareResult, compareFiles, renderCompare } from '../../bench/com
 import { SentinelCommand } from '../../cli/base-command.js';
 import { CheckFailedError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
+import { fitToTerminal } from '../../lib/terminal.js';
 
 export type { CompareResult };
 
-const fraction = Flags.custom<number>({
+/** Percent, as --tolerance: 0–100, decimals allowed (0.1 = a tenth of a percent). */
+const percent = Flags.custom<number>({
   parse: async (s) => {
     const n = Number(s);
-    if (!(n >= 0 && n <= 1)) throw new Error(`Expected a fraction between 0 and 1 but received: ${s}`);
+    if (!(s.trim() !== '' && n >= 0 && n <= 100)) throw new Error(`Expected a percentage 0–100, got "${s}"`);
     return n;
   },
+  helpValue: '<percent>',
 });
 
 /** Regressions found: exit 1, with the comparison still in the --json envelope. */
 class RegressionError extends CheckFailedError {
-  constructor(readonly result: CompareResult) {
+  constructor(override readonly result: CompareResult) {
     super(
       `${result.regressions} regression(s) beyond the tolerance between ${result.old.files.join(',')} and ${result.new.files.join(',')}.`,
       {
         code: 'REGRESSION',
+        result: result,
         suggestion: 'See the rows marked REGRESSION; raise --tolerance if the change is expected noise.',
       },
     );
@@ -30,7 +34,7 @@ class RegressionError extends CheckFailedError {
 export default class BenchCompare extends SentinelCommand<CompareResult> {
   static override summary = 'Compare two bench JSON reports and flag regressions.';
   static override description =
-    `Shows throughput, failure rate and latency percentiles per request name (and e2e_duration, checks, execution_errors for the Sentinel scenario), old → new with the change in percent. A figure that got worse by more than --tolerance percent (failure rates: more than --error-tolerance), or a threshold that passed before and fails now, is a regression: exit 1. Shards of one run can be given comma-separated; their histograms are merged first.`;
+    `Shows throughput, failure rate and latency percentiles per request name (and e2e_duration, checks, execution_errors for the Sentinel scenario), old → new with the change in percent. A figure that got worse by more than --tolerance percent (failure rates: a rise of more than --error-tolerance percent, e.g. 1 % → 1.2 % is 0.2), or a threshold that passed before and fails now, is a regression: exit 1. Shards of one run can be given comma-separated; their histograms are merged first.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> baseline.json run.json',
     '<%= config.bin %> <%= command.id %> baseline.json run.json --tolerance 5 --json',
@@ -48,11 +52,12 @@ export default class BenchCompare extends SentinelCommand<CompareResult> {
       min: 0,
       max: 1000,
       default: 10,
-      summary: 'Allowed worsening of latency/throughput, percent.',
+      helpValue: '<percent>',
+      summary: 'Allowed worsening of latency/throughput, in percent of the old value.',
     }),
-    'error-tolerance': fraction({
-      default: 0.001,
-      summary: 'Allowed rise of failure rates, as a fraction (0.001 = 0.1 points).',
+    'error-tolerance': percent({
+      default: 0.1,
+      summary: 'Allowed rise of failure rates, in percent (0.1: from 1 % to 1.1 % passes).',
     }),
   };
 
@@ -60,15 +65,10 @@ export default class BenchCompare extends SentinelCommand<CompareResult> {
     const { args, flags } = await this.parse(BenchCompare);
     const result = compareFiles(args.old, args.new, {
       tolerancePct: flags.tolerance,
-      errorTolerance: flags['error-tolerance'],
+      errorTolerance: flags['error-tolerance'] / 100,
     });
-    if (!this.jsonEnabled()) this.log(renderCompare(result, renderTable));
+    if (!this.jsonEnabled()) this.log(fitToTerminal(renderCompare(result, renderTable)));
     if (result.regressions > 0) throw new RegressionError(result);
     return result;
-  }
-
-  protected override toErrorJson(err: unknown) {
-    const envelope = super.toErrorJson(err);
-    return err instanceof RegressionError ? { ...envelope, result: err.result } : envelope;
   }
 }

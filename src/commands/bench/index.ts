@@ -4,6 +4,7 @@ import { presetNames } from '../../bench/presets.js';
 import type { BenchResult } from '../../bench/report/model.js';
 import { renderSummary } from '../../bench/report/summary.js';
 import { SentinelCommand } from '../../cli/base-command.js';
+import { fitToTerminal } from '../../lib/terminal.js';
 
 export type { BenchResult };
 
@@ -31,7 +32,6 @@ export default class Bench extends SentinelCommand<BenchResult> {
   };
   static override flags = {
     scenario: Flags.string({
-      char: 's',
       summary: 'Scenario: a YAML file, a shipped name (jackdaw), or "sentinel" (built-in end-to-end).',
     }),
     'base-url': Flags.string({
@@ -75,8 +75,12 @@ export default class Bench extends SentinelCommand<BenchResult> {
       summary: 'Ramping stages DURATION:TARGET,... of VUs (closed) or arrivals/s (open), e.g. 30s:10,1m:100.',
       exclusive: ['duration'],
     }),
-    duration: Flags.string({ char: 'd', summary: 'How long to measure (default 10s).' }),
-    iterations: Flags.integer({ char: 'n', min: 1, summary: 'Stop after this many iterations.' }),
+    duration: Flags.string({
+      char: 'd',
+      helpValue: '<duration>',
+      summary: 'How long to measure, e.g. 30s or 1m30s; a bare number is seconds (default 10s).',
+    }),
+    iterations: Flags.integer({ min: 1, summary: 'Stop after this many iterations.' }),
     'max-vus': Flags.integer({
       min: 1,
       summary: 'Open model: most VUs in flight; arrivals beyond are counted as dropped.',
@@ -86,6 +90,7 @@ export default class Bench extends SentinelCommand<BenchResult> {
       summary: 'Keep-alive connections per origin (default: peak VUs, or min(max-vus, 512)).',
     }),
     warmup: Flags.string({
+      helpValue: '<duration>',
       summary: 'Warm-up before measuring (connections, JIT), reported separately, e.g. 5s.',
     }),
     workers: Flags.integer({
@@ -95,13 +100,15 @@ export default class Bench extends SentinelCommand<BenchResult> {
       summary: 'Worker threads to spread the load over (histograms are merged).',
     }),
     'graceful-stop': Flags.string({
+      helpValue: '<duration>',
       summary:
         'Time in-flight iterations get to finish at the end or on Ctrl-C (default 10s; sentinel: poll timeout + 5s).',
     }),
     timeout: Flags.string({
       default: '60s',
+      helpValue: '<duration>',
       summary:
-        'Per-request timeout, from sending to the last byte (any value, e.g. 100ms); counted as timeouts.',
+        'Per-request timeout, from sending to the last byte, e.g. 100ms (a bare number is seconds); counted as timeouts.',
     }),
     prime: Flags.boolean({
       default: true,
@@ -118,6 +125,7 @@ export default class Bench extends SentinelCommand<BenchResult> {
       helpGroup: 'DISTRIBUTED',
     }),
     'poll-interval': Flags.string({
+      helpValue: '<duration>',
       summary: 'Sentinel scenario: time between status polls of a job (default 1s).',
     }),
     threshold: Flags.string({
@@ -130,7 +138,6 @@ export default class Bench extends SentinelCommand<BenchResult> {
     }),
     assert: Flags.boolean({ summary: 'Exit 1 when any threshold fails (for CI).' }),
     out: Flags.string({
-      char: 'o',
       multiple: true,
       summary: 'Report FORMAT=FILE: json, csv, junit or html (repeatable).',
     }),
@@ -151,18 +158,12 @@ export default class Bench extends SentinelCommand<BenchResult> {
     const { result, written } = await executeBench(input, io, apiUrl);
     for (const w of result.warnings) this.warnUser(w);
     if (!this.jsonEnabled()) {
-      this.log(renderSummary(result));
+      this.log(fitToTerminal(renderSummary(result)));
       for (const f of written) this.note(`wrote ${f}`);
     }
+    // An error carries its result; the base command puts it in the --json envelope.
     const error = runError(result, flags.assert);
     if (error) throw error;
     return result;
-  }
-
-  /** A run that ended in an error (abort, failed thresholds, Ctrl-C) still carries its result. */
-  protected override toErrorJson(err: unknown) {
-    const envelope = super.toErrorJson(err);
-    const result = (err as { result?: BenchResult } | undefined)?.result;
-    return result ? { ...envelope, result } : envelope;
   }
 }

@@ -13,6 +13,7 @@ import { parseOutput, writeOutputs } from '../../bench/report/write.js';
 import { parseThreshold, parseThresholdFlag } from '../../bench/thresholds.js';
 import { SentinelCommand } from '../../cli/base-command.js';
 import { UserError } from '../../lib/errors.js';
+import { fitToTerminal } from '../../lib/terminal.js';
 import Bench from './index.js';
 
 export default class BenchMerge extends SentinelCommand<BenchResult> {
@@ -57,15 +58,10 @@ export default class BenchMerge extends SentinelCommand<BenchResult> {
     const result = toResult(merged);
     for (const w of result.warnings) this.warnUser(w);
     if (!this.jsonEnabled()) {
-      this.log(renderSummary(result));
+      this.log(fitToTerminal(renderSummary(result)));
       for (const f of written) this.note(`wrote ${f}`);
     }
     if (flags.assert && !result.passed) throw new ThresholdsFailedError(result);
     return result;
-  }
-
-  protected override toErrorJson(err: unknown) {
-    const envelope = super.toErrorJson(err);
-    return err instanceof ThresholdsFailedError ? { ...envelope, result: err.result } : envelope;
   }
 }

@@ -1,10 +1,17 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { SentinelCommand } from '../../cli/base-command.js';
+import { UserError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
 import { detectHostHierarchy } from '../../worker/sandbox/cgroups.js';
 import { guideLimits, stepLimits } from '../../worker/sandbox/limits.js';
-import { DEFAULT_OUTSIDE_ID, nsjailRunHint, renderNsjailConfigs } from '../../worker/sandbox/nsjail.js';
+import {
+  DEFAULT_OUTSIDE_ID,
+  generatedFileOf,
+  nsjailRunHint,
+  renderNsjailConfigs,
+} from '../../worker/sandbox/nsjail.js';
 import type { Phase, StepLimits } from '../../worker/sandbox/types.js';
 
 export interface GenerateNsjailResult {
@@ -28,7 +35,7 @@ export default class GenerateNsjail extends SentinelCommand<GenerateNsjailResult
   static override summary =
     'Write the nsjail configs (python.cfg, cpp.cfg, cpp-compile.cfg) for a production image.';
   static override description =
-    `Renders templates/nsjail with the limits of the tuning guide ("nsjail Sandbox Limits": wall 10 s; memory 256 / 512 / 256 MB for python / C++ compile / C++ run; 64 pids; 1 CPU; tmpfs 64 / 128 / 64 MB) into protobuf text that nsjail's config.proto accepts. cpp.cfg carries the run limits, cpp-compile.cfg the compile limits. Bind mounts of /src and /out are relative to $SENTINEL_JOB_DIR (prefix_src_env); the jail's uid and gid 1000 map to --outside-id on the host. With cgroup limits (the default) nsjail needs a parent cgroup to nest its own under; the note says what this host needs. --no-cgroup-limits renders rlimits only (the worker's own configs, whose cgroup limits sit on its slot cgroups). Files are written atomically; existing ones are replaced.`;
+    `Renders templates/nsjail with the limits of the tuning guide ("nsjail Sandbox Limits": wall 10 s; memory 256 / 512 / 256 MB for python / C++ compile / C++ run; 64 pids; 1 CPU; tmpfs 64 / 128 / 64 MB) into protobuf text that nsjail's config.proto accepts. cpp.cfg carries the run limits, cpp-compile.cfg the compile limits. Bind mounts of /src and /out are relative to $SENTINEL_JOB_DIR (prefix_src_env); the jail's uid and gid 1000 map to --outside-id on the host. With cgroup limits (the default) nsjail needs a parent cgroup to nest its own under; the note says what this host needs. --no-cgroup-limits renders rlimits only (the worker's own configs, whose cgroup limits sit on its slot cgroups). Files are written atomically; existing ones are refused unless --force is given (as generate k8s does).`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> --out deploy/nsjail',
     '<%= config.bin %> <%= command.id %> --out /etc/nsjail --time-limit-ms 5000 --memory-limit-kb 131072 --json',
@@ -53,6 +60,7 @@ export default class GenerateNsjail extends SentinelCommand<GenerateNsjailResult
       default: true,
       allowNo: true,
     }),
+    force: Flags.boolean({ summary: 'Overwrite config files that already exist in --out.' }),
     'outside-id': Flags.string({
       summary: 'Host uid/gid the jailed uid 1000 maps to; "" maps to the uid nsjail runs as.',
       default: DEFAULT_OUTSIDE_ID,
@@ -74,6 +82,14 @@ export default class GenerateNsjail extends SentinelCommand<GenerateNsjailResult
       'cpp-run': stepLimits('cpp-run', job),
     };
     const outDir = path.resolve(flags.out);
+    const present = Object.values(generatedFileOf).filter((f) => existsSync(path.join(outDir, f)));
+    if (present.length > 0 && !flags.force) {
+      throw new UserError(`${flags.out} already holds ${present.join(', ')}; nothing was written.`, {
+        code: 'OUT_NOT_EMPTY',
+        suggestion:
+          'Choose an empty or new directory, or pass --force to overwrite the generated files in it.',
+      });
+    }
     const cgroupLimits = flags['cgroup-limits'];
     const written = renderNsjailConfigs(limits, outDir, { outsideId: flags['outside-id'], cgroupLimits });
     const runWith = nsjailRunHint(detectHostHierarchy(), cgroupLimits);
@@ -98,9 +114,9 @@ export default class GenerateNsjail extends SentinelCommand<GenerateNsjailResult
           ]),
         ),
       );
-      this.note('Limits: sentinel-tuning-guide.md "nsjail Sandbox Limits".');
-      this.note(`Run with: ${runWith}`);
     }
+    this.note('Limits: tuning guide, "nsjail Sandbox Limits".');
+    this.note(`Run with: ${runWith}`);
     return { outDir, cgroupLimits, runWith, files };
   }
 }

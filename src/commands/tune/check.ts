@@ -1,8 +1,10 @@
-import { renderTable } from '../../lib/table.js';
+import { wrapToTerminal } from '../../lib/terminal.js';
 import { TuneCommand } from '../../tune-command/command.js';
 import { execFlags, factFlags, redisFlags } from '../../tune-command/flags.js';
-import { renderFacts, shortSource } from '../../tune-command/render.js';
+import { renderFacts, renderFinding } from '../../tune-command/render.js';
 import { CheckFindingsError, runTuneCheck, type TuneCheckResult } from '../../tune-command/topic-check.js';
+
+const RANK: Record<string, number> = { error: 0, warning: 1, info: 2 };
 
 export type { TuneCheckResult };
 
@@ -24,25 +26,27 @@ Each finding carries the numbers, the fix and the guide section; checks that lac
     const { flags } = await this.parse(TuneCheck);
     const result = await runTuneCheck(this.gatherOptions(flags));
     for (const n of result.notes) this.note(`Note: ${n}`);
+    const findings = [...result.findings]
+      .sort((a, b) => (RANK[a.severity] ?? 3) - (RANK[b.severity] ?? 3))
+      .map((f) => ({ ...f, fix: this.withFlags(f.fix) }));
     if (!this.jsonEnabled()) {
-      this.log(`Facts (profile ${result.profile})\n${renderFacts(result.facts)}\n`);
       this.log(
-        result.findings.length === 0
-          ? 'No contradictions found.'
-          : renderTable(
-              ['SEVERITY', 'CHECK', 'FINDING', 'FIX', 'SOURCE'],
-              result.findings.map((f) => [f.severity, f.id, f.message, f.fix, shortSource(f.source)]),
-            ),
+        findings.length === 0
+          ? `No contradictions found (profile ${result.profile}).`
+          : `Findings (profile ${result.profile})\n\n${findings.map(renderFinding).join('\n\n')}`,
       );
-      this.log(`\nPassed: ${result.passed.join(', ') || '-'}`);
-      for (const s of result.skipped) this.log(`Skipped ${s.id}: needs ${s.missing.join(', ')}`);
+      this.log(`\n${wrapToTerminal(`Passed: ${result.passed.join(', ') || '-'}`, 2)}`);
+      for (const s of result.skipped) {
+        this.log(wrapToTerminal(`Skipped ${s.id}: needs ${s.missing.join(', ')}`, 2));
+      }
+      this.log(
+        flags.facts
+          ? `\nFacts\n${renderFacts(result.facts)}`
+          : `\n${result.facts.length} facts used; --facts lists each with where it came from.`,
+      );
     }
+    result.findings = findings;
     if (result.errors > 0) throw new CheckFindingsError(result);
     return result;
-  }
-
-  protected override toErrorJson(err: unknown) {
-    const envelope = super.toErrorJson(err);
-    return err instanceof CheckFindingsError ? { ...envelope, result: err.result } : envelope;
   }
 }

@@ -1,6 +1,13 @@
 import { Flags } from '@oclif/core';
 import { TuneCommand } from '../../tune-command/command.js';
-import { execFlags, factFlags, writeFlags } from '../../tune-command/flags.js';
+import {
+  databaseFlags,
+  execFlags,
+  podFlags,
+  replicaFlags,
+  sourceFlags,
+  writeFlags,
+} from '../../tune-command/flags.js';
 import type { TuneResult } from '../../tune-command/types.js';
 import { kedaWorkloads } from '../../tuners/index.js';
 
@@ -22,8 +29,11 @@ The rabbitmq trigger should read the queue over the management API (protocol htt
     workload: Flags.option({ options: kedaWorkloads, default: 'default' as const })({
       summary: "Which of the guide's workloads: its defaults, bursty (homework deadlines) or steady (CI/CD).",
     }),
-    ...factFlags,
+    ...podFlags,
+    ...replicaFlags,
+    'max-connections': databaseFlags['max-connections'],
     ...execFlags,
+    ...sourceFlags,
     ...writeFlags,
   };
 

@@ -1,5 +1,5 @@
 import { TuneCommand } from '../../tune-command/command.js';
-import { factFlags, writeFlags } from '../../tune-command/flags.js';
+import { databaseFlags, podFlags, replicaFlags, sourceFlags, writeFlags } from '../../tune-command/flags.js';
 import type { TuneResult } from '../../tune-command/types.js';
 
 export type TunePoolResult = TuneResult;
@@ -19,7 +19,7 @@ WORKER_POOL_SIZE = min(cores, RAM GiB / 0.5) of one worker pod, requests 1 core 
     '<%= config.bin %> <%= command.id %> --manifests k8s/ --env-file .env --write',
     '<%= config.bin %> <%= command.id %> --live --json',
   ];
-  static override flags = { ...factFlags, ...writeFlags };
+  static override flags = { ...podFlags, ...replicaFlags, ...databaseFlags, ...sourceFlags, ...writeFlags };
 
   async run(): Promise<TunePoolResult> {
     const { flags } = await this.parse(TunePool);

@@ -1,5 +1,5 @@
 import { TuneCommand } from '../../tune-command/command.js';
-import { execFlags, factFlags, writeFlags } from '../../tune-command/flags.js';
+import { execFlags, sourceFlags, writeFlags } from '../../tune-command/flags.js';
 import type { TuneResult } from '../../tune-command/types.js';
 
 export type TunePrefetchResult = TuneResult;
@@ -15,7 +15,7 @@ Execution times come from the worker's sentinel_execution_duration_seconds histo
     '<%= config.bin %> <%= command.id %> --p50-ms 40 --p99-ms 80',
     '<%= config.bin %> <%= command.id %> --manifests k8s/ --live --write',
   ];
-  static override flags = { ...factFlags, ...execFlags, ...writeFlags };
+  static override flags = { ...execFlags, ...sourceFlags, ...writeFlags };
 
   async run(): Promise<TunePrefetchResult> {
     const { flags } = await this.parse(TunePrefetch);

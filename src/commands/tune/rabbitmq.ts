@@ -1,5 +1,5 @@
 import { TuneCommand } from '../../tune-command/command.js';
-import { execFlags, factFlags, writeFlags } from '../../tune-command/flags.js';
+import { execFlags, podFlags, replicaFlags, sourceFlags, writeFlags } from '../../tune-command/flags.js';
 import type { TuneResult } from '../../tune-command/types.js';
 
 export type TuneRabbitmqResult = TuneResult;
@@ -16,7 +16,7 @@ export default class TuneRabbitmq extends TuneCommand {
     '<%= config.bin %> <%= command.id %> --manifests k8s/ --dry-run',
     '<%= config.bin %> <%= command.id %> --live --json',
   ];
-  static override flags = { ...factFlags, ...execFlags, ...writeFlags };
+  static override flags = { ...podFlags, ...replicaFlags, ...execFlags, ...sourceFlags, ...writeFlags };
 
   async run(): Promise<TuneRabbitmqResult> {
     const { flags } = await this.parse(TuneRabbitmq);

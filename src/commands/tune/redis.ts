@@ -1,5 +1,5 @@
 import { TuneCommand } from '../../tune-command/command.js';
-import { factFlags, redisFlags, writeFlags } from '../../tune-command/flags.js';
+import { redisFlags, sourceFlags, writeFlags } from '../../tune-command/flags.js';
 import type { TuneResult } from '../../tune-command/types.js';
 
 export type TuneRedisResult = TuneResult;
@@ -15,7 +15,7 @@ export default class TuneRedis extends TuneCommand {
     '<%= config.bin %> <%= command.id %> --keys 2000000 --bytes-per-key 180',
     '<%= config.bin %> <%= command.id %> --manifests k8s/ --live --dry-run',
   ];
-  static override flags = { ...factFlags, ...redisFlags, ...writeFlags };
+  static override flags = { ...redisFlags, ...sourceFlags, ...writeFlags };
 
   async run(): Promise<TuneRedisResult> {
     const { flags } = await this.parse(TuneRedis);

@@ -28,7 +28,7 @@ describe('bench --assert against a server with 5 ms latency and 1 % errors', () 
   });
   afterAll(() => server.close());
 
-  const base = () => ['bench', server.url, '-c', '4', '-n', '400', '--assert'];
+  const base = () => ['bench', server.url, '-c', '4', '--iterations', '400', '--assert'];
 
   test('exit 0 when every threshold holds, with the observed values in the table', async () => {
     const r = await runCli([
@@ -83,7 +83,7 @@ describe('bench --assert against a server with 5 ms latency and 1 % errors', () 
 
   test('a malformed threshold exits 2 pointing at the fault, before any request is sent', async () => {
     const before = server.count();
-    const r = await runCli(['bench', server.url, '-n', '10', '-t', 'http_req_duration:p(95<100']);
+    const r = await runCli(['bench', server.url, '--iterations', '10', '-t', 'http_req_duration:p(95<100']);
     expect(r.exitCode).toBe(2);
     expect(r.json.error!.message).toBe(
       'Invalid threshold in --threshold #1: expected ")" to close p(\np(95<100\n    ^',
@@ -119,7 +119,7 @@ describe('timeouts and interruption', () => {
   afterAll(() => slow.close());
 
   test('--timeout below one second fires at its value and counts as timeouts', async () => {
-    const r = await runCli(['bench', slow.url, '-c', '2', '-n', '6', '--timeout', '100ms']);
+    const r = await runCli(['bench', slow.url, '-c', '2', '--iterations', '6', '--timeout', '100ms']);
     const result = r.json.result as {
       requests: Array<{ requests: number; failed: number; failures: Record<string, number> }>;
     };
@@ -133,7 +133,7 @@ describe('timeouts and interruption', () => {
   });
 
   test('connection refused is reported by cause, and the target is blamed', async () => {
-    const r = await runCli(['bench', 'http://127.0.0.1:9/', '-c', '1', '-n', '3']);
+    const r = await runCli(['bench', 'http://127.0.0.1:9/', '-c', '1', '--iterations', '3']);
     const all = (
       r.json.result as { requests: Array<{ failed: number; failures: Record<string, number> }> }
     ).requests.at(-1)!;

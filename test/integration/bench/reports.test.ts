@@ -70,7 +70,16 @@ describe('reports', () => {
     for (const row of rows) expect(row.new).toBe(row.old);
 
     // A run of another target is not comparable: exit 2.
-    const c = await runCli(['bench', slow.url, '-c', '1', '-n', '5', '--out', `json=${out('c.json')}`]);
+    const c = await runCli([
+      'bench',
+      slow.url,
+      '-c',
+      '1',
+      '--iterations',
+      '5',
+      '--out',
+      `json=${out('c.json')}`,
+    ]);
     expect(c.exitCode).toBe(0);
     const foreign = await runCli(['bench', 'compare', out('a.json'), out('c.json')]);
     expect(foreign.exitCode).toBe(2);
@@ -83,7 +92,7 @@ describe('reports', () => {
       fast.url,
       '-c',
       '4',
-      '-n',
+      '--iterations',
       '60',
       '-t',
       'http_req_failed:rate<0.01',
@@ -128,7 +137,7 @@ describe('reports', () => {
 });
 
 test('--workers 2 spreads the iterations and merges the histograms exactly', async () => {
-  const r = await runCli(['bench', fast.url, '-c', '6', '-n', '600', '--workers', '2']);
+  const r = await runCli(['bench', fast.url, '-c', '6', '--iterations', '600', '--workers', '2']);
   expect(r.exitCode).toBe(0);
   const result = r.json.result as {
     requests: Array<{ name: string; requests: number; latency: { count: number } }>;

@@ -38,6 +38,7 @@ describe('sentinel-ctl generate nsjail (built binary)', () => {
       '2500',
       '--memory-limit-kb',
       '131072',
+      '--force', // the first test's files are there: refused without it (as generate k8s)
     ]);
     expect(r.json.result.files.map((f) => [f.phase, f.timeLimitS, f.memoryMb])).toEqual([
       ['python', 3, 128],
@@ -69,6 +70,7 @@ describe('sentinel-ctl generate nsjail (built binary)', () => {
       'nsjail',
       '--out',
       out,
+      '--force', // the earlier tests' files are there
     ]);
     expect(withLimits.json.result.cgroupLimits).toBe(true);
     expect(withLimits.json.result.runWith).not.toContain('no cgroup limits');

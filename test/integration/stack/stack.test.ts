@@ -199,7 +199,7 @@ describe('the local stack through the real binary', () => {
   });
 
   test('logs shows the service log', async () => {
-    const r = await cli(['logs', 'postgres', '-n', '200', ...common]);
+    const r = await cli(['logs', 'postgres', '--lines', '200', ...common]);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('database system is ready to accept connections');
   });
@@ -237,7 +237,7 @@ describe('the local stack through the real binary', () => {
     const r = await cli(['up', '--state-dir', path.join(dir, 'state')], { cwd: dir });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('sentinel.config.yaml:3: redis.appendonly');
-    expect(r.stderr).toMatch(/expected boolean/);
+    expect(r.stderr.replace(/\s+/g, ' ')).toMatch(/expected boolean/); // wrapped to the terminal
     const json = await cliJson(['status', '--state-dir', path.join(dir, 'state')], { cwd: dir });
     expect(json.exitCode).toBe(2);
     expect(json.json.error?.code).toBe('CONFIG_INVALID');

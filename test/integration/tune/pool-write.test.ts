@@ -157,6 +157,9 @@ describe('flag rules live in the flag definitions', () => {
   });
 });
 
+/** stderr is wrapped to the terminal (80 columns here): the message as one line. */
+const oneLine = (s: string) => s.replace(/\s+/g, ' ');
+
 describe('malformed input: exit 2 with file:line:column, every file byte-identical', () => {
   test.each<[string, string]>([
     [
@@ -175,7 +178,7 @@ describe('malformed input: exit 2 with file:line:column, every file byte-identic
       cwd: work,
     });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain(problem);
+    expect(oneLine(r.stderr)).toContain(problem);
     expect(r.stderr).toContain('no file was changed');
     expect(snapshot(dir)).toEqual(before);
     const j = await cliJson(['tune', 'pool', '--manifests', name, '--write'], { cwd: work });
@@ -228,7 +231,7 @@ describe('malformed input: exit 2 with file:line:column, every file byte-identic
       },
     );
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain(`${dirName}/${problem}`);
+    expect(oneLine(r.stderr)).toContain(`${dirName}/${problem}`);
     expect(r.stderr).toContain('no file was changed');
     expect(snapshot(dir)).toEqual(before);
   });

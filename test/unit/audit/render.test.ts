@@ -1,7 +1,11 @@
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { parseUids } from '../../../src/audit/host-watch.js';
 import { clip, observed, renderAuditTable, renderSummary } from '../../../src/audit/render.js';
 import type { AuditReport } from '../../../src/audit/types.js';
+import { setWide } from '../../../src/lib/terminal.js';
+
+// The layout under test, whole: fitting to the terminal is tested in test/unit/lib/table.test.ts.
+beforeAll(() => setWide(true));
 
 const report: AuditReport = {
   apiUrl: 'http://127.0.0.1:24080',

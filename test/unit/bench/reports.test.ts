@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import {
   checkComparable,
   compareReports,
@@ -16,6 +16,10 @@ import type { BenchPlan } from '../../../src/bench/run.js';
 import { urlScenario } from '../../../src/bench/scenario.js';
 import { evaluateThresholds, parseThreshold } from '../../../src/bench/thresholds.js';
 import { renderTable } from '../../../src/lib/table.js';
+import { setWide } from '../../../src/lib/terminal.js';
+
+// The layout under test, whole: fitting to the terminal is tested in test/unit/lib/table.test.ts.
+beforeAll(() => setWide(true));
 
 /** A 10 s run: 100 requests per second at `ms` latency, one failure every `failEvery`. */
 function report(ms: number, failEvery: number): BenchReport {

@@ -15,7 +15,7 @@ describe('durations', () => {
     ['1m30s', 90_000],
     ['2h', 7_200_000],
     ['1.5s', 1500],
-    ['250', 250],
+    ['250', 250_000], // a bare number is seconds, as in wrk and autocannon
     ['10 s', undefined],
     ['fast', undefined],
     ['', undefined],

@@ -280,7 +280,7 @@ describe('max_workers vs max_connections and channel_max', () => {
       'max_workers 50 × 4 = 200 + overhead 10 = 210 connections, but max_connections 100 − 3 superuser_reserved_connections = 97 are usable.',
     );
     expect('findings' in outcome && outcome.findings[0]?.fix).toBe(
-      'Raise max_connections to ≥ 213, or lower maxReplicaCount to 21 (sentinel-ctl tune keda / tune pool --write).',
+      'Raise max_connections to ≥ 213 (sentinel-ctl tune pool --write), or lower maxReplicaCount to 21 (sentinel-ctl tune keda --max-replicas 21 --write).',
     );
   });
 
@@ -334,7 +334,7 @@ describe('worker resources vs pool size', () => {
     expect('findings' in outcome && outcome.findings[0]).toMatchObject({
       message:
         "The worker's memory limit 1Gi is below 4 sandboxes × 512Mi (C++ compile) = 2Gi; a burst of compiles gets the pod OOM-killed.",
-      fix: 'Set resources.limits.memory to "2Gi" or lower WORKER_POOL_SIZE.',
+      fix: 'Set resources.limits.memory to "2Gi" or lower WORKER_POOL_SIZE (sentinel-ctl tune pool --write).',
     });
   });
 

@@ -1,0 +1,128 @@
+import { Flags } from '@oclif/core';
+import { SentinelCommand } from '../../cli/base-command.js';
+import { CheckFailedError, UserError } from '../../lib/errors.js';
+import { renderTable } from '../../lib/table.js';
+import { wrapToTerminal } from '../../lib/terminal.js';
+import { databaseFlags } from '../../tune-command/flags.js';
+import { shortSource } from '../../tune-command/render.js';
+import {
+  asyncpgPool,
+  type Recommendation,
+  type Source,
+  sqlalchemyPool,
+  type TunerWarning,
+} from '../../tuners/index.js';
+
+export interface TuneAppPoolResult {
+  client: 'sqlalchemy' | 'asyncpg';
+  replicas: number;
+  maxConnections?: number;
+  settings: Array<{ setting: string; value: number }>;
+  reason: string;
+  source: Source;
+  /** The check: the pools of every replica fit max_connections. */
+  fits: boolean;
+  warnings: TunerWarning[];
+}
+
+/** The pool does not fit the database: exit 1, with the sizing in the --json envelope. */
+class PoolDoesNotFitError extends CheckFailedError {
+  constructor(result: TuneAppPoolResult) {
+    super(result.warnings.map((w) => w.message).join(' '), {
+      code: 'POOL_EXCEEDS_MAX_CONNECTIONS',
+      result,
+      suggestion:
+        'Raise max_connections, run fewer replicas, or put a pooler (PgBouncer) in front; then run this check again.',
+    });
+  }
+}
+
+export default class TuneAppPool extends SentinelCommand<TuneAppPoolResult> {
+  static override summary =
+    'Size and check the database pool of a Python service: SQLAlchemy (SARK) or asyncpg (Jackdaw).';
+  static override description =
+    `sqlalchemy: the SARK tuning guide's "Database Optimization > Connection Pooling" pool_size by deployment size (1–3 pods 20, 4–10 pods 15, more 10) plus max_overflow 10, checked as pods × pool_size and pods × (pool_size + max_overflow) against max_connections. asyncpg: the Jackdaw benchmarking guide's "6. Connection Pool Tuning > asyncpg" max_size = floor(max_connections × 0.8 / replicas), min_size 5, checked as replicas × max_size against max_connections.
+
+Exit 1 when the replicas' pools cannot fit max_connections (the check), 0 otherwise.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --client sqlalchemy --replicas 6 --max-connections 200',
+    '<%= config.bin %> <%= command.id %> --client asyncpg --replicas 2 --max-connections 100 --json',
+  ];
+  static override flags = {
+    client: Flags.option({ options: ['sqlalchemy', 'asyncpg'] as const, required: true })({
+      summary: 'The pool library: sqlalchemy (SARK, per pod) or asyncpg (Jackdaw, per replica).',
+    }),
+    replicas: Flags.integer({
+      summary: 'Pods (replicas) of the service.',
+      min: 1,
+      max: 10_000,
+      required: true,
+    }),
+    'max-connections': databaseFlags['max-connections'],
+    'superuser-reserved-connections': Flags.integer({
+      summary: "PostgreSQL's superuser_reserved_connections (sqlalchemy check; default 3).",
+      min: 0,
+      max: 100,
+    }),
+  };
+
+  async run(): Promise<TuneAppPoolResult> {
+    const { flags } = await this.parse(TuneAppPool);
+    const maxConnections = flags['max-connections'];
+    let rec: Recommendation<Record<string, number>>;
+    let settings: TuneAppPoolResult['settings'];
+    if (flags.client === 'asyncpg') {
+      if (maxConnections === undefined) {
+        throw new UserError('asyncpg sizing needs --max-connections.', {
+          suggestion: "Pass the database's max_connections, e.g. --max-connections 100.",
+        });
+      }
+      const r = asyncpgPool({ maxConnections, replicas: flags.replicas });
+      rec = r;
+      settings = [
+        { setting: 'max_size', value: r.value.maxSize },
+        { setting: 'min_size', value: r.value.minSize },
+      ];
+    } else {
+      const r = sqlalchemyPool({
+        pods: flags.replicas,
+        ...(maxConnections !== undefined ? { maxConnections } : {}),
+        ...(flags['superuser-reserved-connections'] !== undefined
+          ? { superuserReservedConnections: flags['superuser-reserved-connections'] }
+          : {}),
+      });
+      rec = r;
+      settings = [
+        { setting: 'pool_size', value: r.value.poolSize },
+        { setting: 'max_overflow', value: r.value.maxOverflow },
+      ];
+    }
+    const warnings = rec.warnings ?? [];
+    const fits = !warnings.some((w) => /exceeds-max-connections$/.test(w.code));
+    const result: TuneAppPoolResult = {
+      client: flags.client,
+      replicas: flags.replicas,
+      ...(maxConnections !== undefined ? { maxConnections } : {}),
+      settings,
+      reason: rec.reason,
+      source: rec.source,
+      fits,
+      warnings,
+    };
+    if (!this.jsonEnabled()) {
+      this.log(
+        renderTable(
+          ['SETTING', 'PER REPLICA'],
+          settings.map((s) => [s.setting, s.value]),
+        ),
+      );
+      this.log(`\n${wrapToTerminal(`Why: ${rec.reason} [${shortSource(rec.source)}]`, 2)}`);
+    }
+    if (!fits) throw new PoolDoesNotFitError(result);
+    for (const w of warnings) this.warnUser(w.message);
+    if (maxConnections === undefined) {
+      this.note('Note: pass --max-connections to check the pools against the database.');
+    }
+    return result;
+  }
+}
