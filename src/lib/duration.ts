@@ -1,6 +1,6 @@
 /**
  * The one duration parser of sentinel-ctl: every duration flag, config key and environment
- * variable goes through it (docs/conventions.md "Durations").
+ * variable goes through it (docs/design.md "Durations").
  *
  * Accepted: `500ms`, `30s`, `1m`, `2h`, Go/k6 compounds such as `1m30s` or `1h2m3.5s`, and a bare
  * number, which means seconds as in wrk and autocannon (`-d 10` is ten seconds).

@@ -1,7 +1,7 @@
 /**
  * The commands sentinel-ctl prints for the user to run next ("Check with `sentinel-ctl status`",
  * "(sentinel-ctl tune pool --write)") carry the flags that selected this stack or these manifests,
- * so the printed command acts on the same thing (docs/conventions.md "Next commands"). One helper
+ * so the printed command acts on the same thing (docs/design.md "Next commands"). One helper
  * renders them all: notes, warnings, error hints and findings go through `carryFlags`.
  */
 

@@ -401,8 +401,10 @@ describe('sentinel-ctl submit', () => {
         ...flags,
       ]);
       expect(r.exitCode).toBe(0);
-      expect(r.json).toMatchObject({ status: 'SUCCESS', stdout: 'hello, stream\n' });
-      const id = (r.json as unknown as { job_id: string }).job_id;
+      // The job is the envelope's result (the envelope's own status is the exit code).
+      expect(r.json.status).toBe(0);
+      expect(r.json.result).toMatchObject({ status: 'SUCCESS', stdout: 'hello, stream\n' });
+      const id = r.json.result.job_id;
       const apiLog = readFileSync(path.join(stack.config.stateDir, 'api', 'api.log'), 'utf8');
       expect(apiLog.includes(`stream of job ${id} opened`)).toBe(streamed);
     },
