@@ -114,8 +114,11 @@ export interface QueueFacts {
 }
 
 export interface RabbitFacts {
-  /** `management` (full facts) or `amqp` (depth and consumers only: the management API was unreachable). */
-  via: 'management' | 'amqp';
+  /**
+   * `management` (full facts), `amqp` (depth and consumers only: the management API was unreachable)
+   * or `prometheus` (rabbitmq_prometheus: depth, consumers, alarms, broker-wide rates; `diagnose --k8s`).
+   */
+  via: 'management' | 'amqp' | 'prometheus';
   version: string | null;
   queues: QueueFacts[];
   publishRate: number | null;
