@@ -9,9 +9,10 @@ import type { ComponentName } from '../diagnose/types.js';
 import { DURATION_HINT, parseDuration } from '../lib/duration.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { renderTable } from '../lib/table.js';
+import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
 import { type ApplyResult, applySet } from './apply.js';
 import { type Cluster, connectCluster, type ObjectRef, refLabel } from './client.js';
-import { type DataPlaneResult, diagnoseDataPlane } from './dataplane.js';
+import { type DataPlaneResult, dataPlaneSession, diagnoseDataPlane } from './dataplane.js';
 import { diagnoseK8s, type K8sDiagnoseReport } from './diagnose.js';
 import { type DownResult, downSet } from './down.js';
 
@@ -19,6 +20,7 @@ export type { DownResult };
 
 import { readInventory } from './inventory.js';
 import { generatedSet, loadManifestSet } from './manifests.js';
+import { K8sDiagnoseSource } from './pods.js';
 import { WORKLOAD_KINDS, type WorkloadState, waitForRollout, workloadStates } from './rollout.js';
 
 /** Output channels of the calling command. */
@@ -438,4 +440,29 @@ export async function diagnoseK8sOnce(flags: DiagnoseK8sValues, io: CommandIo): 
     );
   }
   return report;
+}
+
+/**
+ * `diagnose --k8s` on a terminal: the interactive view with the Kubernetes pane (pods with status,
+ * restarts and last termination; enter shows a pod's containers and events), refreshed every
+ * `intervalMs`. Quitting is not a failure: exit 0, as the local view.
+ */
+export async function diagnoseK8sInteractive(flags: DiagnoseK8sValues, intervalMs: number): Promise<void> {
+  const cluster = connect(flags);
+  await cluster.version();
+  const namespace = setNamespace(flags);
+  const { session } = await dataPlaneSession(cluster, namespace, {
+    databaseUrl: flags['database-url'],
+    redisUrl: flags['redis-url'],
+    components:
+      flags['data-plane'] === false ? [] : (flags.components?.split(',') as ComponentName[] | undefined),
+    timeoutMs: flags.timeout ?? 2000,
+  });
+  const source = new K8sDiagnoseSource(cluster, namespace, session);
+  try {
+    const { renderDiagnose } = await import('../diagnose/ui/index.js');
+    await renderDiagnose(source, { intervalMs, taskQueue: TASK_QUEUE });
+  } finally {
+    await source.close();
+  }
 }

@@ -73,7 +73,7 @@ async function deploymentFromCluster(cluster: Cluster, namespace: string) {
 }
 
 /** The object a data-plane finding is about. */
-function objectOf(component: ComponentName, namespace: string): string {
+export function objectOf(component: ComponentName, namespace: string): string {
   if (component === 'postgres') return `StatefulSet/postgres (via --database-url)`;
   if (component === 'redis') return `StatefulSet/redis (via --redis-url)`;
   if (component === 'host') return 'this machine';
@@ -81,7 +81,7 @@ function objectOf(component: ComponentName, namespace: string): string {
   return `Service/${s.service} → ${s.workload} (${namespace})`;
 }
 
-function toK8sFinding(f: Finding, namespace: string): K8sFinding {
+export function toK8sFinding(f: Finding, namespace: string): K8sFinding {
   return {
     id: f.id,
     severity: f.severity,
@@ -103,11 +103,12 @@ export function portForwardHint(namespace: string, service: 'postgres' | 'redis'
   return `not read: the service proxy carries HTTP only; run \`kubectl port-forward -n ${namespace} svc/${service} ${port}:${port}\` and pass ${flag}`;
 }
 
-export async function diagnoseDataPlane(
+/** The local diagnose session over the cluster's data plane (the components it can reach). */
+export async function dataPlaneSession(
   cluster: Cluster,
   namespace: string,
-  o: DataPlaneOptions,
-): Promise<DataPlaneResult> {
+  o: Omit<DataPlaneOptions, 'sampleIntervalMs'>,
+): Promise<{ session: DiagnoseSession; components: ComponentName[] }> {
   const url = (c: keyof typeof DATA_PLANE_SERVICES) =>
     cluster.serviceProxyUrl(namespace, DATA_PLANE_SERVICES[c].service, DATA_PLANE_SERVICES[c].port);
   const targets: Targets = {
@@ -129,6 +130,15 @@ export async function diagnoseDataPlane(
     components,
     fetch: cluster.fetch(),
   });
+  return { session, components };
+}
+
+export async function diagnoseDataPlane(
+  cluster: Cluster,
+  namespace: string,
+  o: DataPlaneOptions,
+): Promise<DataPlaneResult> {
+  const { session, components } = await dataPlaneSession(cluster, namespace, o);
   let report: DiagnoseReport;
   try {
     report = await diagnoseOnce(session, { sampleIntervalMs: o.sampleIntervalMs });

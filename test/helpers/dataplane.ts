@@ -106,6 +106,16 @@ export async function exposeService(
           podIP: s.address,
           podIPs: [{ ip: s.address }],
           conditions: [{ type: 'Ready', status: 'True' }],
+          containerStatuses: [
+            {
+              name: 'main',
+              ready: true,
+              restartCount: 0,
+              image: `sentinel/${s.name}:test`,
+              imageID: '',
+              state: { running: { startedAt: new Date().toISOString() } },
+            },
+          ],
         },
       },
     },
@@ -130,5 +140,159 @@ export async function exposeService(
       },
     ],
     ports: [{ name: s.portName, port: s.port, protocol: 'TCP' }],
+  });
+}
+
+/** A Pod whose status a kubelet (or the scheduler) would have written: `status` through the status subresource. */
+export async function podWithStatus(
+  cluster: TestCluster,
+  namespace: string,
+  o: {
+    name: string;
+    app: string;
+    container: string;
+    resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+    status: Record<string, unknown>;
+  },
+): Promise<void> {
+  const core = cluster.kc.makeApiClient(CoreV1Api);
+  await cluster.api.create({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: o.name, namespace, labels: { app: o.app } },
+    spec: {
+      containers: [{ name: o.container, image: `sentinel/${o.app}:test`, resources: o.resources ?? {} }],
+    },
+  } as KubernetesObject);
+  await core.patchNamespacedPodStatus(
+    { name: o.name, namespace, body: { status: o.status } },
+    setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+  );
+}
+
+/** A core/v1 Event about a pod, as the kubelet or the scheduler records one. */
+export async function podEvent(
+  cluster: TestCluster,
+  namespace: string,
+  o: {
+    pod: string;
+    type: 'Normal' | 'Warning';
+    reason: string;
+    message: string;
+    count: number;
+    secondsAgo: number;
+    source: string;
+  },
+): Promise<void> {
+  const at = new Date(Date.now() - o.secondsAgo * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  await cluster.api.create({
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: {
+      name: `${o.pod}.${o.reason.toLowerCase()}.${Math.random().toString(36).slice(2, 8)}`,
+      namespace,
+    },
+    involvedObject: { kind: 'Pod', name: o.pod, namespace, apiVersion: 'v1' },
+    type: o.type,
+    reason: o.reason,
+    message: o.message,
+    count: o.count,
+    firstTimestamp: at,
+    lastTimestamp: at,
+    source: { component: o.source },
+  } as KubernetesObject);
+}
+
+/** The three troubled pods of the Kubernetes pane's tests and captures, with their events. */
+export async function troubledPods(cluster: TestCluster, namespace: string): Promise<void> {
+  const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  await podWithStatus(cluster, namespace, {
+    name: 'worker-6d4f8-x2k9p',
+    app: 'worker',
+    container: 'worker',
+    resources: { limits: { memory: '512Mi', cpu: '2' } },
+    status: {
+      phase: 'Running',
+      containerStatuses: [
+        {
+          name: 'worker',
+          ready: true,
+          restartCount: 4,
+          image: 'sentinel/worker:test',
+          imageID: '',
+          state: { running: { startedAt: ago(60) } },
+          lastState: {
+            terminated: { reason: 'OOMKilled', exitCode: 137, startedAt: ago(400), finishedAt: ago(90) },
+          },
+        },
+      ],
+    },
+  });
+  await podWithStatus(cluster, namespace, {
+    name: 'api-7b9c4-q8w2z',
+    app: 'api',
+    container: 'api',
+    status: {
+      phase: 'Running',
+      containerStatuses: [
+        {
+          name: 'api',
+          ready: false,
+          restartCount: 7,
+          image: 'sentinel/api:test',
+          imageID: '',
+          state: {
+            waiting: { reason: 'CrashLoopBackOff', message: 'back-off 5m0s restarting failed container' },
+          },
+          lastState: {
+            terminated: { reason: 'Error', exitCode: 1, startedAt: ago(200), finishedAt: ago(190) },
+          },
+        },
+      ],
+    },
+  });
+  await podWithStatus(cluster, namespace, {
+    name: 'worker-6d4f8-pn4dd',
+    app: 'worker',
+    container: 'worker',
+    resources: { requests: { memory: '4Gi', cpu: '2' } },
+    status: {
+      phase: 'Pending',
+      conditions: [
+        {
+          type: 'PodScheduled',
+          status: 'False',
+          reason: 'Unschedulable',
+          message: '0/3 nodes are available: 3 Insufficient memory.',
+        },
+      ],
+    },
+  });
+  await podEvent(cluster, namespace, {
+    pod: 'api-7b9c4-q8w2z',
+    type: 'Warning',
+    reason: 'BackOff',
+    message: 'Back-off restarting failed container api in pod api-7b9c4-q8w2z',
+    count: 31,
+    secondsAgo: 12,
+    source: 'kubelet',
+  });
+  await podEvent(cluster, namespace, {
+    pod: 'api-7b9c4-q8w2z',
+    type: 'Normal',
+    reason: 'Pulled',
+    message: 'Container image "sentinel/api:test" already present on machine',
+    count: 8,
+    secondsAgo: 190,
+    source: 'kubelet',
+  });
+  await podEvent(cluster, namespace, {
+    pod: 'worker-6d4f8-pn4dd',
+    type: 'Warning',
+    reason: 'FailedScheduling',
+    message: '0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available',
+    count: 5,
+    secondsAgo: 30,
+    source: 'default-scheduler',
   });
 }
