@@ -9,6 +9,7 @@ import type { ComponentName } from '../diagnose/types.js';
 import { DURATION_HINT, parseDuration } from '../lib/duration.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { renderTable } from '../lib/table.js';
+import { fitToTerminal } from '../lib/terminal.js';
 import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
 import { type ApplyResult, applySet } from './apply.js';
 import { type Cluster, connectCluster, type ObjectRef, refLabel } from './client.js';
@@ -415,19 +416,22 @@ export async function diagnoseK8sOnce(flags: DiagnoseK8sValues, io: CommandIo): 
   await cluster.version();
   const report = await collectK8sDiagnose(cluster, flags);
   if (!io.json) {
-    io.log(
+    // Service-proxy URLs shortened to what names the object (`services/api:http/proxy/...`).
+    const proxyBase = `${cluster.server}/api/v1/namespaces/${report.namespace}/`;
+    const out: string[] = [
       `diagnose --k8s: namespace ${report.namespace} of ${cluster.label}: ${report.facts.pods} pods, ${report.facts.deployments} Deployments, ${report.facts.statefulsets} StatefulSets, ${report.facts.hpas} HPAs, ${report.facts.scaledObjects} ScaledObjects, ${report.facts.warningEvents} warning events (${report.ms} ms)`,
-    );
+    ];
     for (const [name, c] of Object.entries(report.dataPlane?.components ?? {})) {
-      io.log(`  data plane ${name}: ${c.ok ? `read from ${c.target}` : c.error}`);
+      out.push(`  data plane ${name}: ${c.ok ? `read from ${c.target}` : c.error}`);
     }
-    if (report.findings.length === 0) io.log('No findings.');
+    if (report.findings.length === 0) out.push('No findings.');
     for (const f of report.findings) {
-      io.log(`\n[${f.severity.toUpperCase()}] ${f.id}  ${f.object}: ${f.title}`);
-      io.log(`  ${f.detail}`);
-      io.log(`  fix: ${f.fix}`);
-      io.log(`  source: ${f.source.guide} › ${f.source.section}`);
+      out.push(`\n[${f.severity.toUpperCase()}] ${f.id}  ${f.object}: ${f.title}`);
+      out.push(`  ${f.detail}`);
+      out.push(`  fix: ${f.fix}`);
+      out.push(`  source: ${f.source.guide} › ${f.source.section}`);
     }
+    io.log(fitToTerminal(out.join('\n').split(proxyBase).join('')));
   }
   for (const s of report.skipped) io.warn(`not read: ${s}`);
   if (!report.healthy) {

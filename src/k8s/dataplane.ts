@@ -88,7 +88,8 @@ export function toK8sFinding(f: Finding, namespace: string): K8sFinding {
     object: objectOf(f.component, namespace),
     title: f.title,
     detail: f.detail,
-    fix: f.command ? `${f.fix} (${f.command})` : f.fix,
+    // The local-stack command (`sentinel-ctl status`…) does not apply to a cluster: the fix text does.
+    fix: f.fix,
     source: f.source,
   };
 }

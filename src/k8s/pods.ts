@@ -215,7 +215,11 @@ export class K8sDiagnoseSource implements DiagnoseSource {
     const order = { critical: 0, warning: 1, info: 2 } as const;
     findings.sort((a, b) => order[a.severity] - order[b.severity]);
     const counts = countBySeverity(findings);
-    return { ...report, findings, counts, healthy: counts.critical === 0, kubernetes: view };
+    // Service-proxy URLs shortened to what names the object (`services/api:http/proxy/...`), so a
+    // line of the view shows the Service, not the API server's address.
+    const base = `${this.cluster.server}/api/v1/namespaces/${this.namespace}/`;
+    const short = <T>(v: T): T => JSON.parse(JSON.stringify(v).split(base).join('')) as T;
+    return short({ ...report, findings, counts, healthy: counts.critical === 0, kubernetes: view });
   }
 
   async close(): Promise<void> {

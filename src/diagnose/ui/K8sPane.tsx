@@ -101,7 +101,7 @@ export function PodDetail({
           {'  '}
           {c.name} <Text dimColor>{c.state}</Text> · restarts {c.restarts}
           {c.lastTermination ? ` · last ${c.lastTermination}` : ''}
-          {c.requests ? <Text dimColor> · requests {c.requests}</Text> : null}
+          {c.requests && c.requests !== c.limits ? <Text dimColor> · requests {c.requests}</Text> : null}
           {c.limits ? <Text dimColor> · limits {c.limits}</Text> : null}
         </Text>
       ))}
