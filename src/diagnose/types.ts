@@ -326,6 +326,8 @@ export interface PodRow {
 }
 
 export interface PodEvent {
+  /** The Event object's name (unique in the namespace). */
+  name: string;
   type: string;
   reason: string;
   message: string;

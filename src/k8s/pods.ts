@@ -48,7 +48,7 @@ interface Event {
   lastTimestamp?: string;
   eventTime?: string;
   firstTimestamp?: string;
-  metadata?: { creationTimestamp?: string };
+  metadata?: { name?: string; creationTimestamp?: string };
   involvedObject?: { kind?: string; name?: string };
 }
 
@@ -153,9 +153,11 @@ export async function kubernetesView(cluster: Cluster, namespace: string): Promi
     e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp;
   for (const e of [...events].sort((a, b) => (when(b) ?? '').localeCompare(when(a) ?? ''))) {
     if (e.involvedObject?.kind !== 'Pod' || !e.involvedObject.name) continue;
-    const list = (byPod[e.involvedObject.name] ??= []);
+    const list = byPod[e.involvedObject.name] ?? [];
+    byPod[e.involvedObject.name] = list;
     if (list.length >= 20) continue;
     list.push({
+      name: e.metadata?.name ?? `${e.reason}-${list.length}`,
       type: e.type ?? 'Normal',
       reason: e.reason ?? '',
       message: e.message ?? '',

@@ -122,9 +122,9 @@ export function PodDetail({
         <Text dimColor> (newest first)</Text>
       </Text>
       {events.length === 0 ? <Text dimColor> none recorded</Text> : null}
-      {events.slice(0, eventRows).map((e, i) => (
+      {events.slice(0, eventRows).map((e) => (
         // Wrapped, not cut: the message is what the drill-down is for.
-        <Text key={`${i}-${e.reason}`} wrap="wrap">
+        <Text key={e.name} wrap="wrap">
           {'  '}
           <Text color={e.type === 'Warning' ? 'yellow' : undefined}>{e.type.padEnd(7)}</Text> {e.reason}{' '}
           <Text dimColor>

@@ -83,7 +83,12 @@ describe('podRow: the status kubectl would print, restarts and the last terminat
         {
           phase: 'Pending',
           conditions: [
-            { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available.' },
+            {
+              type: 'PodScheduled',
+              status: 'False',
+              reason: 'Unschedulable',
+              message: '0/3 nodes are available.',
+            },
           ],
         },
       ) as never,
