@@ -306,14 +306,29 @@ export class Cluster {
           (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () =>
+            res.on('end', () => {
+              const body = Buffer.concat(chunks);
+              const status = res.statusCode ?? 502;
+              // The API server's own refusal (no such Service, no endpoints, not allowed, the
+              // backend unreachable) is a Status object: its message says why, so it is the error.
+              if (status >= 400 && String(res.headers['content-type']).startsWith('application/json')) {
+                try {
+                  const st = JSON.parse(body.toString('utf8')) as { kind?: string; message?: string };
+                  if (st.kind === 'Status' && st.message) {
+                    reject(new Error(`the API server's service proxy answered ${status}: ${st.message}`));
+                    return;
+                  }
+                } catch {
+                  // Not JSON after all: the service's own answer.
+                }
+              }
               resolve(
-                new Response(res.statusCode === 204 ? null : Buffer.concat(chunks), {
-                  status: res.statusCode ?? 502,
+                new Response(status === 204 ? null : body, {
+                  status,
                   headers: { 'content-type': String(res.headers['content-type'] ?? 'text/plain') },
                 }),
-              ),
-            );
+              );
+            });
             res.on('error', reject);
           },
         );
