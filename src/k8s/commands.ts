@@ -10,10 +10,9 @@ import { DURATION_HINT, parseDuration } from '../lib/duration.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { renderTable } from '../lib/table.js';
 import { fitToTerminal } from '../lib/terminal.js';
-import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
 import { type ApplyResult, applySet } from './apply.js';
 import { type Cluster, connectCluster, type ObjectRef, refLabel } from './client.js';
-import { type DataPlaneResult, dataPlaneSession, diagnoseDataPlane } from './dataplane.js';
+import type { DataPlaneResult } from './dataplane.js';
 import { diagnoseK8s, type K8sDiagnoseReport } from './diagnose.js';
 import { type DownResult, downSet } from './down.js';
 
@@ -21,7 +20,6 @@ export type { DownResult };
 
 import { readInventory } from './inventory.js';
 import { generatedSet, loadManifestSet } from './manifests.js';
-import { K8sDiagnoseSource } from './pods.js';
 import { WORKLOAD_KINDS, type WorkloadState, waitForRollout, workloadStates } from './rollout.js';
 
 /** Output channels of the calling command. */
@@ -388,16 +386,22 @@ export async function collectK8sDiagnose(
   flags: DiagnoseK8sValues,
 ): Promise<K8sDiagnoseWithDataPlane> {
   const namespace = setNamespace(flags);
-  const report: K8sDiagnoseWithDataPlane = await diagnoseK8s(cluster, namespace);
-  if (flags['data-plane'] === false) return report;
+  if (flags['data-plane'] === false) return diagnoseK8s(cluster, namespace);
   const started = performance.now();
-  const data = await diagnoseDataPlane(cluster, namespace, {
-    databaseUrl: flags['database-url'],
-    redisUrl: flags['redis-url'],
-    components: flags.components?.split(',') as ComponentName[] | undefined,
-    sampleIntervalMs: flags['sample-interval'] ?? 1000,
-    timeoutMs: flags.timeout ?? 2000,
-  });
+  // Both planes at once; the data plane's collectors (pg, amqplib, ioredis…) are loaded only here,
+  // while the control plane's lists are on the wire.
+  const [report, data] = await Promise.all([
+    diagnoseK8s(cluster, namespace) as Promise<K8sDiagnoseWithDataPlane>,
+    import('./dataplane.js').then(({ diagnoseDataPlane }) =>
+      diagnoseDataPlane(cluster, namespace, {
+        databaseUrl: flags['database-url'],
+        redisUrl: flags['redis-url'],
+        components: flags.components?.split(',') as ComponentName[] | undefined,
+        sampleIntervalMs: flags['sample-interval'] ?? 1000,
+        timeoutMs: flags.timeout ?? 2000,
+      }),
+    ),
+  ]);
   const order = { critical: 0, warning: 1, info: 2 } as const;
   report.findings = [...report.findings, ...data.findings].sort(
     (a, b) => order[a.severity] - order[b.severity] || a.id.localeCompare(b.id),
@@ -406,7 +410,7 @@ export async function collectK8sDiagnose(
   for (const f of report.findings) report.counts[f.severity]++;
   report.healthy = report.counts.critical === 0;
   report.dataPlane = { components: data.components, facts: data.report.facts };
-  report.ms += Math.round(performance.now() - started);
+  report.ms = Math.round(performance.now() - started);
   return report;
 }
 
@@ -455,6 +459,11 @@ export async function diagnoseK8sInteractive(flags: DiagnoseK8sValues, intervalM
   const cluster = connect(flags);
   await cluster.version();
   const namespace = setNamespace(flags);
+  const [{ dataPlaneSession }, { K8sDiagnoseSource }, { TASK_QUEUE }] = await Promise.all([
+    import('./dataplane.js'),
+    import('./pods.js'),
+    import('../services/rabbitmq/topology.js'),
+  ]);
   const { session } = await dataPlaneSession(cluster, namespace, {
     databaseUrl: flags['database-url'],
     redisUrl: flags['redis-url'],

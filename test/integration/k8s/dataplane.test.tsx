@@ -176,7 +176,9 @@ describe('diagnose --k8s data plane', () => {
     expect(worker?.object).toBe(`Service/worker-metrics → Deployment/worker (${NS})`);
     // The proxy's answer is the reason: the forwarder's upstream is gone.
     expect(report.dataPlane!.components.worker!.ok).toBe(false);
-    expect(report.dataPlane!.components.worker!.error).toContain("the API server's service proxy answered 50");
+    expect(report.dataPlane!.components.worker!.error).toContain(
+      "the API server's service proxy answered 50",
+    );
     // No URL given: PostgreSQL and Redis are not read, with the port-forward hint.
     expect(report.dataPlane!.components.postgres!.error).toContain(
       `kubectl port-forward -n ${NS} svc/postgres 5432:5432`,
