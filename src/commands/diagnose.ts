@@ -6,7 +6,12 @@ import { DiagnoseSession, deploymentOf, diagnoseOnce, targetsOf } from '../diagn
 import { type ComponentName, componentNames, type DiagnoseReport } from '../diagnose/types.js';
 import { HistoryFile, historyFile } from '../diagnose/windows/history.js';
 import { PrometheusWindows } from '../diagnose/windows/prometheus.js';
-import { diagnoseK8sFlags, diagnoseK8sOnce, type K8sDiagnoseReport } from '../k8s/commands.js';
+import {
+  diagnoseK8sFlags,
+  diagnoseK8sInteractive,
+  diagnoseK8sOnce,
+  type K8sDiagnoseReport,
+} from '../k8s/commands.js';
 import { durationFlag } from '../lib/duration.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { MASK } from '../lib/redact.js';
@@ -123,7 +128,15 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
 
   async run(): Promise<DiagnoseResult | K8sDiagnoseReport> {
     const { flags } = await this.parse(Diagnose);
-    // The cluster's control-plane view (pods, HPA, KEDA, events), one report: src/k8s/diagnose.ts.
+    const interactive =
+      !this.jsonEnabled() && !flags.once && Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY);
+    // The cluster: pods, workloads, HPA, KEDA, events and the data plane through the service
+    // proxy (src/k8s/diagnose.ts, src/k8s/dataplane.ts); on a terminal, with the Kubernetes pane.
+    if (flags.k8s && interactive) {
+      if (process.env.NO_COLOR || process.argv.includes('--no-color')) process.env.FORCE_COLOR = '0';
+      await diagnoseK8sInteractive(flags, flags.interval);
+      return undefined as unknown as K8sDiagnoseReport;
+    }
     if (flags.k8s) return diagnoseK8sOnce(flags, this.io());
     const overrides: FlagOverride[] = [
       { path: 'urls.database', value: flags['database-url'], flag: '--database-url' },
@@ -153,8 +166,6 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
       ),
       prometheus: promUrl ? new PrometheusWindows(promUrl) : undefined,
     });
-    const interactive =
-      !this.jsonEnabled() && !flags.once && Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY);
     let report: DiagnoseReport | undefined;
     try {
       if (interactive) {

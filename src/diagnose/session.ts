@@ -34,6 +34,8 @@ export interface Targets {
   redisUrl: string;
   workerMetricsUrl: string;
   apiUrl: string;
+  /** rabbitmq_prometheus base URL, read instead of the management API when that URL is empty. */
+  rabbitmqPrometheusUrl?: string;
 }
 
 export interface SessionOptions {
@@ -45,6 +47,11 @@ export interface SessionOptions {
   history?: HistoryFile;
   /** A Prometheus server to take the windows from first. */
   prometheus?: PrometheusWindows;
+  /**
+   * The HTTP transport of the RabbitMQ, worker and API collectors: plain fetch by default, the API
+   * server's service proxy for `diagnose --k8s` (src/k8s/dataplane.ts).
+   */
+  fetch?: typeof globalThis.fetch;
 }
 
 /** pgx's `pool_max_conns` from a DATABASE_URL, when it names one. */
@@ -138,10 +145,12 @@ export class DiagnoseSession {
         managementUrl: targets.rabbitmqManagementUrl,
         knownQueues: [TASK_QUEUE, DEAD_LETTER_QUEUE],
         taskQueue: TASK_QUEUE,
+        prometheusUrl: targets.rabbitmqPrometheusUrl,
+        fetch: options.fetch,
       }),
       new RedisCollector(targets.redisUrl),
-      new WorkerCollector(targets.workerMetricsUrl),
-      new ApiCollector(targets.apiUrl),
+      new WorkerCollector(targets.workerMetricsUrl, options.fetch),
+      new ApiCollector(targets.apiUrl, options.fetch),
       new HostCollector(),
     ].filter((c) => !options.components || options.components.includes(c.component));
   }

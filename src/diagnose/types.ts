@@ -114,8 +114,11 @@ export interface QueueFacts {
 }
 
 export interface RabbitFacts {
-  /** `management` (full facts) or `amqp` (depth and consumers only: the management API was unreachable). */
-  via: 'management' | 'amqp';
+  /**
+   * `management` (full facts), `amqp` (depth and consumers only: the management API was unreachable)
+   * or `prometheus` (rabbitmq_prometheus: depth, consumers, alarms, broker-wide rates; `diagnose --k8s`).
+   */
+  via: 'management' | 'amqp' | 'prometheus';
   version: string | null;
   queues: QueueFacts[];
   publishRate: number | null;
@@ -292,4 +295,51 @@ export interface DiagnoseReport {
   /** Milliseconds each collector took (both samples), and the whole run. */
   timings: Record<ComponentName, number> & { total: number };
   targets: Record<ComponentName, string>;
+  /** `diagnose --k8s`: the namespace's pods and their events, for the interactive view's pane. */
+  kubernetes?: KubernetesView;
+}
+
+/** One pod as `kubectl get pods` shows it, plus its last termination. */
+export interface PodRow {
+  name: string;
+  /** Phase, or the reason that matters more (CrashLoopBackOff, OOMKilled, Unschedulable…). */
+  status: string;
+  severity: Severity | null;
+  ready: string;
+  restarts: number;
+  /** "OOMKilled (137)" or null. */
+  lastTermination: string | null;
+  /** Seconds since that termination. */
+  lastTerminationSeconds: number | null;
+  /** Seconds since creation. */
+  ageSeconds: number | null;
+  containers: Array<{
+    name: string;
+    state: string;
+    restarts: number;
+    lastTermination: string | null;
+    requests: string | null;
+    limits: string | null;
+  }>;
+  /** Why the scheduler could not place it (Pending). */
+  scheduling: string | null;
+}
+
+export interface PodEvent {
+  /** The Event object's name (unique in the namespace). */
+  name: string;
+  type: string;
+  reason: string;
+  message: string;
+  count: number;
+  /** Seconds since it was last seen. */
+  ageSeconds: number | null;
+}
+
+export interface KubernetesView {
+  context: string;
+  namespace: string;
+  pods: PodRow[];
+  /** Events by pod name, newest first. */
+  events: Record<string, PodEvent[]>;
 }

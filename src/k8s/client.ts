@@ -269,6 +269,80 @@ export class Cluster {
     });
   }
 
+  /**
+   * A `fetch` for the API server's service proxy (`/api/v1/namespaces/NS/services/NAME:PORT/proxy/...`)
+   * with this context's credentials and TLS: the transport the local diagnose collectors take to
+   * read the data plane of the cluster (docs/k8s.md "Data plane"). Only the API server's own
+   * URLs are accepted; the proxied service's answer (any status) is returned as is.
+   */
+  fetch(): typeof fetch {
+    return async (input, init) => {
+      const url = new URL(String(input instanceof Request ? input.url : input));
+      if (`${url.protocol}//${url.host}` !== new URL(this.server).origin) {
+        throw new Error(`${url.origin} is not the API server of ${this.label}`);
+      }
+      const opts: https.RequestOptions = { headers: {} };
+      await this.kc.applyToHTTPSOptions(opts);
+      const tls = opts as https.RequestOptions & { auth?: string };
+      const headers: Record<string, string> = { ...(opts.headers as Record<string, string>) };
+      if (tls.auth) headers.authorization = `Basic ${Buffer.from(tls.auth).toString('base64')}`;
+      const signal = init?.signal ?? undefined;
+      return new Promise<Response>((resolve, reject) => {
+        const req = https.request(
+          url,
+          {
+            method: init?.method ?? 'GET',
+            headers,
+            agent: this.agent,
+            ca: tls.ca,
+            cert: tls.cert,
+            key: tls.key,
+            pfx: tls.pfx,
+            passphrase: tls.passphrase,
+            ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
+            ...(tls.servername ? { servername: tls.servername } : {}),
+            signal,
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              const body = Buffer.concat(chunks);
+              const status = res.statusCode ?? 502;
+              // The API server's own refusal (no such Service, no endpoints, not allowed, the
+              // backend unreachable) is a Status object: its message says why, so it is the error.
+              if (status >= 400 && String(res.headers['content-type']).startsWith('application/json')) {
+                try {
+                  const st = JSON.parse(body.toString('utf8')) as { kind?: string; message?: string };
+                  if (st.kind === 'Status' && st.message) {
+                    reject(new Error(`the API server's service proxy answered ${status}: ${st.message}`));
+                    return;
+                  }
+                } catch {
+                  // Not JSON after all: the service's own answer.
+                }
+              }
+              resolve(
+                new Response(status === 204 ? null : body, {
+                  status,
+                  headers: { 'content-type': String(res.headers['content-type'] ?? 'text/plain') },
+                }),
+              );
+            });
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    };
+  }
+
+  /** Base URL of a Service's port through the API server's service proxy (no trailing slash). */
+  serviceProxyUrl(namespace: string, service: string, port: string | number): string {
+    return `${this.server}/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}:${encodeURIComponent(String(port))}/proxy`;
+  }
+
   /** GET /version: reachability and credentials in one request. */
   async version(): Promise<string> {
     try {

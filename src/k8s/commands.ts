@@ -5,11 +5,14 @@
  */
 import { Flags } from '@oclif/core';
 import type { Profile } from '../config/schema.js';
+import type { ComponentName } from '../diagnose/types.js';
 import { DURATION_HINT, parseDuration } from '../lib/duration.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { renderTable } from '../lib/table.js';
+import { fitToTerminal } from '../lib/terminal.js';
 import { type ApplyResult, applySet } from './apply.js';
 import { type Cluster, connectCluster, type ObjectRef, refLabel } from './client.js';
+import type { DataPlaneResult } from './dataplane.js';
 import { diagnoseK8s, type K8sDiagnoseReport } from './diagnose.js';
 import { type DownResult, downSet } from './down.js';
 
@@ -350,25 +353,89 @@ export async function downK8s(flags: ClusterFlagValues, io: CommandIo): Promise<
   return result;
 }
 
-export const diagnoseK8sFlags = clusterFlags;
+export const diagnoseK8sFlags = {
+  ...clusterFlags,
+  'data-plane': Flags.boolean({
+    summary:
+      "With --k8s: also read RabbitMQ, the worker and the API through the API server's service proxy, and PostgreSQL/Redis from --database-url/--redis-url (--no-data-plane: pods, workloads and events only).",
+    default: true,
+    allowNo: true,
+    // Not dependsOn: oclif applies the default and then demands --k8s.
+    helpGroup: k8sOnly.helpGroup,
+  }),
+};
 export type { K8sDiagnoseReport };
 
+/** What `diagnose --k8s` takes besides the cluster: the data plane's explicit URLs and timings. */
+export interface DiagnoseK8sValues extends ClusterFlagValues {
+  'database-url'?: string;
+  'redis-url'?: string;
+  components?: string;
+  timeout?: number;
+  'sample-interval'?: number;
+  'data-plane'?: boolean;
+}
+
+export type K8sDiagnoseWithDataPlane = K8sDiagnoseReport & {
+  dataPlane?: Omit<DataPlaneResult, 'findings' | 'report'> & { facts: DataPlaneResult['report']['facts'] };
+};
+
+/** The control plane and, unless --no-data-plane, the data plane of one namespace: one report. */
+export async function collectK8sDiagnose(
+  cluster: Cluster,
+  flags: DiagnoseK8sValues,
+): Promise<K8sDiagnoseWithDataPlane> {
+  const namespace = setNamespace(flags);
+  if (flags['data-plane'] === false) return diagnoseK8s(cluster, namespace);
+  const started = performance.now();
+  // Both planes at once; the data plane's collectors (pg, amqplib, ioredis…) are loaded only here,
+  // while the control plane's lists are on the wire.
+  const [report, data] = await Promise.all([
+    diagnoseK8s(cluster, namespace) as Promise<K8sDiagnoseWithDataPlane>,
+    import('./dataplane.js').then(({ diagnoseDataPlane }) =>
+      diagnoseDataPlane(cluster, namespace, {
+        databaseUrl: flags['database-url'],
+        redisUrl: flags['redis-url'],
+        components: flags.components?.split(',') as ComponentName[] | undefined,
+        sampleIntervalMs: flags['sample-interval'] ?? 1000,
+        timeoutMs: flags.timeout ?? 2000,
+      }),
+    ),
+  ]);
+  const order = { critical: 0, warning: 1, info: 2 } as const;
+  report.findings = [...report.findings, ...data.findings].sort(
+    (a, b) => order[a.severity] - order[b.severity] || a.id.localeCompare(b.id),
+  );
+  report.counts = { info: 0, warning: 0, critical: 0 };
+  for (const f of report.findings) report.counts[f.severity]++;
+  report.healthy = report.counts.critical === 0;
+  report.dataPlane = { components: data.components, facts: data.report.facts };
+  report.ms = Math.round(performance.now() - started);
+  return report;
+}
+
 /** `diagnose --k8s --once`: one report; exit 1 when a finding is critical. */
-export async function diagnoseK8sOnce(flags: ClusterFlagValues, io: CommandIo): Promise<K8sDiagnoseReport> {
+export async function diagnoseK8sOnce(flags: DiagnoseK8sValues, io: CommandIo): Promise<K8sDiagnoseReport> {
   const cluster = connect(flags);
   await cluster.version();
-  const report = await diagnoseK8s(cluster, setNamespace(flags));
+  const report = await collectK8sDiagnose(cluster, flags);
   if (!io.json) {
-    io.log(
+    // Service-proxy URLs shortened to what names the object (`services/api:http/proxy/...`).
+    const proxyBase = `${cluster.server}/api/v1/namespaces/${report.namespace}/`;
+    const out: string[] = [
       `diagnose --k8s: namespace ${report.namespace} of ${cluster.label}: ${report.facts.pods} pods, ${report.facts.deployments} Deployments, ${report.facts.statefulsets} StatefulSets, ${report.facts.hpas} HPAs, ${report.facts.scaledObjects} ScaledObjects, ${report.facts.warningEvents} warning events (${report.ms} ms)`,
-    );
-    if (report.findings.length === 0) io.log('No findings.');
-    for (const f of report.findings) {
-      io.log(`\n[${f.severity.toUpperCase()}] ${f.id}  ${f.object}: ${f.title}`);
-      io.log(`  ${f.detail}`);
-      io.log(`  fix: ${f.fix}`);
-      io.log(`  source: ${f.source.guide} › ${f.source.section}`);
+    ];
+    for (const [name, c] of Object.entries(report.dataPlane?.components ?? {})) {
+      out.push(`  data plane ${name}: ${c.ok ? `read from ${c.target}` : c.error}`);
     }
+    if (report.findings.length === 0) out.push('No findings.');
+    for (const f of report.findings) {
+      out.push(`\n[${f.severity.toUpperCase()}] ${f.id}  ${f.object}: ${f.title}`);
+      out.push(`  ${f.detail}`);
+      out.push(`  fix: ${f.fix}`);
+      out.push(`  source: ${f.source.guide} › ${f.source.section}`);
+    }
+    io.log(fitToTerminal(out.join('\n').split(proxyBase).join('')));
   }
   for (const s of report.skipped) io.warn(`not read: ${s}`);
   if (!report.healthy) {
@@ -381,4 +448,34 @@ export async function diagnoseK8sOnce(flags: ClusterFlagValues, io: CommandIo): 
     );
   }
   return report;
+}
+
+/**
+ * `diagnose --k8s` on a terminal: the interactive view with the Kubernetes pane (pods with status,
+ * restarts and last termination; enter shows a pod's containers and events), refreshed every
+ * `intervalMs`. Quitting is not a failure: exit 0, as the local view.
+ */
+export async function diagnoseK8sInteractive(flags: DiagnoseK8sValues, intervalMs: number): Promise<void> {
+  const cluster = connect(flags);
+  await cluster.version();
+  const namespace = setNamespace(flags);
+  const [{ dataPlaneSession }, { K8sDiagnoseSource }, { TASK_QUEUE }] = await Promise.all([
+    import('./dataplane.js'),
+    import('./pods.js'),
+    import('../services/rabbitmq/topology.js'),
+  ]);
+  const { session } = await dataPlaneSession(cluster, namespace, {
+    databaseUrl: flags['database-url'],
+    redisUrl: flags['redis-url'],
+    components:
+      flags['data-plane'] === false ? [] : (flags.components?.split(',') as ComponentName[] | undefined),
+    timeoutMs: flags.timeout ?? 2000,
+  });
+  const source = new K8sDiagnoseSource(cluster, namespace, session);
+  try {
+    const { renderDiagnose } = await import('../diagnose/ui/index.js');
+    await renderDiagnose(source, { intervalMs, taskQueue: TASK_QUEUE });
+  } finally {
+    await source.close();
+  }
 }

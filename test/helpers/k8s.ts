@@ -331,3 +331,81 @@ export async function waitFor(check: () => Promise<boolean>, what: string): Prom
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/**
+ * Runs the built CLI exactly as inside a pod: a private mount namespace (`unshare --mount
+ * --propagation private`, root) where /var/run/secrets/kubernetes.io/serviceaccount holds a real
+ * ServiceAccount token (TokenRequest API), the cluster's ca.crt and the namespace, with
+ * KUBERNETES_SERVICE_HOST/PORT set and no kubeconfig anywhere (HOME is an empty directory), which
+ * is what a kubelet gives a container. The ServiceAccount is created when it does not exist; bind
+ * it to the roles the command needs first.
+ */
+export async function runAsPod(
+  cluster: TestCluster,
+  o: { namespace: string; serviceAccount: string; args: string[]; env?: Record<string, string> },
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const core = cluster.kc.makeApiClient(CoreV1Api);
+  try {
+    await core.createNamespacedServiceAccount({
+      namespace: o.namespace,
+      body: { metadata: { name: o.serviceAccount } },
+    });
+  } catch (error) {
+    if ((error as { code?: number }).code !== 409) throw error;
+  }
+  const token = await core.createNamespacedServiceAccountToken({
+    name: o.serviceAccount,
+    namespace: o.namespace,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sentinel-pod-'));
+  const sa = path.join(dir, 'serviceaccount');
+  mkdirSync(sa);
+  writeFileSync(path.join(sa, 'token'), token.status?.token ?? '');
+  writeFileSync(path.join(sa, 'ca.crt'), readFileSync(path.join(cluster.dir, 'ca.crt')));
+  writeFileSync(path.join(sa, 'namespace'), o.namespace);
+  const home = path.join(dir, 'home');
+  mkdirSync(home);
+  const url = new URL(cluster.server);
+  // A tmpfs on /run/secrets (or on /run where the host has no /run/secrets, so nothing is created
+  // on the host) hides the host's directory only inside the namespace.
+  const script = [
+    'set -e',
+    'if [ -d /run/secrets ]; then m=/run/secrets; else m=/run; fi',
+    'mount -t tmpfs -o size=1m,mode=0755 tmpfs "$m"',
+    'mkdir -p /var/run/secrets/kubernetes.io/serviceaccount',
+    `cp ${sa}/token ${sa}/ca.crt ${sa}/namespace /var/run/secrets/kubernetes.io/serviceaccount/`,
+    'exec "$@"',
+  ].join('\n');
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    NO_COLOR: '1',
+    KUBERNETES_SERVICE_HOST: url.hostname,
+    KUBERNETES_SERVICE_PORT: url.port,
+    ...o.env,
+  };
+  const { execa } = await import('execa');
+  try {
+    const r = await execa(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        script,
+        'pod',
+        'node',
+        path.join(repoRoot, 'bin/run.js'),
+        ...o.args,
+      ],
+      { env, extendEnv: false, reject: false, stdin: 'ignore', cwd: home },
+    );
+    return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

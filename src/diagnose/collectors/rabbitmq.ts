@@ -9,6 +9,7 @@
  * back as samples, and a backlog's duration is known even from a single run.
  */
 import amqp from 'amqplib';
+import { parseMetrics, select, sumOf } from '../../clients/prometheus.js';
 import { managementRequest, vhostOf } from '../../clients/rabbitmq-management.js';
 import { describeError } from '../../lib/errors.js';
 import { maskUrl } from '../../lib/redact.js';
@@ -21,6 +22,8 @@ type Json = Record<string, unknown>;
 export interface RabbitSample {
   at: number;
   facts: RabbitFacts;
+  /** Broker-wide message counters, read from the Prometheus endpoint (rates come from two samples). */
+  counters?: { published: number; delivered: number; acked: number };
 }
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -60,6 +63,14 @@ export interface RabbitCollectorOptions {
   knownQueues: string[];
   /** The queue whose depth history is fetched. */
   taskQueue: string;
+  /**
+   * The rabbitmq_prometheus endpoint (no credentials needed), read when `managementUrl` is empty:
+   * through the API server's service proxy the Authorization header carries the cluster's
+   * credentials, so the management API's basic auth cannot get through (docs/k8s.md "Data plane").
+   */
+  prometheusUrl?: string;
+  /** The transport: plain fetch, or the API server's service proxy (src/k8s/client.ts). */
+  fetch?: typeof globalThis.fetch;
 }
 
 export class RabbitCollector implements Collector<RabbitSample, RabbitFacts> {
@@ -68,7 +79,9 @@ export class RabbitCollector implements Collector<RabbitSample, RabbitFacts> {
   private readonly vhost: string;
 
   constructor(private readonly options: RabbitCollectorOptions) {
-    this.target = `${maskUrl(options.managementUrl)} (AMQP ${maskUrl(options.amqpUrl)})`;
+    this.target = options.managementUrl
+      ? `${maskUrl(options.managementUrl)} (AMQP ${maskUrl(options.amqpUrl)})`
+      : `${maskUrl(options.prometheusUrl ?? '')} (Prometheus endpoint)`;
     this.vhost = vhostOf(options.amqpUrl);
   }
 
@@ -77,6 +90,93 @@ export class RabbitCollector implements Collector<RabbitSample, RabbitFacts> {
     const res = await fetch(`${base}${path}`, { headers, signal });
     if (!res.ok) throw new Error(`GET ${path} → HTTP ${res.status}`);
     return res.json();
+  }
+
+  /**
+   * Depth, consumers, alarms and broker-wide counters from rabbitmq_prometheus: `/metrics/detailed`
+   * (queue_coarse_metrics, queue_consumer_count) and the aggregated `/metrics`. Per-queue rates
+   * and the depth history are not exported there: they stay null.
+   */
+  private async viaPrometheus(
+    timeoutMs: number,
+  ): Promise<{ facts: RabbitFacts; counters: RabbitSample['counters'] }> {
+    const base = (this.options.prometheusUrl ?? '').replace(/\/+$/, '');
+    const get = async (path: string) => {
+      const res = await (this.options.fetch ?? fetch)(`${base}${path}`, {
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!res.ok) throw new Error(`GET ${maskUrl(base)}${path} → HTTP ${res.status}`);
+      return parseMetrics(await res.text());
+    };
+    const v = encodeURIComponent(this.vhost);
+    const [detailed, m] = await Promise.all([
+      get(`/metrics/detailed?vhost=${v}&family=queue_coarse_metrics&family=queue_consumer_count`),
+      get('/metrics'),
+    ]);
+    const byQueue = new Map<string, QueueFacts>();
+    const queue = (name: string): QueueFacts => {
+      let q = byQueue.get(name);
+      if (!q) {
+        q = {
+          name,
+          type: null,
+          messages: 0,
+          ready: 0,
+          unacked: 0,
+          consumers: 0,
+          consumerUtilisation: null,
+          publishRate: null,
+          deliverRate: null,
+          ackRate: null,
+          depthRate: null,
+          depthSamples: [],
+        };
+        byQueue.set(name, q);
+      }
+      return q;
+    };
+    const fields = [
+      ['rabbitmq_detailed_queue_messages', 'messages'],
+      ['rabbitmq_detailed_queue_messages_ready', 'ready'],
+      ['rabbitmq_detailed_queue_messages_unacked', 'unacked'],
+      ['rabbitmq_detailed_queue_consumers', 'consumers'],
+    ] as const;
+    for (const [metric, field] of fields) {
+      for (const x of select(detailed, metric)) {
+        if (x.labels.vhost !== undefined && x.labels.vhost !== this.vhost) continue;
+        queue(x.labels.queue ?? '?')[field] = x.value;
+      }
+    }
+    const one = (name: string) => sumOf(m, name) ?? 0;
+    const node = select(m, 'rabbitmq_identity_info')[0]?.labels.rabbitmq_node ?? 'rabbit';
+    return {
+      counters: {
+        published: one('rabbitmq_global_messages_received_total'),
+        delivered: one('rabbitmq_global_messages_delivered_total'),
+        acked: one('rabbitmq_global_messages_acknowledged_total'),
+      },
+      facts: {
+        via: 'prometheus',
+        version: select(m, 'rabbitmq_build_info')[0]?.labels.rabbitmq_version ?? null,
+        queues: [...byQueue.values()],
+        publishRate: null,
+        deliverRate: null,
+        ackRate: null,
+        nodes: [
+          {
+            name: node,
+            memUsed: one('rabbitmq_process_resident_memory_bytes'),
+            memLimit: one('rabbitmq_resident_memory_limit_bytes'),
+            memAlarm: one('rabbitmq_alarms_memory_used_watermark') > 0,
+            diskFree: one('rabbitmq_disk_space_available_bytes'),
+            diskFreeLimit: one('rabbitmq_disk_space_available_limit_bytes'),
+            diskAlarm: one('rabbitmq_alarms_free_disk_space_watermark') > 0,
+            fdUsed: sumOf(m, 'rabbitmq_process_open_fds') ?? null,
+            fdTotal: sumOf(m, 'rabbitmq_process_max_fds') ?? null,
+          },
+        ],
+      },
+    };
   }
 
   private async viaManagement(timeoutMs: number): Promise<RabbitFacts> {
@@ -195,6 +295,10 @@ export class RabbitCollector implements Collector<RabbitSample, RabbitFacts> {
 
   async sample(timeoutMs: number): Promise<RabbitSample> {
     const started = Date.now();
+    if (!this.options.managementUrl && this.options.prometheusUrl) {
+      const r = await withTimeout(this.viaPrometheus(timeoutMs), timeoutMs);
+      return { at: Date.now(), ...r };
+    }
     let facts: RabbitFacts;
     try {
       facts = await withTimeout(this.viaManagement(timeoutMs), timeoutMs);
@@ -217,6 +321,17 @@ export class RabbitCollector implements Collector<RabbitSample, RabbitFacts> {
       q.depthChange = before
         ? { from: before.messages, to: q.messages, seconds: Math.max(0, (cur.at - prev!.at) / 1000) }
         : null;
+    }
+    if (cur.facts.via === 'prometheus') {
+      // Broker-wide rates from the counters of two samples (the endpoint has no per-queue rates).
+      const seconds = prev ? (cur.at - prev.at) / 1000 : 0;
+      if (prev?.counters && cur.counters && seconds > 0) {
+        const r = (a: number, b: number) => Math.round((Math.max(0, b - a) / seconds) * 100) / 100;
+        cur.facts.publishRate = r(prev.counters.published, cur.counters.published);
+        cur.facts.deliverRate = r(prev.counters.delivered, cur.counters.delivered);
+        cur.facts.ackRate = r(prev.counters.acked, cur.counters.acked);
+      }
+      notes.push('read from the rabbitmq_prometheus endpoint: no per-queue rates or depth history');
     }
     if (cur.facts.via === 'amqp') {
       notes.push(

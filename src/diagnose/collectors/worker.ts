@@ -86,13 +86,17 @@ export class WorkerCollector implements Collector<WorkerSample, WorkerFacts> {
   readonly component = 'worker' as const;
   readonly target: string;
 
-  constructor(private readonly url: string) {
+  constructor(
+    private readonly url: string,
+    /** The transport: plain fetch, or the API server's service proxy (src/k8s/client.ts). */
+    private readonly fetch: typeof globalThis.fetch = globalThis.fetch,
+  ) {
     this.target = maskUrl(url);
   }
 
   async sample(timeoutMs: number): Promise<WorkerSample> {
     const work = (async () => {
-      const res = await fetch(this.url, { signal: AbortSignal.timeout(timeoutMs) });
+      const res = await this.fetch(this.url, { signal: AbortSignal.timeout(timeoutMs) });
       if (!res.ok) throw new Error(`GET ${this.target} → HTTP ${res.status}`);
       return workerSampleFromText(await res.text(), Date.now());
     })();
@@ -193,7 +197,11 @@ export class ApiCollector implements Collector<ApiSample, ApiFacts> {
   readonly component = 'api' as const;
   readonly target: string;
 
-  constructor(private readonly baseUrl: string) {
+  constructor(
+    private readonly baseUrl: string,
+    /** The transport: plain fetch, or the API server's service proxy (src/k8s/client.ts). */
+    private readonly fetch: typeof globalThis.fetch = globalThis.fetch,
+  ) {
     this.target = maskUrl(`${baseUrl.replace(/\/+$/, '')}/api/v1/health`);
   }
 
@@ -205,7 +213,7 @@ export class ApiCollector implements Collector<ApiSample, ApiFacts> {
     const base = this.baseUrl.replace(/\/+$/, '');
     const metrics = (async () => {
       try {
-        const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(budget) });
+        const res = await this.fetch(`${base}/metrics`, { signal: AbortSignal.timeout(budget) });
         return res.ok ? apiMetricsFromText(await res.text()) : null;
       } catch {
         return null;
@@ -213,7 +221,7 @@ export class ApiCollector implements Collector<ApiSample, ApiFacts> {
     })();
     const work = (async () => {
       const t0 = performance.now();
-      const res = await fetch(`${base}/api/v1/health`, {
+      const res = await this.fetch(`${base}/api/v1/health`, {
         signal: AbortSignal.timeout(budget),
       });
       const text = await res.text();

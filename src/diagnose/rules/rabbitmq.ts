@@ -131,7 +131,11 @@ function taskQueueRules(q: QueueFacts, ctx: RuleContext, via: string): Finding[]
         consumers: 0,
         via,
         confirmedBy:
-          q.consumersConfirmed !== undefined || via === 'amqp' ? 'passive queue declare' : 'management API',
+          q.consumersConfirmed !== undefined || via === 'amqp'
+            ? 'passive queue declare'
+            : via === 'prometheus'
+              ? 'Prometheus endpoint'
+              : 'management API',
       },
       detail: `${count(q.ready)} messages are ready in ${q.name} and no worker consumes it: jobs stay QUEUED.`,
       bottleneck: 'workers down or not connected',

@@ -5,6 +5,7 @@ import { type ComponentSummary, summaries } from '../summary.js';
 import type { DiagnoseReport, Finding } from '../types.js';
 import { ComponentDetail, FindingDetail } from './DetailView.js';
 import { HelpView } from './HelpView.js';
+import { PodDetail, PodLine, PodsTitle } from './K8sPane.js';
 import { Sparkline } from './Sparkline.js';
 import { severityColor, severityTag } from './theme.js';
 
@@ -32,7 +33,8 @@ const timerSchedule = (run: () => void, ms: number) => {
   return () => clearTimeout(t);
 };
 
-type Pane = 'components' | 'findings';
+/** `pods`: the Kubernetes pane, present when the report has a `kubernetes` view (diagnose --k8s). */
+type Pane = 'components' | 'findings' | 'pods';
 /** Orders of the findings list (s cycles): the ranking, or by component, or by rule id. */
 export const sortModes = ['severity', 'component', 'id'] as const;
 type SortMode = (typeof sortModes)[number];
@@ -47,7 +49,8 @@ type View =
   | { kind: 'overview' }
   | { kind: 'help' }
   | { kind: 'component'; name: string }
-  | { kind: 'finding'; id: string };
+  | { kind: 'finding'; id: string }
+  | { kind: 'pod'; name: string };
 
 function matches(filter: string, ...fields: string[]): boolean {
   const f = filter.toLowerCase();
@@ -82,7 +85,11 @@ export function DiagnoseApp({
   const [error, setError] = useState<string | undefined>();
   const [paused, setPaused] = useState(false);
   const [pane, setPane] = useState<Pane>('findings');
-  const [selected, setSelected] = useState<Record<Pane, number>>({ components: 0, findings: 0 });
+  const [selected, setSelected] = useState<Record<Pane, number>>({
+    components: 0,
+    findings: 0,
+    pods: 0,
+  });
   const [view, setView] = useState<View>({ kind: 'overview' });
   const [filter, setFilter] = useState('');
   const [editing, setEditing] = useState(false);
@@ -112,16 +119,26 @@ export function DiagnoseApp({
     return schedule(() => void refresh(), ticks === 0 ? 0 : interval);
   }, [paused, ticks, interval, refresh, schedule]);
 
+  const k8s = report?.kubernetes;
   const comps: ComponentSummary[] = report
-    ? summaries(report, taskQueue).filter((s) => matches(filter, s.name, s.state, s.line))
+    ? summaries(report, taskQueue).filter(
+        // On a cluster, the components it cannot reach (host, PostgreSQL/Redis without a URL) are left out.
+        (s) => !(k8s && s.state === 'skipped') && matches(filter, s.name, s.state, s.line),
+      )
     : [];
+  const pods = k8s ? k8s.pods.filter((p) => matches(filter, p.name, p.status, p.lastTermination ?? '')) : [];
+  const panes: Pane[] = k8s ? ['components', 'findings', 'pods'] : ['components', 'findings'];
   const findings: Finding[] = report
     ? sortFindings(
         report.findings.filter((f) => matches(filter, f.id, f.component, f.severity, f.title)),
         sort,
       )
     : [];
-  const lists: Record<Pane, number> = { components: comps.length, findings: findings.length };
+  const lists: Record<Pane, number> = {
+    components: comps.length,
+    findings: findings.length,
+    pods: pods.length,
+  };
   const sel = (p: Pane) => Math.min(selected[p], Math.max(0, lists[p] - 1));
 
   const quit = () => {
@@ -131,8 +148,8 @@ export function DiagnoseApp({
 
   // The input handler reads the latest render's state through a ref: keys can arrive faster than
   // ink re-subscribes a new handler, and a stale closure would drop them.
-  const live = useRef({ editing, view, pane, lists, comps, findings, filter, selected });
-  live.current = { editing, view, pane, lists, comps, findings, filter, selected };
+  const live = useRef({ editing, view, pane, panes, lists, comps, findings, pods, filter, selected });
+  live.current = { editing, view, pane, panes, lists, comps, findings, pods, filter, selected };
 
   const handle = (input: string, key: Key) => {
     const L = live.current;
@@ -147,7 +164,7 @@ export function DiagnoseApp({
         setEditing(false);
       } else if (key.backspace || key.delete) setFilter((f) => f.slice(0, -1));
       else if (input && !key.ctrl && !key.meta) setFilter((f) => f + input);
-      setSelected({ components: 0, findings: 0 });
+      setSelected({ components: 0, findings: 0, pods: 0 });
       return;
     }
     if (input === 'q') return quit();
@@ -174,7 +191,9 @@ export function DiagnoseApp({
     }
     if (key.escape && L.filter) return setFilter('');
     if (key.tab || key.leftArrow || key.rightArrow) {
-      const next: Pane = L.pane === 'components' ? 'findings' : 'components';
+      const i = L.panes.indexOf(L.pane);
+      const step = key.leftArrow || key.shift ? -1 : 1;
+      const next: Pane = L.panes[(i + step + L.panes.length) % L.panes.length]!;
       live.current = { ...L, pane: next };
       return setPane(next);
     }
@@ -189,6 +208,7 @@ export function DiagnoseApp({
       const i = Math.min(L.selected[L.pane], Math.max(0, L.lists[L.pane] - 1));
       if (L.pane === 'components' && L.comps[i]) setView({ kind: 'component', name: L.comps[i]!.name });
       if (L.pane === 'findings' && L.findings[i]) setView({ kind: 'finding', id: L.findings[i]!.id });
+      if (L.pane === 'pods' && L.pods[i]) setView({ kind: 'pod', name: L.pods[i]!.name });
     }
   };
 
@@ -207,7 +227,13 @@ export function DiagnoseApp({
   const header = (
     <Box width={width}>
       <Text wrap="truncate-end">
-        <Text bold>sentinel-ctl diagnose</Text>
+        <Text bold>{k8s ? 'diagnose --k8s' : 'sentinel-ctl diagnose'}</Text>
+        {k8s ? (
+          <Text dimColor>
+            {' '}
+            {k8s.context}/{k8s.namespace}
+          </Text>
+        ) : null}
         <Text dimColor>
           {' '}
           {report ? clock(report.at) : '--:--:--'} every {interval / 1000}s
@@ -239,7 +265,9 @@ export function DiagnoseApp({
       {editing
         ? 'type to filter · enter keep · esc clear'
         : view.kind === 'overview'
-          ? '↑↓ move · tab pane · enter details · s sort · +/- interval · / filter · ? help · q quit'
+          ? k8s
+            ? '↑↓ move · tab pane (pods) · enter details/events · / filter · ? help · q quit'
+            : '↑↓ move · tab pane · enter details · s sort · +/- interval · / filter · ? help · q quit'
           : 'esc back · space pause · ? help · q quit'}
     </Text>
   );
@@ -254,6 +282,20 @@ export function DiagnoseApp({
     ) : (
       <Text color="green">Resolved: {view.id} is gone.</Text>
     );
+  } else if (view.kind === 'pod') {
+    const p = k8s?.pods.find((x) => x.name === view.name);
+    body =
+      p && k8s ? (
+        <PodDetail
+          pod={p}
+          view={k8s}
+          findings={report!.findings.filter((f) => f.title.startsWith(`Pod/${p.name}`))}
+          width={width}
+          height={height - 3}
+        />
+      ) : (
+        <Text color="green">Gone: Pod/{view.name} no longer exists.</Text>
+      );
   } else if (view.kind === 'component') {
     const s = report ? summaries(report, taskQueue).find((x) => x.name === view.name) : undefined;
     body = s ? (
@@ -265,7 +307,12 @@ export function DiagnoseApp({
     ) : null;
   } else {
     // Rows: header, components title + one per component, sparklines, findings title, footer.
-    const findingRows = Math.max(3, height - 6 - comps.length - 1);
+    // On a cluster the pods pane (title + rows) shares the findings' rows.
+    const rest = height - 6 - comps.length - 1 - (k8s ? 1 : 0);
+    const findingRows = Math.max(3, k8s ? Math.floor(rest / 2) : rest);
+    const podRows = Math.max(3, rest - findingRows);
+    const podStart = Math.max(0, Math.min(sel('pods') - Math.floor(podRows / 2), pods.length - podRows));
+    const podsShown = pods.slice(podStart, podStart + podRows);
     const start = Math.max(
       0,
       Math.min(sel('findings') - Math.floor(findingRows / 2), findings.length - findingRows),
@@ -299,7 +346,7 @@ export function DiagnoseApp({
           <Sparkline label="pub/s" values={s.publishRate} width={6} />
           <Sparkline label="dlv/s" values={s.deliverRate} width={6} />
           <Sparkline label="pg" values={s.pgConnections} width={6} />
-          {width >= 100 ? <Sparkline label="cpu" values={s.cpu} width={6} unit="%" /> : null}
+          {width >= 100 && !k8s ? <Sparkline label="cpu" values={s.cpu} width={6} unit="%" /> : null}
         </Box>
         <Text bold color={pane === 'findings' ? 'blue' : undefined}>
           FINDINGS {findings.length}
@@ -322,6 +369,29 @@ export function DiagnoseApp({
             </Box>
           );
         })}
+        {k8s ? (
+          <>
+            <PodsTitle
+              count={pods.length}
+              width={width}
+              active={pane === 'pods'}
+              range={
+                podStart > 0 || podStart + podRows < pods.length
+                  ? ` (${podStart + 1}-${Math.min(pods.length, podStart + podRows)})`
+                  : ''
+              }
+            />
+            {pods.length === 0 ? <Text dimColor>{filter ? 'no match' : 'no pods'}</Text> : null}
+            {podsShown.map((p, i) => (
+              <PodLine
+                key={p.name}
+                pod={p}
+                width={width}
+                selected={pane === 'pods' && podStart + i === sel('pods')}
+              />
+            ))}
+          </>
+        ) : null}
         {error ? <Text color="red">refresh failed: {error}</Text> : null}
       </>
     );

@@ -2,8 +2,8 @@ import { Box, Text } from 'ink';
 
 const keys: Array<[string, string]> = [
   ['↑ ↓  k j', 'move the selection'],
-  ['tab ← →', 'switch between components and findings'],
-  ['enter', 'details of the selected component or finding'],
+  ['tab ← →', 'switch between components, findings and (--k8s) pods'],
+  ['enter', "details of a component, a finding, or a pod's containers and events"],
   ['esc  backspace', 'back to the overview'],
   ['space', 'pause / resume refreshing'],
   ['/', 'filter (type, enter to keep, esc to clear)'],

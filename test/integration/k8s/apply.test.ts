@@ -526,10 +526,21 @@ describe('least privilege: the roles of rbac/sentinel-ctl.yaml, with RBAC on', (
     const r = await cliJson<{ facts: { deployments: number; statefulsets: number }; skipped: string[] }>([
       'diagnose',
       ...reader,
+      '--no-data-plane',
     ]);
     expect(r.exitCode, r.json.error?.message ?? r.stderr).toBe(0);
     expect(r.json.result.facts).toMatchObject({ deployments: 2, statefulsets: 3 });
     expect(r.json.result.skipped).toEqual([]);
+    // The data plane: the read role may use the service proxy; no pod runs here, so the API
+    // server has no endpoint to send it to (not a 403).
+    const d = await cliJson<{ dataPlane: { components: Record<string, { ok: boolean; error?: string }> } }>([
+      'diagnose',
+      ...reader,
+    ]);
+    expect(d.exitCode).toBe(1);
+    expect(d.json.result.dataPlane.components.api?.error).toBe(
+      'the API server\'s service proxy answered 503: no endpoints available for service "api"',
+    );
   });
 
   test("down with the read-only role refuses; with the deploy role it removes the set and keeps the admin's namespace and roles", async () => {
