@@ -8,7 +8,7 @@ import { SentinelCommand } from '../cli/base-command.js';
 import type { SentinelConfig } from '../config/schema.js';
 import type { FactFlags, GatherOptions } from '../facts/gather.js';
 import type { LocalStackSettings } from '../facts/live.js';
-import { CheckFailedError } from '../lib/errors.js';
+import { CheckFailedError, UserError } from '../lib/errors.js';
 import { endpoints } from '../services/endpoints.js';
 import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
 import { factsFromFlags } from './flags.js';
@@ -35,6 +35,10 @@ export interface TuneFlagValues {
   'dry-run'?: boolean;
   'exit-code'?: boolean;
   facts?: boolean;
+  k8s?: boolean;
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
   [k: string]: unknown;
 }
 
@@ -55,6 +59,25 @@ function localStack(config: SentinelConfig, file: string | undefined): LocalStac
   };
 }
 
+/**
+ * tune never edits the cluster: `--write` and `--dry-run` change manifest files (GitOps), so with
+ * --k8s they need --manifests or --env-file (docs/k8s.md "Tuning from the cluster").
+ */
+export function refuseClusterWrite(flags: TuneFlagValues): void {
+  const mode = flags.write ? '--write' : flags['dry-run'] ? '--dry-run' : undefined;
+  if (!mode || flags.manifests || flags['env-file']) return;
+  if (flags.k8s) {
+    throw new UserError(`${mode} with --k8s alone is refused: tune never edits the cluster.`, {
+      code: 'USAGE',
+      suggestion: `Pass --manifests DIR (the Git manifests the cluster is deployed from): ${mode} changes those files, and your GitOps pipeline applies them.`,
+    });
+  }
+  throw new UserError(`${mode} needs something to change.`, {
+    code: 'USAGE',
+    suggestion: 'Pass --manifests DIR and/or --env-file FILE.',
+  });
+}
+
 export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
   /** Runs one topic with the shared flags; `extra` carries topic-only facts and options. */
   protected async runTopic(
@@ -62,6 +85,7 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
     flags: TuneFlagValues,
     extra: { facts?: Partial<FactFlags>; options?: Partial<TuneOptions> } = {},
   ): Promise<TuneResult> {
+    refuseClusterWrite(flags);
     const options: TuneOptions = { ...this.gatherOptions(flags, extra.facts), ...extra.options };
     if (flags.write) options.mode = 'write';
     else if (flags['dry-run']) options.mode = 'dry-run';
@@ -99,6 +123,15 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
               ...(localStack(loaded.config, loaded.file)
                 ? { local: localStack(loaded.config, loaded.file) }
                 : {}),
+            },
+          }
+        : {}),
+      ...(flags.k8s
+        ? {
+            k8s: {
+              ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+              ...(flags.context ? { context: flags.context } : {}),
+              ...(flags.namespace ? { namespace: flags.namespace } : {}),
             },
           }
         : {}),
