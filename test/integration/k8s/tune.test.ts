@@ -203,6 +203,20 @@ describe('tune --k8s reads the live objects with the read-only role', () => {
       expect(fact(r.json.result.facts, name)?.from, `${topic} ${name}`).toBe('k8s');
       expect(fact(r.json.result.facts, name)?.detail).toMatch(/^k8s:[a-z]+\/[\w-]+@sentinel /);
     }
+    const app = await cliJson<{ maxConnections: number; maxConnectionsFrom: string; settings: unknown[] }>([
+      'tune',
+      'app-pool',
+      '--client',
+      'asyncpg',
+      '--replicas',
+      '4',
+      ...reader,
+    ]);
+    expect(app.exitCode, app.json.error?.message ?? app.stderr).toBe(0);
+    expect(app.json.result.maxConnections).toBe(413);
+    expect(app.json.result.maxConnectionsFrom).toContain('k8s: k8s:statefulset/postgres@sentinel');
+    // floor(413 × 0.8 / 4) = 82 per replica (Jackdaw guide "6. Connection Pool Tuning > asyncpg").
+    expect(app.json.result.settings).toContainEqual({ setting: 'max_size', value: 82 });
     const check = await cliJson<CheckJson>(['tune', 'check', ...reader]);
     expect(check.exitCode, check.json.error?.message ?? check.stderr).toBe(0);
     expect(check.json.result.errors).toBe(0);
