@@ -203,7 +203,7 @@ export function clusterFacts(book: FactBook, r: ClusterRead): void {
       `node.${n.name}.allocatable`,
       `${n.cpuMillicores !== undefined ? cpuText(n.cpuMillicores) : '?'} CPU, ${n.memoryBytes !== undefined ? formatMemory(n.memoryBytes) : '?'} memory, ${n.pods ?? '?'} pods`,
       'k8s',
-      `k8s:node/${n.name} status.allocatable`,
+      `node/${n.name} status.allocatable`,
     );
   }
   if (r.nodes.length > shown.length)
@@ -215,13 +215,13 @@ export function clusterFacts(book: FactBook, r: ClusterRead): void {
   if (maxCpu > 0)
     book.put(
       'nodes.maxAllocatable.cpuMillicores',
-      fact(maxCpu, 'k8s', `k8s:node/${largest('cpuMillicores', maxCpu)} status.allocatable.cpu`),
+      fact(maxCpu, 'k8s', `node/${largest('cpuMillicores', maxCpu)} status.allocatable.cpu`),
       formatCpu,
     );
   if (maxMem > 0)
     book.put(
       'nodes.maxAllocatable.memoryBytes',
-      fact(maxMem, 'k8s', `k8s:node/${largest('memoryBytes', maxMem)} status.allocatable.memory`),
+      fact(maxMem, 'k8s', `node/${largest('memoryBytes', maxMem)} status.allocatable.memory`),
       formatMemory,
     );
   // A worker pod that asks for more than any node can give stays Pending (deployment guide
@@ -426,7 +426,7 @@ export function driftOf(git: K8sObject[], live: K8sObject[], namespace: string):
       object,
       namespace,
       // How tune's facts name this object: the live pseudo-file, and `ConfigMap name` for env refs.
-      names: [liveName(l), `${g.kind} ${g.metadata.name}`],
+      names: [liveName(l).slice(4), `${g.kind} ${g.metadata.name}`],
       out,
     };
     if (g.kind === 'ConfigMap' || g.kind === 'Secret') dataDrift(ctx, g, l);

@@ -59,7 +59,7 @@ async function clusterDrift(g: Gathered, o: GatherOptions): Promise<DriftItem[]>
   const opts = { ...o, keda: { workload: 'default' as const } };
   const liveRows = topics
     .flatMap((t) => planners[t](g, opts).rows)
-    .filter((r) => r.currentFrom?.startsWith('k8s:'));
+    .filter((r) => r.currentFrom?.startsWith('k8s: '));
   const gitRows = topics.flatMap((t) => planners[t](gitOnly, opts).rows);
   const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   for (const d of drift) {

@@ -160,20 +160,20 @@ describe('tune --k8s reads the live objects with the read-only role', () => {
     expect(fact(facts, 'worker.poolSize')).toMatchObject({
       value: '4',
       from: 'k8s',
-      detail: 'k8s:deployment/worker@sentinel env WORKER_POOL_SIZE (ConfigMap worker-config)',
+      detail: 'deployment/worker@sentinel env WORKER_POOL_SIZE (ConfigMap worker-config)',
     });
     expect(fact(facts, 'api.replicas')?.detail).toContain(
-      'k8s:horizontalpodautoscaler/api@sentinel spec.maxReplicas',
+      'horizontalpodautoscaler/api@sentinel spec.maxReplicas',
     );
     expect(fact(facts, 'postgres.maxConnections')).toMatchObject({ value: '413', from: 'k8s' });
-    expect(fact(facts, 'postgres.maxConnections')?.detail).toContain('k8s:statefulset/postgres@sentinel');
+    expect(fact(facts, 'postgres.maxConnections')?.detail).toContain('statefulset/postgres@sentinel');
     // The pools inside DATABASE_URL come from the Secrets the Deployments reference.
     expect(fact(facts, 'api.poolMaxConns')).toMatchObject({ value: '20', from: 'k8s' });
     expect(fact(facts, 'api.poolMaxConns')?.detail).toContain('(Secret api-secrets)');
     expect(fact(facts, 'keda.maxReplicaCount')).toMatchObject({ value: '50', from: 'k8s' });
     expect(fact(facts, 'node.node-b.allocatable')).toMatchObject({
       value: '8 cores CPU, 32Gi memory, 110 pods',
-      detail: 'k8s:node/node-b status.allocatable',
+      detail: 'node/node-b status.allocatable',
     });
     expect(fact(facts, 'node.node-a.allocatable')?.value).toBe('4 cores CPU, 16Gi memory, 110 pods');
     // No password anywhere in the output.
@@ -201,7 +201,7 @@ describe('tune --k8s reads the live objects with the read-only role', () => {
       const r = await cliJson<TuneResult>(['tune', topic, ...reader]);
       expect(r.exitCode, `${topic}: ${r.json.error?.message ?? r.stderr}`).toBe(0);
       expect(fact(r.json.result.facts, name)?.from, `${topic} ${name}`).toBe('k8s');
-      expect(fact(r.json.result.facts, name)?.detail).toMatch(/^k8s:[a-z]+\/[\w-]+@sentinel /);
+      expect(fact(r.json.result.facts, name)?.detail).toMatch(/^[a-z]+\/[\w-]+@sentinel /);
     }
     const app = await cliJson<{ maxConnections: number; maxConnectionsFrom: string; settings: unknown[] }>([
       'tune',
@@ -214,7 +214,7 @@ describe('tune --k8s reads the live objects with the read-only role', () => {
     ]);
     expect(app.exitCode, app.json.error?.message ?? app.stderr).toBe(0);
     expect(app.json.result.maxConnections).toBe(413);
-    expect(app.json.result.maxConnectionsFrom).toContain('k8s: k8s:statefulset/postgres@sentinel');
+    expect(app.json.result.maxConnectionsFrom).toContain('k8s: statefulset/postgres@sentinel');
     // floor(413 × 0.8 / 4) = 82 per replica (Jackdaw guide "6. Connection Pool Tuning > asyncpg").
     expect(app.json.result.settings).toContainEqual({ setting: 'max_size', value: 82 });
     const check = await cliJson<CheckJson>(['tune', 'check', ...reader]);

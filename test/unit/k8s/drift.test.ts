@@ -62,7 +62,7 @@ describe('driftOf', () => {
       ['spec.template.spec.containers[worker].env[DEBUG]', '(absent)', 'set'],
     ]);
     expect(drift[0]!.match).toEqual({
-      names: ['k8s:deployment/worker@sentinel', 'Deployment worker'],
+      names: ['deployment/worker@sentinel', 'Deployment worker'],
       key: 'WORKER_POOL_SIZE',
     });
     expect(JSON.stringify(drift)).not.toMatch(/secret-[12]/);
@@ -111,7 +111,7 @@ describe('driftOf', () => {
         git: 'max_connections = 413',
         cluster: 'max_connections = 300',
         match: {
-          names: ['k8s:configmap/postgres-config@sentinel', 'ConfigMap postgres-config'],
+          names: ['configmap/postgres-config@sentinel', 'ConfigMap postgres-config'],
           key: 'max_connections',
         },
       }),
