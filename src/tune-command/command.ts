@@ -61,31 +61,30 @@ function localStack(config: SentinelConfig, file: string | undefined): LocalStac
 
 /**
  * tune never edits the cluster: `--write` and `--dry-run` change manifest files (GitOps), so with
- * --k8s they need --manifests or --env-file (docs/k8s.md "Tuning from the cluster").
+ * --k8s they need --manifests or --env-file (docs/k8s.md "Tuning from the cluster"). Checked on
+ * the raw arguments, before the flag definitions' own rule says only that a flag is missing.
  */
-export function refuseClusterWrite(flags: TuneFlagValues): void {
-  const mode = flags.write ? '--write' : flags['dry-run'] ? '--dry-run' : undefined;
-  if (!mode || flags.manifests || flags['env-file']) return;
-  if (flags.k8s) {
-    throw new UserError(`${mode} with --k8s alone is refused: tune never edits the cluster.`, {
-      code: 'USAGE',
-      suggestion: `Pass --manifests DIR (the Git manifests the cluster is deployed from): ${mode} changes those files, and your GitOps pipeline applies them.`,
-    });
-  }
-  throw new UserError(`${mode} needs something to change.`, {
-    code: 'USAGE',
-    suggestion: 'Pass --manifests DIR and/or --env-file FILE.',
+export function refuseClusterWrite(argv: string[]): void {
+  const has = (f: string) => argv.some((a) => a === f || a.startsWith(`${f}=`));
+  const mode = has('--write') ? '--write' : has('--dry-run') ? '--dry-run' : undefined;
+  if (!mode || !has('--k8s') || has('--manifests') || has('--env-file')) return;
+  throw new UserError(`${mode} with --k8s alone is refused: tune never edits the cluster.`, {
+    suggestion: `Pass --manifests DIR (the Git manifests the cluster is deployed from): ${mode} changes those files, and your GitOps pipeline applies them.`,
   });
 }
 
 export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
+  override async init(): Promise<void> {
+    await super.init();
+    refuseClusterWrite(this.argv);
+  }
+
   /** Runs one topic with the shared flags; `extra` carries topic-only facts and options. */
   protected async runTopic(
     topic: TuneTopic,
     flags: TuneFlagValues,
     extra: { facts?: Partial<FactFlags>; options?: Partial<TuneOptions> } = {},
   ): Promise<TuneResult> {
-    refuseClusterWrite(flags);
     const options: TuneOptions = { ...this.gatherOptions(flags, extra.facts), ...extra.options };
     if (flags.write) options.mode = 'write';
     else if (flags['dry-run']) options.mode = 'dry-run';

@@ -188,10 +188,12 @@ export const writeFlags = {
   write: Flags.boolean({
     summary: 'Apply the recommendations to --manifests / --env-file (shows the diff first).',
     exclusive: ['dry-run'],
-    // Without --manifests/--env-file: refused with a hint by refuseClusterWrite (command.ts).
+    // With --k8s alone, TuneCommand.init refuses first, saying why: tune never edits the cluster.
+    relationships: [{ type: 'some', flags: ['manifests', 'env-file'] }],
   }),
   'dry-run': Flags.boolean({
     summary: 'Print only the unified diff --write would apply; change nothing.',
+    relationships: [{ type: 'some', flags: ['manifests', 'env-file'] }],
   }),
 };
 
