@@ -26,6 +26,11 @@ export class FactBook {
   readonly notes: string[] = [];
   /** Notes about how the worker pod's CPU and memory were chosen (shown where pool sizing matters). */
   readonly capacityNotes: string[] = [];
+  /**
+   * What a `manifest` fact is recorded as: `k8s` while the cluster's live objects are read through
+   * the manifest readers (`tune --k8s`), so their origin shows as the cluster, not a file.
+   */
+  manifestOrigin: FactOrigin = 'manifest';
 
   /**
    * Records a fact. The first one recorded under a name is used; a later one is only listed.
@@ -33,6 +38,7 @@ export class FactBook {
    */
   put<T>(name: string, f: Fact<T> | undefined, show: (v: T) => string = String): void {
     if (!f) return;
+    if (f.from === 'manifest' && this.manifestOrigin !== 'manifest') f = { ...f, from: this.manifestOrigin };
     const used = !this.map.has(name);
     this.rows.push({ name, value: show(f.value), from: f.from, detail: f.detail, used });
     if (!used) return;
@@ -48,6 +54,7 @@ export class FactBook {
 
   /** Lists a fact without making it available to the tuners (context such as host totals). */
   show(name: string, value: string, from: FactOrigin, detail: string): void {
+    if (from === 'manifest') from = this.manifestOrigin;
     this.rows.push({ name, value, from, detail, used: true });
   }
 

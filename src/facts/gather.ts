@@ -54,6 +54,8 @@ export interface GatherOptions {
   cgroupRoot?: string;
   live?: LiveOptions;
   workloads?: { api?: string; worker?: string };
+  /** `--k8s`: the cluster's live objects (read before --manifests, which then only list and get written). */
+  k8s?: { kubeconfig?: string; context?: string; namespace?: string };
   /** The host's totals; default os.availableParallelism() and os.totalmem(). */
   host?: { cpus: number; memoryBytes: number };
 }
@@ -67,9 +69,24 @@ export interface Gathered {
   container: ContainerLimits;
   /** Files given with --env-file (display paths), which --write may add variables to. */
   envFiles: string[];
+  /** With --k8s: what was read from the cluster (its objects as a tree, nodes, the drift's input). */
+  k8s?: import('../k8s/tune.js').ClusterRead & { roles: Roles };
+  /** Sources that could only be read in part (a kind the user may not list). */
+  warnings: string[];
 }
 
 const bytes = (b: number) => memoryText(b);
+
+/** The namespace the Git manifests' workloads name, when they agree on one (the default of --k8s's -n). */
+function gitNamespace(tree: ManifestTree | undefined): string | undefined {
+  const names = new Set(
+    (tree?.objects ?? [])
+      .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+      .map((o) => o.namespace)
+      .filter((n) => n !== undefined),
+  );
+  return names.size === 1 ? [...names][0] : undefined;
+}
 
 /** Kubernetes sets KUBERNETES_SERVICE_HOST in every pod's containers. */
 const inPod = () => Boolean(process.env.KUBERNETES_SERVICE_HOST);
@@ -214,12 +231,12 @@ function capacityFacts(
     book.show('container.memory', limit(c.memory, bytes), 'cgroup', c.memoryDetail ?? `cgroup ${c.version}`);
   }
   for (const n of c.notes) book.notes.push(n);
-  const worker = g.roles?.worker;
+  const worker = g.k8s?.roles.worker ?? g.roles?.worker;
   const label = worker ? `${worker.label} container ${worker.container.name}` : undefined;
   // With a flag, the manifest's limits are not compared with it: tune pool writes those limits from
   // the pool it sized for the flag, so they are below it by design (a cgroup limit still is).
   const res = (section: 'requests' | 'limits', k: 'cpuMillicores' | 'memoryBytes') =>
-    book.get<number>(`worker.${section}.${k}`)?.from === 'manifest' &&
+    ['manifest', 'k8s'].includes(book.get<number>(`worker.${section}.${k}`)?.from ?? '') &&
     (k === 'cpuMillicores' ? flags.cpus : flags.memory) === undefined
       ? book.value<number>(`worker.${section}.${k}`)
       : undefined;
@@ -247,8 +264,18 @@ function capacityFacts(
     host: host.memoryBytes,
     hostDetail: 'this machine: os.totalmem()',
   });
-  book.put('worker.cpuMillicores', cpu.fact, cpuText);
-  book.put('worker.memoryBytes', mem.fact, bytes);
+  // The worker's resources came from the cluster (--k8s): so does the capacity read from them.
+  const fromK8s = (f: typeof cpu.fact) =>
+    f?.from === 'manifest' &&
+    [`requests`, `limits`].some(
+      (s) =>
+        book.get(`worker.${s}.cpuMillicores`)?.from === 'k8s' ||
+        book.get(`worker.${s}.memoryBytes`)?.from === 'k8s',
+    )
+      ? { ...f, from: 'k8s' as const }
+      : f;
+  book.put('worker.cpuMillicores', fromK8s(cpu.fact), cpuText);
+  book.put('worker.memoryBytes', fromK8s(mem.fact), bytes);
   book.capacityNotes.push(...cpu.notes, ...mem.notes);
   const local = [cpu.fact, mem.fact].filter((f) => f && (f.from === 'host' || f.from === 'cgroup'));
   if (worker && local.length > 0) {
@@ -270,6 +297,7 @@ export async function gatherFacts(o: GatherOptions): Promise<Gathered> {
     book,
     container: readContainerLimits(o.cgroupRoot ?? '/', { hostCpus }),
     envFiles: [],
+    warnings: [],
   };
   flagFacts(book, o.flags);
   const inputs = [...(o.manifests ?? []), ...(o.envFiles ?? [])];
@@ -288,8 +316,30 @@ export async function gatherFacts(o: GatherOptions): Promise<Gathered> {
     const envAbs = new Set((o.envFiles ?? []).map((f) => path.resolve(f)));
     g.envFiles = g.tree.files.filter((f) => envAbs.has(f.path)).map((f) => f.display);
     g.roles = findRoles(g.tree, o.workloads);
-    readManifestFacts(book, g.tree, g.roles);
   }
+  if (o.k8s) {
+    // The cluster's live objects, read by the manifest readers (src/k8s/tune.ts); their facts go
+    // before the Git manifests', which are then what --write changes.
+    const { connectCluster } = await import('../k8s/client.js');
+    const { readCluster, clusterFacts } = await import('../k8s/tune.js');
+    const cluster = connectCluster(o.k8s);
+    const namespace =
+      o.k8s.namespace ??
+      gitNamespace(g.tree) ??
+      (cluster.namespace !== 'default' ? cluster.namespace : 'sentinel');
+    const read = await readCluster(cluster, namespace);
+    const roles = findRoles(read.tree, o.workloads);
+    book.manifestOrigin = 'k8s';
+    readManifestFacts(book, read.tree, roles);
+    clusterFacts(book, read);
+    book.manifestOrigin = 'manifest';
+    book.notes.push(...read.notes);
+    g.warnings.push(...read.warnings);
+    g.k8s = { ...read, roles };
+    if (!g.tree) g.roles = roles;
+  }
+  // With --k8s the cluster's facts came first; the Git tree's are listed after, and are what --write edits.
+  if (g.tree && g.roles) readManifestFacts(book, g.tree, g.roles);
   if (o.live) {
     const { collectLive } = await import('./live.js');
     g.live = await collectLive(o.live);
@@ -297,6 +347,7 @@ export async function gatherFacts(o: GatherOptions): Promise<Gathered> {
   }
   if (
     !g.tree &&
+    !g.k8s &&
     !o.live &&
     !o.cgroupRoot &&
     o.flags.cpus === undefined &&
@@ -317,13 +368,14 @@ export async function gatherFacts(o: GatherOptions): Promise<Gathered> {
   }
   // No profile asked for: the API's replicas pick the row of the guide's pool table (1 dev,
   // 2 staging, 3+ prod), so a production tree is not tuned with development pools.
-  const baseReplicas = o.flags.apiReplicas ?? g.roles?.api?.workload.replicas;
+  const baseReplicas =
+    o.flags.apiReplicas ?? g.k8s?.roles.api?.workload.replicas ?? g.roles?.api?.workload.replicas;
   if (o.profileFrom === 'default' && baseReplicas !== undefined) {
     g.profile = baseReplicas >= 3 ? 'prod' : baseReplicas === 2 ? 'staging' : 'dev';
     book.show(
       'profile',
       g.profile,
-      'manifest',
+      g.k8s?.roles.api ? 'k8s' : 'manifest',
       `inferred: ${baseReplicas} API replicas is the ${g.profile} row of the guide's pool table (pass --profile to choose)`,
     );
   } else {

@@ -50,6 +50,9 @@ export const POOL_SIZE_KEYS = ['WORKER_POOL_SIZE', 'POOL_SIZE'];
 export const PREFETCH_KEYS = ['WORKER_PREFETCH', 'RABBITMQ_PREFETCH', 'PREFETCH_COUNT'];
 
 export function objectText(o: K8sObject): string {
+  // A live object of the cluster (src/k8s/tune.ts), pseudo-file `k8s:deployment/worker@sentinel`:
+  // its facts' origin is `k8s`, so the detail names it `deployment/worker@sentinel`.
+  if (o.file.startsWith('k8s:')) return o.file.slice(4);
   return `${o.file}: ${o.kind}/${o.name}`;
 }
 

@@ -19,6 +19,11 @@ export const SELECTING_FLAGS = [
   'api-workload',
   'worker-workload',
   'live',
+  // The cluster (`--k8s`): a printed `tune ... --write` reads the same cluster's facts.
+  'k8s',
+  'kubeconfig',
+  'context',
+  'namespace',
   // The facts given on the command line: a printed `tune ... --write` must compute the same values.
   'cpus',
   'memory',

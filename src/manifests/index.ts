@@ -17,7 +17,7 @@ export type {
   ScaledObjectPatch,
 } from './edits.js';
 export { type FileProblem, ManifestParseError, ManifestRefusal } from './errors.js';
-export { type LoadOptions, listManifestFiles, loadManifestTree } from './load.js';
+export { type LoadOptions, listManifestFiles, loadManifestTree, treeFromTexts } from './load.js';
 export { maskEnvText, maskYamlText } from './mask.js';
 export { findArgSetting, readConfSetting, setConfSetting } from './pg-conf.js';
 export { formatPlanDiff, planEdits } from './plan.js';

@@ -289,3 +289,27 @@ function loadListed(
     skipped: skippedAbs.map((s) => ({ file: toDisplay(base, s.abs), reason: s.reason })),
   };
 }
+
+/**
+ * A tree of YAML texts that are not files (the cluster's live objects for `tune --k8s`), read by
+ * the same readers as a manifest directory. `display` names each text in facts and messages; the
+ * tree cannot be written (its paths are not files).
+ */
+export function treeFromTexts(texts: Array<{ display: string; source: string }>): ManifestTree {
+  const files: ManifestFile[] = [];
+  const problems: FileProblem[] = [];
+  for (const t of texts) {
+    const r = parseYamlFile(t.display, t.display, t.source, 0o600);
+    files.push(r.file);
+    problems.push(...r.problems);
+  }
+  if (problems.length > 0) throw new ManifestParseError(problems);
+  return {
+    base: '',
+    files,
+    objects: files.flatMap((f) => indexObjects(f as YamlFile, true)),
+    effects: [],
+    generated: [],
+    skipped: [],
+  };
+}

@@ -8,7 +8,7 @@ import { SentinelCommand } from '../cli/base-command.js';
 import type { SentinelConfig } from '../config/schema.js';
 import type { FactFlags, GatherOptions } from '../facts/gather.js';
 import type { LocalStackSettings } from '../facts/live.js';
-import { CheckFailedError } from '../lib/errors.js';
+import { CheckFailedError, UserError } from '../lib/errors.js';
 import { endpoints } from '../services/endpoints.js';
 import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
 import { factsFromFlags } from './flags.js';
@@ -35,6 +35,10 @@ export interface TuneFlagValues {
   'dry-run'?: boolean;
   'exit-code'?: boolean;
   facts?: boolean;
+  k8s?: boolean;
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
   [k: string]: unknown;
 }
 
@@ -55,7 +59,26 @@ function localStack(config: SentinelConfig, file: string | undefined): LocalStac
   };
 }
 
+/**
+ * tune never edits the cluster: `--write` and `--dry-run` change manifest files (GitOps), so with
+ * --k8s they need --manifests or --env-file (docs/k8s.md "Tuning from the cluster"). Checked on
+ * the raw arguments, before the flag definitions' own rule says only that a flag is missing.
+ */
+export function refuseClusterWrite(argv: string[]): void {
+  const has = (f: string) => argv.some((a) => a === f || a.startsWith(`${f}=`));
+  const mode = has('--write') ? '--write' : has('--dry-run') ? '--dry-run' : undefined;
+  if (!mode || !has('--k8s') || has('--manifests') || has('--env-file')) return;
+  throw new UserError(`${mode} with --k8s alone is refused: tune never edits the cluster.`, {
+    suggestion: `Pass --manifests DIR (the Git manifests the cluster is deployed from): ${mode} changes those files, and your GitOps pipeline applies them.`,
+  });
+}
+
 export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
+  override async init(): Promise<void> {
+    await super.init();
+    refuseClusterWrite(this.argv);
+  }
+
   /** Runs one topic with the shared flags; `extra` carries topic-only facts and options. */
   protected async runTopic(
     topic: TuneTopic,
@@ -99,6 +122,15 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
               ...(localStack(loaded.config, loaded.file)
                 ? { local: localStack(loaded.config, loaded.file) }
                 : {}),
+            },
+          }
+        : {}),
+      ...(flags.k8s
+        ? {
+            k8s: {
+              ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+              ...(flags.context ? { context: flags.context } : {}),
+              ...(flags.namespace ? { namespace: flags.namespace } : {}),
             },
           }
         : {}),

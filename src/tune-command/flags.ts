@@ -6,6 +6,7 @@
 import { Flags } from '@oclif/core';
 import type { FlagOverride } from '../config/load.js';
 import type { FactFlags } from '../facts/gather.js';
+import { clusterFlags } from '../k8s/commands.js';
 import { durationFlag } from '../lib/duration.js';
 import { UserError } from '../lib/errors.js';
 import { parseMemoryBytes } from '../tuners/index.js';
@@ -127,14 +128,15 @@ export const sourceFlags = {
     max: 60_000,
     helpGroup: 'SOURCES',
   }),
+  ...clusterFlags,
   'api-workload': Flags.string({
     summary: 'Name of the API Deployment when the manifests hold several.',
-    dependsOn: ['manifests'],
+    relationships: [{ type: 'some', flags: ['manifests', 'k8s'] }],
     helpGroup: 'SOURCES',
   }),
   'worker-workload': Flags.string({
     summary: 'Name of the worker Deployment when the manifests hold several.',
-    dependsOn: ['manifests'],
+    relationships: [{ type: 'some', flags: ['manifests', 'k8s'] }],
     helpGroup: 'SOURCES',
   }),
   'cgroup-root': Flags.directory({
@@ -186,6 +188,7 @@ export const writeFlags = {
   write: Flags.boolean({
     summary: 'Apply the recommendations to --manifests / --env-file (shows the diff first).',
     exclusive: ['dry-run'],
+    // With --k8s alone, TuneCommand.init refuses first, saying why: tune never edits the cluster.
     relationships: [{ type: 'some', flags: ['manifests', 'env-file'] }],
   }),
   'dry-run': Flags.boolean({

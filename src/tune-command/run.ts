@@ -22,7 +22,7 @@ export interface TuneOptions extends GatherOptions {
   keda?: { workload: 'default' | 'bursty' | 'steady' };
 }
 
-const planners: Record<TuneTopic, (g: Gathered, o: TuneOptions) => TunePlan> = {
+export const planners: Record<TuneTopic, (g: Gathered, o: TuneOptions) => TunePlan> = {
   pool: (g) => planPool(g),
   keda: (g, o) => planKeda(g, o.keda?.workload ?? 'default'),
   prefetch: (g) => planPrefetch(g),
@@ -58,7 +58,7 @@ export async function runTune(topic: TuneTopic, o: TuneOptions): Promise<TuneRes
     facts: g.book.rows,
     notes: topic === 'pool' || topic === 'keda' ? [...g.book.notes, ...g.book.capacityNotes] : g.book.notes,
     rows: plan.rows,
-    warnings: plan.warnings,
+    warnings: [...g.warnings, ...plan.warnings],
   };
   if (o.mode) {
     result.write = writeEdits(g, plan, o.mode);

@@ -54,7 +54,7 @@ export function kedaPeak(
   const f = g.book.get<number>('keda.maxReplicaCount');
   if (f) return { maxReplicaCount: f.value, fact: f };
   // A manifest tree without a ScaledObject, or the local stack (live): the workers are not scaled by KEDA.
-  if (g.tree || g.book.get('worker.replicas')?.from === 'live') return undefined;
+  if (g.tree || g.k8s || g.book.get('worker.replicas')?.from === 'live') return undefined;
   const sizing = profileSizing[g.profile];
   return {
     maxReplicaCount: sizing.kedaMaxReplicas,

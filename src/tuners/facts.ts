@@ -8,7 +8,8 @@
 import type { CgroupLimit } from './cgroup.js';
 import { formatCpu, formatMemory } from './units.js';
 
-export type FactOrigin = 'flag' | 'host' | 'cgroup' | 'manifest' | 'live' | 'profile' | 'default';
+/** `k8s`: a live object of the cluster (`tune --k8s`), read as a manifest. */
+export type FactOrigin = 'flag' | 'host' | 'cgroup' | 'manifest' | 'k8s' | 'live' | 'profile' | 'default';
 
 export interface Fact<T> {
   value: T;

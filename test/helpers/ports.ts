@@ -26,6 +26,7 @@ const OFFSETS = {
   k8s: 16_100,
   cliConventions: 16_200,
   benchSentinel: 16_300,
+  k8sTune: 16_400,
   // diagnose --k8s's data plane: the stack's services (offset) and the test cluster (offset + 50).
   k8sProxy: 16_500,
 } as const;
