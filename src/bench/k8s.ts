@@ -21,6 +21,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { type AccessNeed, missingAccess } from '../k8s/access.js';
 import { type Cluster, connectCluster, isNotFound, K8sApiError } from '../k8s/client.js';
 import {
   describeError,
@@ -156,6 +157,23 @@ async function putConfigMap(cluster: Cluster, body: ReturnType<typeof reportConf
   }
 }
 
+/** The report gzipped for its ConfigMap, or why it cannot be stored (over `limit` bytes). */
+export function encodeReport(
+  report: BenchReport,
+  limit = REPORT_LIMIT,
+): { gz: Buffer; error?: undefined } | { gz?: undefined; error: string } {
+  const gz = gzipSync(JSON.stringify(report), { level: 9 });
+  if (gz.length <= limit) return { gz };
+  return {
+    error: `the report of shard ${report.shard?.index ?? 1} is ${gz.length} bytes gzipped, over the ${limit}-byte limit of a ConfigMap (1 MiB)`,
+  };
+}
+
+/** The report stored in a shard's ConfigMap (binaryData as the API returns it: base64). */
+export function decodeReportData(base64: string): BenchReport {
+  return JSON.parse(gunzipSync(Buffer.from(base64, 'base64')).toString('utf8'));
+}
+
 /**
  * Stores a shard's report in its ConfigMap (gzip). A report over the ConfigMap limit is refused
  * (exit 3) and the ConfigMap says why, so the coordinator can name the cause instead of waiting.
@@ -167,24 +185,23 @@ export async function storeShardReport(
 ): Promise<{ name: string; namespace: string; bytes: number }> {
   const cluster = connectCluster(o);
   const index = report.shard?.index ?? 1;
-  const gz = gzipSync(JSON.stringify(report), { level: 9 });
+  const encoded = encodeReport(report);
   const name = reportName(runId, index);
   try {
-    if (gz.length > REPORT_LIMIT) {
-      const message = `the report of shard ${index} is ${gz.length} bytes gzipped, over the ${REPORT_LIMIT}-byte limit of a ConfigMap (1 MiB)`;
-      await putConfigMap(cluster, reportConfigMap(runId, index, { error: message }));
-      throw new EnvironmentError(`Cannot store the report: ${message}.`, {
+    if (encoded.error !== undefined) {
+      await putConfigMap(cluster, reportConfigMap(runId, index, { error: encoded.error }));
+      throw new EnvironmentError(`Cannot store the report: ${encoded.error}.`, {
         code: 'REPORT_TOO_LARGE',
         suggestion:
           'Fewer request names or a shorter run make the report smaller (its size grows with names × seconds); or run more shards.',
       });
     }
-    await putConfigMap(cluster, reportConfigMap(runId, index, { report: gz }));
+    await putConfigMap(cluster, reportConfigMap(runId, index, { report: encoded.gz }));
   } catch (error) {
     if (error instanceof SentinelError) throw error;
     throw cluster.explain(error, `store ConfigMap ${name} in namespace ${cluster.namespace}`);
   }
-  return { name, namespace: cluster.namespace, bytes: gz.length };
+  return { name, namespace: cluster.namespace, bytes: encoded.gz.length };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,6 +417,7 @@ export async function runK8sBench(
   const cluster = connectCluster({ kubeconfig: o.kubeconfig, context: o.context, namespace: o.namespace });
   await cluster.version();
   const ns = cluster.namespace;
+  await requireBenchAccess(cluster);
   const runId = randomBytes(3).toString('hex');
   const name = runName(runId);
   const plannedEnd =
@@ -490,7 +508,38 @@ export async function runK8sBench(
   }
 }
 
-/** Polls every 2 s until every shard reported; throws on a failed Job, a shard's error, Ctrl-C or the deadline. */
+/**
+ * What the coordinator does in the namespace, asked before anything is created (exit 3 naming all
+ * that is missing). Creating the Role needs the rights it grants (RBAC's escalation check).
+ */
+async function requireBenchAccess(cluster: Cluster): Promise<void> {
+  const ns = cluster.namespace;
+  const need = (verb: string, apiVersion: string, kinds: string[]): AccessNeed[] =>
+    kinds.map((kind) => ({ verb, apiVersion, kind, namespace: ns }));
+  const rbac = 'rbac.authorization.k8s.io/v1';
+  const missing = await missingAccess(cluster, [
+    ...need('create', 'v1', ['ServiceAccount', 'ConfigMap']),
+    ...need('delete', 'v1', ['ServiceAccount']),
+    ...need('update', 'v1', ['ConfigMap']),
+    ...need('list', 'v1', ['ConfigMap', 'Pod', 'Event']),
+    ...need('deletecollection', 'v1', ['ConfigMap', 'Pod']),
+    ...need('create', rbac, ['Role', 'RoleBinding']),
+    ...need('delete', rbac, ['Role', 'RoleBinding']),
+    ...need('create', 'batch/v1', ['Job']),
+    ...need('get', 'batch/v1', ['Job']),
+    ...need('delete', 'batch/v1', ['Job']),
+  ]);
+  if (missing.length === 0) return;
+  throw new EnvironmentError(
+    `bench --k8s refused: the user of ${cluster.label} may not ${missing.join('; ')}. Nothing was created.`,
+    {
+      code: 'FORBIDDEN',
+      suggestion: 'docs/k8s.md "bench --k8s" lists the rights the coordinator needs in the namespace.',
+    },
+  );
+}
+
+/** Polls every second until every shard reported; throws on a failed Job, a shard's error, Ctrl-C or the deadline. */
 async function waitForReports(
   cluster: Cluster,
   w: {
@@ -564,7 +613,7 @@ async function waitForReports(
         suggestion: `Look at the pods with \`kubectl -n ${ns} describe pods -l batch.kubernetes.io/job-name=${name}\` (use --keep to keep them); --wait-timeout waits longer.`,
       });
     }
-    await sleep(2000, w.wake);
+    await sleep(1000, w.wake);
   }
 }
 
@@ -598,7 +647,7 @@ function decodeReport(cm: ConfigMapLike): BenchReport {
   const raw = cm.binaryData![REPORT_KEY]!;
   let report: BenchReport;
   try {
-    report = JSON.parse(gunzipSync(Buffer.from(raw, 'base64')).toString('utf8'));
+    report = decodeReportData(raw);
   } catch (error) {
     throw new EnvironmentError(
       `ConfigMap ${cm.metadata.name} holds no readable report: ${describeError(error)}`,

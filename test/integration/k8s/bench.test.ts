@@ -32,7 +32,7 @@ let server: TestServer;
 const work = mkdtempSync(path.join(os.tmpdir(), 'sentinel-k8s-bench-'));
 
 beforeAll(async () => {
-  cluster = await startTestCluster('k8sBench');
+  cluster = await startTestCluster('k8sBench', ['viewer']);
   const ns = await adminRequest(cluster, 'POST', '/api/v1/namespaces', {
     apiVersion: 'v1',
     kind: 'Namespace',
@@ -64,8 +64,9 @@ type Job = {
   };
 };
 
-function coordinator(args: string[]): ResultPromise {
-  return cliProcess(['bench', ...args, '--k8s', '--kubeconfig', cluster.kubeconfig, '-n', NS, '--json']);
+function coordinator(args: string[], json = true): ResultPromise {
+  const k8s = ['--k8s', '--kubeconfig', cluster.kubeconfig, '-n', NS];
+  return cliProcess(['bench', ...args, ...k8s, ...(json ? ['--json'] : [])]);
 }
 
 /** The Job of the one run in flight, once the coordinator created it. */
@@ -326,13 +327,86 @@ test('a shard that never reports: the timeout names it and why (pod waiting reas
   expect(await leftovers(runId)).toEqual([]);
 });
 
-test('Ctrl-C: the coordinator deletes what it created and exits 130', async () => {
-  const run = coordinator([server.url, '--rate', '10', '-d', '5s', '--shards', '3', '--start-at', '+60s']);
+test('a shard that could not store its report (over the ConfigMap limit): named at once, exit 3, cleaned up', async () => {
+  const run = coordinator([server.url, '--rate', '10', '-d', '5s', '--shards', '2', '--start-at', '+60s']);
   const job = await runningJob();
   const runId = job.metadata.labels[RUN_LABEL]!;
+  const name = job.metadata.name;
+  // What storeShardReport writes when the gzipped report is too large, written with the shard's own token.
+  const token = await serviceAccountToken(cluster, NS, job.spec.template.spec.serviceAccountName);
+  const stored = await adminRequest(
+    cluster,
+    'POST',
+    `/api/v1/namespaces/${NS}/configmaps`,
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `${name}-2`, labels: { [RUN_LABEL]: runId, 'sentinel-ctl/bench-shard': '2' } },
+      data: {
+        error:
+          'the report of shard 2 is 1200000 bytes gzipped, over the 1000000-byte limit of a ConfigMap (1 MiB)',
+      },
+    },
+    token,
+  );
+  expect(stored.status).toBe(201);
+  const r = await run;
+  expect(r.exitCode, String(r.stderr)).toBe(3);
+  const doc = JSON.parse(String(r.stdout)) as { error: { code: string; message: string } };
+  expect(doc.error.code).toBe('SHARD_FAILED');
+  expect(doc.error.message).toBe(
+    'Shard 2/2: the report of shard 2 is 1200000 bytes gzipped, over the 1000000-byte limit of a ConfigMap (1 MiB).',
+  );
+  expect(await leftovers(runId)).toEqual([]);
+});
+
+test('a user without the rights is refused before anything is created, naming what is missing', async () => {
+  const r = await cliProcess([
+    'bench',
+    server.url,
+    '--rate',
+    '10',
+    '--shards',
+    '2',
+    '--k8s',
+    '--kubeconfig',
+    cluster.kubeconfigFor('viewer'),
+    '-n',
+    NS,
+    '--json',
+  ]);
+  expect(r.exitCode).toBe(3);
+  const doc = JSON.parse(String(r.stdout)) as { error: { code: string; message: string } };
+  expect(doc.error.code).toBe('FORBIDDEN');
+  expect(doc.error.message).toContain(`may not create configmaps in ${NS}; create jobs.batch in ${NS};`);
+  expect(doc.error.message).toContain('Nothing was created.');
+  const jobs = await adminRequest<{ items: unknown[] }>(
+    cluster,
+    'GET',
+    `/apis/batch/v1/namespaces/${NS}/jobs`,
+  );
+  expect(jobs.body.items).toEqual([]);
+});
+
+test('Ctrl-C: live progress, then the coordinator deletes what it created and exits 130', async () => {
+  const run = coordinator(
+    [server.url, '--rate', '10', '-d', '5s', '--shards', '3', '--start-at', '+60s'],
+    false,
+  );
+  let stderr = '';
+  run.stderr?.on('data', (c) => {
+    stderr += c;
+  });
+  const job = await runningJob();
+  const runId = job.metadata.labels[RUN_LABEL]!;
+  await waitFor(async () => stderr.includes('shards reported 0/3'), 'the first progress line');
   run.kill('SIGINT');
   const r = await run;
-  expect(r.exitCode, String(r.stderr)).toBe(130);
-  expect(JSON.parse(String(r.stdout)).error.code).toBe('INTERRUPTED');
+  expect(r.exitCode, stderr).toBe(130);
+  expect(stderr).toContain(
+    `Job sentinel-bench-${runId} (3 shards, image ghcr.io/harsh-bh/sentinel-ctl:latest) created in namespace ${NS}`,
+  );
+  expect(stderr).toContain('shards reported 0/3; Job: 0 active, 0 succeeded, 0 failed');
+  expect(stderr).toMatch(/Error: Interrupted: the Job and its objects were deleted; no report\./);
   expect(await leftovers(runId)).toEqual([]);
 });

@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, test } from 'vitest';
+import type { BenchInput } from '../../../src/bench/cli.js';
+import {
+  decodeReportData,
+  encodeReport,
+  forwardedArgs,
+  podState,
+  runObjects,
+  shardFromEnv,
+} from '../../../src/bench/k8s.js';
+import type { BenchReport } from '../../../src/bench/report/model.js';
+import { ExitCode } from '../../../src/lib/errors.js';
+
+const input = (o: Partial<BenchInput>): BenchInput => ({
+  method: 'GET',
+  workers: 1,
+  timeout: '60s',
+  prime: true,
+  assert: false,
+  progress: 'auto',
+  ...o,
+});
+
+describe('bench --k8s', () => {
+  test("the shards get the test's flags; --assert, --out, --progress and --shard stay with the coordinator", () => {
+    expect(
+      forwardedArgs(
+        input({
+          target: 'http://api:8080/health',
+          rate: 500,
+          duration: '1m',
+          header: ['X-A: 1', 'X-B: 2'],
+          threshold: ['http_req_duration:p(95)<100'],
+          preset: ['sark'],
+          prime: false,
+          workers: 2,
+          assert: true,
+          out: ['json=run.json'],
+          shard: '1/2',
+          'start-at': '+10s',
+        }),
+      ),
+    ).toEqual([
+      'http://api:8080/health',
+      '--header',
+      'X-A: 1',
+      '--header',
+      'X-B: 2',
+      '--rate',
+      '500',
+      '--duration',
+      '1m',
+      '--workers',
+      '2',
+      '--timeout',
+      '60s',
+      '--threshold',
+      'http_req_duration:p(95)<100',
+      '--preset',
+      'sark',
+      '--no-prime',
+    ]);
+  });
+
+  test('JOB_COMPLETION_INDEX (0-based) selects shard index+1; missing or out of range is exit 3', () => {
+    expect(shardFromEnv(3, { JOB_COMPLETION_INDEX: '0' })).toBe('1/3');
+    expect(shardFromEnv(3, { JOB_COMPLETION_INDEX: '2' })).toBe('3/3');
+    for (const bad of [undefined, '', '3', '-1', 'x']) {
+      let code: number | undefined;
+      try {
+        shardFromEnv(3, bad === undefined ? {} : { JOB_COMPLETION_INDEX: bad });
+      } catch (error) {
+        code = (error as { exitCode: number }).exitCode;
+      }
+      expect(code, String(bad)).toBe(ExitCode.environment);
+    }
+  });
+
+  test('a report round-trips through gzip; one over the limit is refused with its size', () => {
+    const report = {
+      format: 'sentinel-ctl-bench/2',
+      shard: { index: 2, count: 4 },
+      blob: randomBytes(4000).toString('hex'),
+    } as unknown as BenchReport;
+    const ok = encodeReport(report);
+    expect(ok.error).toBeUndefined();
+    expect(decodeReportData(ok.gz!.toString('base64'))).toEqual(report);
+    // Random hex compresses to about half: 8000 characters → well over 1000 bytes.
+    const big = encodeReport(report, 1000);
+    expect(big.gz).toBeUndefined();
+    expect(big.error).toMatch(/^the report of shard 2 is \d{4} bytes gzipped, over the 1000-byte limit/);
+  });
+
+  test("a pod's state: waiting reason, termination, unschedulable, else the phase", () => {
+    const pod = (status: object) => ({ metadata: { name: 'p' }, status });
+    expect(podState(pod({ containerStatuses: [{ state: { waiting: { reason: 'ErrImagePull' } } }] }))).toBe(
+      'ErrImagePull',
+    );
+    expect(
+      podState(pod({ containerStatuses: [{ state: { terminated: { reason: 'Error', exitCode: 3 } } }] })),
+    ).toBe('Error exit 3');
+    expect(
+      podState(
+        pod({
+          phase: 'Pending',
+          conditions: [
+            {
+              type: 'PodScheduled',
+              status: 'False',
+              reason: 'Unschedulable',
+              message: '0/3 nodes: Insufficient cpu',
+            },
+          ],
+        }),
+      ),
+    ).toBe('Unschedulable (0/3 nodes: Insufficient cpu)');
+    expect(podState(pod({ phase: 'Running' }))).toBe('Running');
+  });
+
+  test('the Role lets the shards create ConfigMaps and update only their own reports', () => {
+    const [sa, role, binding, job] = runObjects({
+      runId: 'abc123',
+      namespace: 'lt',
+      shards: 3,
+      image: 'img',
+      args: ['bench'],
+      env: [],
+      activeDeadlineSeconds: 100,
+    });
+    expect(sa.kind).toBe('ServiceAccount');
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+      {
+        apiGroups: [''],
+        resources: ['configmaps'],
+        verbs: ['update'],
+        resourceNames: ['sentinel-bench-abc123-1', 'sentinel-bench-abc123-2', 'sentinel-bench-abc123-3'],
+      },
+    ]);
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'sentinel-bench-abc123', namespace: 'lt' },
+    ]);
+    expect([job.spec.completionMode, job.spec.completions, job.spec.parallelism]).toEqual(['Indexed', 3, 3]);
+  });
+});
