@@ -10,7 +10,7 @@
  * Prints the medians and their ratio; asserts nothing. Needs root (mount namespaces).
  *
  *   npm run build && SENTINEL_TEST_PORT_SHIFT=12 node --import tsx bench/shards/k8s.ts
- *   env: RATE=1000 DURATION=10 LEAD=15 ROUNDS=3
+ *   env: RATE=1000 DURATION=10 LEAD=15 ROUNDS=3; SHOW=1 prints the coordinator's output of each k8s run
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +22,7 @@ const RATE = Number(process.env.RATE ?? 1000);
 const DURATION = Number(process.env.DURATION ?? 10);
 const LEAD = Number(process.env.LEAD ?? 15);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const SHOW = process.env.SHOW === '1';
 const NS = 'bench-shards';
 const bin = path.resolve('bin/run.js');
 
@@ -37,13 +38,25 @@ await adminRequest(cluster, 'POST', '/api/v1/namespaces', { metadata: { name: NS
 
 const load = ['--rate', String(RATE), '-d', `${DURATION}s`, '--max-vus', String(RATE * 2)];
 const env = { ...process.env, CI: 'true' };
+/** Judged on the merged data (and by the local run alike). */
+const THRESHOLDS = [
+  '-t',
+  'http_req_duration:p(99)<1000',
+  '-t',
+  `http_reqs:count>=${RATE * DURATION}`,
+  '--assert',
+];
 
 async function local(): Promise<number> {
   const t0 = performance.now();
-  const r = await execa('node', [bin, 'bench', url, ...load, '--start-at', `+${LEAD}s`, '--json'], {
-    env,
-    reject: false,
-  });
+  const r = await execa(
+    'node',
+    [bin, 'bench', url, ...load, '--start-at', `+${LEAD}s`, ...THRESHOLDS, '--json'],
+    {
+      env,
+      reject: false,
+    },
+  );
   const ms = performance.now() - t0;
   const doc = JSON.parse(String(r.stdout));
   if (r.exitCode !== 0) throw new Error(`local run exited ${r.exitCode}: ${r.stderr}`);
@@ -54,10 +67,22 @@ async function k8s(): Promise<number> {
   const t0 = performance.now();
   const run = execa(
     'node',
-    [bin, 'bench', url, ...load, '--start-at', `+${LEAD}s`, '--k8s', '--shards', '2', '-n', NS],
-    { env: { ...env, KUBECONFIG: cluster.kubeconfig }, reject: false, all: false },
+    [
+      bin,
+      'bench',
+      url,
+      ...load,
+      '--start-at',
+      `+${LEAD}s`,
+      '--k8s',
+      '--shards',
+      '2',
+      '-n',
+      NS,
+      ...THRESHOLDS,
+    ],
+    { env: { ...env, KUBECONFIG: cluster.kubeconfig, COLUMNS: '100' }, reject: false, all: SHOW },
   );
-  run.stdout?.resume();
   type Job = {
     metadata: { labels: Record<string, string> };
     spec: { template: { spec: { serviceAccountName: string; containers: Array<Record<string, never>> } } };
@@ -80,6 +105,7 @@ async function k8s(): Promise<number> {
   await Promise.all(pods);
   const r = await run;
   const ms = performance.now() - t0;
+  if (SHOW) console.log(String(r.all));
   if (r.exitCode !== 0) throw new Error(`k8s run exited ${r.exitCode}: ${r.stderr}`);
   // The summary's last request row is "all requests".
   const all = String(r.stdout)

@@ -1,6 +1,6 @@
 /**
- * `bench --k8s --shards N` (docs/bench.md "On Kubernetes"): the shards of one test run as an
- * Indexed Job in the cluster, each pod writes its JSON report into a ConfigMap, and this process
+ * `bench --k8s --shards N` (docs/bench.md "Shards, and running them on Kubernetes"): the shards of
+ * one test run as an Indexed Job in the cluster, each pod writes its JSON report into a ConfigMap, and this process
  * (the coordinator) waits for them, merges them exactly (src/bench/report/model.ts mergeReports)
  * and judges the thresholds like a local run.
  *
@@ -582,7 +582,7 @@ async function waitForReports(
         {
           code: 'SHARD_FAILED',
           suggestion:
-            'Fewer request names, a shorter run or more shards make each report smaller (docs/bench.md "On Kubernetes").',
+            'Fewer request names, a shorter run or more shards make each report smaller (docs/bench.md "Shards, and running them on Kubernetes").',
         },
       );
     const reported = [...byShard].filter(([, cm]) => cm.binaryData?.[REPORT_KEY]).map(([i]) => i);

@@ -32,7 +32,7 @@ export default class Bench extends SentinelCommand<BenchResult> {
   static override summary =
     'Load-test an HTTP endpoint, a YAML scenario or the Sentinel stack, and judge thresholds.';
   static override description =
-    `Closed model (--vus, or --stages of VUs) or open model (--rate, or --stages of arrivals/s; latency counts from each request's due time, so a stalled server cannot hide). Scenarios: a URL with wrk-style flags, a YAML file (setup step, weighted requests, think time, thresholds), a shipped profile (jackdaw), or the built-in "sentinel" end-to-end scenario (submit, poll, check stdout). Thresholds use k6's grammar; --preset applies the guides' numbers; --assert exits 1 when one fails. Ctrl-C stops cleanly, prints the summary and exits 130; a run aborted by an abortOnFail threshold exits 1. Shards (--shard i/N --start-at T) of one test are merged with "bench merge".`;
+    `Closed model (--vus, or --stages of VUs) or open model (--rate, or --stages of arrivals/s; latency counts from each request's due time, so a stalled server cannot hide). Scenarios: a URL with wrk-style flags, a YAML file (setup step, weighted requests, think time, thresholds), a shipped profile (jackdaw), or the built-in "sentinel" end-to-end scenario (submit, poll, check stdout). Thresholds use k6's grammar; --preset applies the guides' numbers; --assert exits 1 when one fails. Ctrl-C stops cleanly, prints the summary and exits 130; a run aborted by an abortOnFail threshold exits 1. Shards (--shard i/N --start-at T) of one test are merged with "bench merge"; --k8s --shards N runs them as an Indexed Job on a cluster and merges their reports here (docs/bench.md "Shards, and running them on Kubernetes").`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> http://127.0.0.1:8080/api/v1/health -c 50 -d 10s',
     '<%= config.bin %> <%= command.id %> --scenario jackdaw --base-url http://127.0.0.1:8000 --preset jackdaw --assert --out junit=bench.xml --out html=bench.html',
@@ -141,7 +141,7 @@ export default class Bench extends SentinelCommand<BenchResult> {
       min: 1,
       max: 100,
       summary:
-        'With --k8s: run the test as an Indexed Job of N shards, merge their reports here (docs/bench.md "On Kubernetes").',
+        'With --k8s: run the test as an Indexed Job of N shards, merge their reports here (docs/bench.md "Shards, and running them on Kubernetes").',
       helpGroup: 'DISTRIBUTED',
     }),
     ...clusterFlags,
