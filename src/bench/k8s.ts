@@ -1,8 +1,8 @@
 /**
  * `bench --k8s --shards N` (docs/bench.md "Shards, and running them on Kubernetes"): the shards of
- * one test run as an Indexed Job in the cluster, each pod writes its JSON report into a ConfigMap, and this process
- * (the coordinator) waits for them, merges them exactly (src/bench/report/model.ts mergeReports)
- * and judges the thresholds like a local run.
+ * one test run as an Indexed Job in the cluster, each pod writes its JSON report into a ConfigMap,
+ * and this process (the coordinator) waits for them, merges them exactly (src/bench/report/model.ts
+ * mergeReports) and judges the thresholds like a local run.
  *
  * Objects of one run, all labelled `sentinel-ctl/bench-run=<id>`:
  * - ServiceAccount, Role and RoleBinding `sentinel-bench-<id>`: the Role lets the shards create
