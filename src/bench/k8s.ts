@@ -414,6 +414,11 @@ export async function runK8sBench(
     env.push({ name: SCENARIO_NAME_ENV, value: path.basename(plan.scenario.file) });
     shardInput.scenario = undefined;
   }
+  const target = new URL(plan.scenario.spec.baseUrl);
+  if (/^(127\.|localhost$|\[::1\]$)/.test(target.hostname))
+    io.note(
+      `The target ${target.origin} is a loopback address: in a pod that is the pod itself. Give an address the pods reach (a Service name, --base-url).`,
+    );
   const cluster = connectCluster({ kubeconfig: o.kubeconfig, context: o.context, namespace: o.namespace });
   await cluster.version();
   const ns = cluster.namespace;

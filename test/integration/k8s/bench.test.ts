@@ -216,6 +216,7 @@ test('2 shards as an Indexed Job: merged counts, thresholds on merged data, --as
   expect(r.exitCode, String(r.stderr)).toBe(1);
   const doc = JSON.parse(String(r.stdout)) as {
     error: { code: string; message: string };
+    warnings: string[];
     result: {
       k8s: { runId: string; namespace: string; shards: number; kept: string[] };
       shards: Array<{ index: number; count: number }>;
@@ -224,6 +225,8 @@ test('2 shards as an Indexed Job: merged counts, thresholds on merged data, --as
     };
   };
   expect(doc.error.code).toBe('THRESHOLDS_FAILED');
+  // The test's server is on loopback, which in a real pod would be the pod itself: said once.
+  expect(doc.warnings.filter((w) => w.includes('is a loopback address'))).toHaveLength(1);
   const m = doc.result;
   expect(m.k8s).toMatchObject({ runId, namespace: NS, shards: 2, kept: [] });
   expect(m.shards.map((s) => [s.index, s.count])).toEqual([
