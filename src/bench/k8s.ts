@@ -11,6 +11,7 @@
  *   (a retried shard would start after the others), activeDeadlineSeconds so an orphaned Job stops;
  *   pod command `sentinel-ctl bench <the same flags> --shards N --k8s-shard <id> --start-at <ms>`;
  *   the pod's JOB_COMPLETION_INDEX (0-based) selects `--shard index+1/N`;
+ * - Secret `sentinel-bench-<id>`, only for a scenario file's `${env.NAME}` values (secretKeyRef);
  * - ConfigMap `sentinel-bench-<id>-<i>` per shard: binaryData `report.json.gz` (gzip, base64 in
  *   the API), or data `error` when the shard could not store its report.
  * Cleanup deletes them all (the Job with propagationPolicy Background, its pods with it), also on
@@ -58,6 +59,20 @@ export const REPORT_LIMIT = 1_000_000;
 /** Where the coordinator ships a scenario file to the pods (env var of the container). */
 export const SCENARIO_ENV = 'SENTINEL_BENCH_SCENARIO';
 const SCENARIO_NAME_ENV = 'SENTINEL_BENCH_SCENARIO_NAME';
+
+type EnvVar =
+  | { name: string; value: string }
+  | { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } };
+
+/** The `${env.NAME}` variables a scenario file uses, with their values here (those that are set). */
+export function scenarioEnv(text: string, env = process.env): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/\$\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}/g)) {
+    const v = env[m[1]!];
+    if (v !== undefined) out[m[1]!] = v;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
 
 export const runName = (runId: string) => `sentinel-bench-${runId}`;
 export const reportName = (runId: string, index: number) => `${runName(runId)}-${index}`;
@@ -246,7 +261,9 @@ export function runObjects(o: {
   shards: number;
   image: string;
   args: string[];
-  env: Array<{ name: string; value: string }>;
+  env: EnvVar[];
+  /** ${env.NAME} values of a scenario file, for the pods' environment. */
+  secret?: Record<string, string>;
   activeDeadlineSeconds: number;
 }) {
   const name = runName(o.runId);
@@ -254,6 +271,9 @@ export function runObjects(o: {
   const metadata = { name, namespace: o.namespace, labels };
   const reports = Array.from({ length: o.shards }, (_, i) => reportName(o.runId, i + 1));
   return [
+    ...(o.secret
+      ? [{ apiVersion: 'v1', kind: 'Secret', metadata, type: 'Opaque', stringData: o.secret }]
+      : []),
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata, automountServiceAccountToken: true },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -300,10 +320,11 @@ export function runObjects(o: {
         },
       },
     },
-  ] as const;
+  ];
 }
 
 const collection: Record<string, string> = {
+  Secret: 'api/v1/namespaces/%/secrets',
   ServiceAccount: 'api/v1/namespaces/%/serviceaccounts',
   Role: 'apis/rbac.authorization.k8s.io/v1/namespaces/%/roles',
   RoleBinding: 'apis/rbac.authorization.k8s.io/v1/namespaces/%/rolebindings',
@@ -403,16 +424,20 @@ export async function runK8sBench(
   const plan = resolvePlan(input, defaultApiUrl);
   const outputs = (input.out ?? []).map(parseOutput);
   const startAt = parseStartAt(input['start-at'] ?? '+30s');
-  const env: Array<{ name: string; value: string }> = [];
+  const env: EnvVar[] = [];
+  let secret: Record<string, string> | undefined;
   const shardInput: BenchInput = { ...input };
   if (plan.scenario.spec.kind === 'sentinel' && !input['base-url'])
     // The local API port means nothing in a pod: say where the API is.
     shardInput['base-url'] = plan.scenario.spec.baseUrl;
   if (plan.scenario.file) {
     // A scenario file travels in the pod's environment; shipped scenarios are in the image.
-    env.push({ name: SCENARIO_ENV, value: readFileSync(plan.scenario.file, 'utf8') });
+    const text = readFileSync(plan.scenario.file, 'utf8');
+    env.push({ name: SCENARIO_ENV, value: text });
     env.push({ name: SCENARIO_NAME_ENV, value: path.basename(plan.scenario.file) });
     shardInput.scenario = undefined;
+    // ${env.NAME} of the scenario (credentials, typically): in a Secret, not in the Job's spec.
+    secret = scenarioEnv(text);
   }
   const target = new URL(plan.scenario.spec.baseUrl);
   if (/^(127\.|localhost$|\[::1\]$)/.test(target.hostname))
@@ -422,9 +447,11 @@ export async function runK8sBench(
   const cluster = connectCluster({ kubeconfig: o.kubeconfig, context: o.context, namespace: o.namespace });
   await cluster.version();
   const ns = cluster.namespace;
-  await requireBenchAccess(cluster);
+  await requireBenchAccess(cluster, secret !== undefined);
   const runId = randomBytes(3).toString('hex');
   const name = runName(runId);
+  for (const key of Object.keys(secret ?? {}))
+    env.push({ name: key, valueFrom: { secretKeyRef: { name, key } } });
   const plannedEnd =
     startAt + plan.load.warmupMs + stagesDuration(plan.load.stages) + plan.load.gracefulStopMs;
   const deadline = plannedEnd + o.waitTimeoutMs;
@@ -447,6 +474,7 @@ export async function runK8sBench(
     image: o.image,
     args,
     env,
+    secret,
     activeDeadlineSeconds: Math.ceil((deadline - Date.now()) / 1000) + 60,
   });
   const info: K8sRunInfo = {
@@ -500,14 +528,14 @@ export async function runK8sBench(
     if (o.keep) {
       info.kept = [...created.map((c) => `${c.kind}/${c.name}`), `ConfigMaps -l ${RUN_LABEL}=${runId}`];
       io.note(
-        `Kept the run's objects in namespace ${ns} (--keep): kubectl -n ${ns} delete job,sa,role,rolebinding,configmap -l ${RUN_LABEL}=${runId}`,
+        `Kept the run's objects in namespace ${ns} (--keep): kubectl -n ${ns} delete job,sa,role,rolebinding,secret,configmap -l ${RUN_LABEL}=${runId}`,
       );
     } else {
       const left = await cleanup(cluster, ns, runId, created);
       info.kept = left;
       if (left.length > 0)
         io.note(
-          `Could not delete ${left.join(', ')}: kubectl -n ${ns} delete job,sa,role,rolebinding,configmap -l ${RUN_LABEL}=${runId}`,
+          `Could not delete ${left.join(', ')}: kubectl -n ${ns} delete job,sa,role,rolebinding,secret,configmap -l ${RUN_LABEL}=${runId}`,
         );
     }
   }
@@ -517,7 +545,7 @@ export async function runK8sBench(
  * What the coordinator does in the namespace, asked before anything is created (exit 3 naming all
  * that is missing). Creating the Role needs the rights it grants (RBAC's escalation check).
  */
-async function requireBenchAccess(cluster: Cluster): Promise<void> {
+async function requireBenchAccess(cluster: Cluster, secret: boolean): Promise<void> {
   const ns = cluster.namespace;
   const need = (verb: string, apiVersion: string, kinds: string[]): AccessNeed[] =>
     kinds.map((kind) => ({ verb, apiVersion, kind, namespace: ns }));
@@ -533,6 +561,7 @@ async function requireBenchAccess(cluster: Cluster): Promise<void> {
     ...need('create', 'batch/v1', ['Job']),
     ...need('get', 'batch/v1', ['Job']),
     ...need('delete', 'batch/v1', ['Job']),
+    ...(secret ? [...need('create', 'v1', ['Secret']), ...need('delete', 'v1', ['Secret'])] : []),
   ]);
   if (missing.length === 0) return;
   throw new EnvironmentError(

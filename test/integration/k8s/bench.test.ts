@@ -7,7 +7,7 @@
  * load a real HTTP server of the test and store their reports in ConfigMaps through the Role the
  * coordinator created; the coordinator merges them.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ResultPromise } from 'execa';
@@ -328,6 +328,93 @@ test('a shard that never reports: the timeout names it and why (pod waiting reas
   );
   expect(doc.error.message).not.toMatch(/shard 1:/);
   expect(await leftovers(runId)).toEqual([]);
+});
+
+test('a scenario file travels to the pods, its env.NAME values in a Secret that is deleted with the run', async () => {
+  const token = 'tok-1234';
+  let authorized = 0;
+  const http = await import('node:http');
+  const target = http.createServer((req, res) => {
+    if (req.headers.authorization === `Bearer ${token}`) authorized += 1;
+    req.resume();
+    req.on('end', () => res.end('{"ok":true}'));
+  });
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(target.address() as import('node:net').AddressInfo).port}`;
+  const file = path.join(work, 'two-names.yaml');
+  writeFileSync(
+    file,
+    [
+      'name: two-names',
+      `baseUrl: ${base}`,
+      'headers:',
+      `  Authorization: Bearer \${env.BENCH_TOKEN}`,
+      'requests:',
+      '  - name: reads',
+      '    weight: 3',
+      '    path: /read',
+      '  - name: writes',
+      '    weight: 1',
+      '    method: POST',
+      '    path: /write',
+      '    json: {a: 1}',
+      '',
+    ].join('\n'),
+  );
+  try {
+    const run = cliProcess(
+      [
+        'bench',
+        '--scenario',
+        file,
+        '--rate',
+        '40',
+        '-d',
+        '2s',
+        '--shards',
+        '2',
+        '--start-at',
+        '+20s',
+        '--k8s',
+        '--kubeconfig',
+        cluster.kubeconfig,
+        '-n',
+        NS,
+        '--json',
+      ],
+      { env: { BENCH_TOKEN: token } },
+    );
+    const job = await runningJob();
+    const runId = job.metadata.labels[RUN_LABEL]!;
+    const c = job.spec.template.spec.containers[0]!;
+    expect(c.args).not.toContain('--scenario');
+    expect(JSON.stringify(job)).not.toContain(token);
+    expect(c.env).toContainEqual({
+      name: 'BENCH_TOKEN',
+      valueFrom: { secretKeyRef: { name: job.metadata.name, key: 'BENCH_TOKEN' } },
+    });
+    const shards = await Promise.all([shard(job, 0), shard(job, 1)]);
+    for (const s of shards) expect(s.exitCode, String(s.stderr)).toBe(0);
+    const r = await run;
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const m = JSON.parse(String(r.stdout)).result as {
+      scenario: { name: string };
+      requests: Array<{ name: string; requests: number }>;
+    };
+    expect(m.scenario.name).toBe('two-names');
+    expect(m.requests.map((x) => x.name)).toEqual(['reads', 'writes', '*']);
+    expect(m.requests.at(-1)!.requests).toBe(80);
+    expect(authorized).toBe(80);
+    expect(await leftovers(runId)).toEqual([]);
+    const secrets = await adminRequest<{ items: unknown[] }>(
+      cluster,
+      'GET',
+      `/api/v1/namespaces/${NS}/secrets?labelSelector=${RUN_LABEL}%3D${runId}`,
+    );
+    expect(secrets.body.items).toEqual([]);
+  } finally {
+    await new Promise((r) => target.close(r));
+  }
 });
 
 test('a shard that could not store its report (over the ConfigMap limit): named at once, exit 3, cleaned up', async () => {

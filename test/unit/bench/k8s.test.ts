@@ -7,6 +7,7 @@ import {
   forwardedArgs,
   podState,
   runObjects,
+  scenarioEnv,
   shardFromEnv,
 } from '../../../src/bench/k8s.js';
 import type { BenchReport } from '../../../src/bench/report/model.js';
@@ -119,7 +120,7 @@ describe('bench --k8s', () => {
   });
 
   test('the Role lets the shards create ConfigMaps and update only their own reports', () => {
-    const [sa, role, binding, job] = runObjects({
+    const objs = runObjects({
       runId: 'abc123',
       namespace: 'lt',
       shards: 3,
@@ -128,8 +129,16 @@ describe('bench --k8s', () => {
       env: [],
       activeDeadlineSeconds: 100,
     });
-    expect(sa.kind).toBe('ServiceAccount');
-    expect(role.rules).toEqual([
+    expect(objs.map((o) => o.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'Job']);
+    const by = Object.fromEntries(objs.map((o) => [o.kind, o])) as Record<
+      string,
+      {
+        rules?: unknown;
+        subjects?: unknown;
+        spec?: { completionMode: string; completions: number; parallelism: number };
+      }
+    >;
+    expect(by.Role!.rules).toEqual([
       { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
       {
         apiGroups: [''],
@@ -138,9 +147,30 @@ describe('bench --k8s', () => {
         resourceNames: ['sentinel-bench-abc123-1', 'sentinel-bench-abc123-2', 'sentinel-bench-abc123-3'],
       },
     ]);
-    expect(binding.subjects).toEqual([
+    expect(by.RoleBinding!.subjects).toEqual([
       { kind: 'ServiceAccount', name: 'sentinel-bench-abc123', namespace: 'lt' },
     ]);
-    expect([job.spec.completionMode, job.spec.completions, job.spec.parallelism]).toEqual(['Indexed', 3, 3]);
+    const spec = by.Job!.spec!;
+    expect([spec.completionMode, spec.completions, spec.parallelism]).toEqual(['Indexed', 3, 3]);
+  });
+
+  test("a scenario's env.NAME variables go into a Secret (first), not into the Job's spec", () => {
+    const v = (name: string) => `\${${name}}`;
+    const text = `headers:\n  Authorization: Bearer ${v('env.TOKEN')}\n  X-U: ${v(' env.USER_1 ')}\n  X-N: ${v('env.UNSET')}\n`;
+    const secret = scenarioEnv(text, { TOKEN: 's3cret', USER_1: 'u' });
+    expect(secret).toEqual({ TOKEN: 's3cret', USER_1: 'u' });
+    expect(scenarioEnv('path: /x', {})).toBeUndefined();
+    const objs = runObjects({
+      runId: 'abc123',
+      namespace: 'lt',
+      shards: 1,
+      image: 'img',
+      args: ['bench'],
+      env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'sentinel-bench-abc123', key: 'TOKEN' } } }],
+      secret,
+      activeDeadlineSeconds: 100,
+    });
+    expect(objs[0]).toMatchObject({ kind: 'Secret', stringData: { TOKEN: 's3cret', USER_1: 'u' } });
+    expect(JSON.stringify(objs.at(-1))).not.toContain('s3cret');
   });
 });
