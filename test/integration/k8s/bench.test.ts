@@ -417,8 +417,19 @@ test('a scenario file travels to the pods, its env.NAME values in a Secret that 
   }
 });
 
-test('a shard that could not store its report (over the ConfigMap limit): named at once, exit 3, cleaned up', async () => {
-  const run = coordinator([server.url, '--rate', '10', '-d', '5s', '--shards', '2', '--start-at', '+60s']);
+test('a shard that could not store its report (over the ConfigMap limit): named at once, exit 3; --keep keeps the objects', async () => {
+  const run = coordinator([
+    server.url,
+    '--rate',
+    '10',
+    '-d',
+    '5s',
+    '--shards',
+    '2',
+    '--start-at',
+    '+60s',
+    '--keep',
+  ]);
   const job = await runningJob();
   const runId = job.metadata.labels[RUN_LABEL]!;
   const name = job.metadata.name;
@@ -447,6 +458,31 @@ test('a shard that could not store its report (over the ConfigMap limit): named 
   expect(doc.error.message).toBe(
     'Shard 2/2: the report of shard 2 is 1200000 bytes gzipped, over the 1000000-byte limit of a ConfigMap (1 MiB).',
   );
+  const doc2 = JSON.parse(String(r.stdout)) as { warnings: string[] };
+  expect(doc2.warnings).toContainEqual(
+    expect.stringContaining(`Kept the run's objects in namespace ${NS} (--keep): kubectl -n ${NS} delete`),
+  );
+  expect((await leftovers(runId)).sort()).toEqual(
+    [
+      `ConfigMap/${name}-2`,
+      `Job/${name}`,
+      `Role/${name}`,
+      `RoleBinding/${name}`,
+      `ServiceAccount/${name}`,
+    ].sort(),
+  );
+  for (const p of [
+    'apis/batch/v1/namespaces/%/jobs',
+    'api/v1/namespaces/%/serviceaccounts',
+    'api/v1/namespaces/%/configmaps',
+    'apis/rbac.authorization.k8s.io/v1/namespaces/%/roles',
+    'apis/rbac.authorization.k8s.io/v1/namespaces/%/rolebindings',
+  ])
+    await adminRequest(
+      cluster,
+      'DELETE',
+      `/${p.replace('%', NS)}?labelSelector=${RUN_LABEL}%3D${runId}&propagationPolicy=Background`,
+    );
   expect(await leftovers(runId)).toEqual([]);
 });
 
