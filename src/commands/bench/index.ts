@@ -225,12 +225,17 @@ export default class Bench extends SentinelCommand<BenchResult> {
         `Stored the report of shard ${input.shard} in ConfigMap ${stored.name} (${stored.bytes} bytes gzipped).`,
       );
     }
+    return this.finish(result, written, flags.assert);
+  }
+
+  /** The summary, the files written, and the exit a local run has (also for --k8s). */
+  private finish<R extends BenchResult>(result: R, written: string[], assert: boolean): R {
     if (!this.jsonEnabled()) {
       this.log(fitToTerminal(renderSummary(result)));
       for (const f of written) this.note(`wrote ${f}`);
     }
     // An error carries its result; the base command puts it in the --json envelope.
-    const error = runError(result, flags.assert);
+    const error = runError(result, assert);
     if (error) throw error;
     return result;
   }
@@ -271,12 +276,6 @@ export default class Bench extends SentinelCommand<BenchResult> {
       apiUrl,
     );
     for (const w of result.warnings) this.warnUser(w);
-    if (!this.jsonEnabled()) {
-      this.log(fitToTerminal(renderSummary(result)));
-      for (const f of written) this.note(`wrote ${f}`);
-    }
-    const error = runError(result, flags.assert);
-    if (error) throw error;
-    return result;
+    return this.finish(result, written, flags.assert);
   }
 }

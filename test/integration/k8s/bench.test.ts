@@ -64,9 +64,9 @@ type Job = {
   };
 };
 
-function coordinator(args: string[], json = true): ResultPromise {
+function coordinator(args: string[], json = true, env: Record<string, string> = {}): ResultPromise {
   const k8s = ['--k8s', '--kubeconfig', cluster.kubeconfig, '-n', NS];
-  return cliProcess(['bench', ...args, ...k8s, ...(json ? ['--json'] : [])]);
+  return cliProcess(['bench', ...args, ...k8s, ...(json ? ['--json'] : [])], { env });
 }
 
 /** The Job of the one run in flight, once the coordinator created it. */
@@ -362,27 +362,10 @@ test('a scenario file travels to the pods, its env.NAME values in a Secret that 
     ].join('\n'),
   );
   try {
-    const run = cliProcess(
-      [
-        'bench',
-        '--scenario',
-        file,
-        '--rate',
-        '40',
-        '-d',
-        '2s',
-        '--shards',
-        '2',
-        '--start-at',
-        '+20s',
-        '--k8s',
-        '--kubeconfig',
-        cluster.kubeconfig,
-        '-n',
-        NS,
-        '--json',
-      ],
-      { env: { BENCH_TOKEN: token } },
+    const run = coordinator(
+      ['--scenario', file, '--rate', '40', '-d', '2s', '--shards', '2', '--start-at', '+20s'],
+      true,
+      { BENCH_TOKEN: token },
     );
     const job = await runningJob();
     const runId = job.metadata.labels[RUN_LABEL]!;
