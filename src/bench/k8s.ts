@@ -389,6 +389,21 @@ export function podState(p: PodLike): string {
   return st.phase ?? 'Pending';
 }
 
+/** Pods grouped by state, e.g. "shards 1,2 Running; shard 3 ImagePullBackOff" (one line for many shards). */
+export function podSummary(pods: PodLike[]): string {
+  const byState = new Map<string, number[]>();
+  for (const p of pods) {
+    const s = podState(p);
+    byState.set(s, [...(byState.get(s) ?? []), podIndex(p) ?? 0]);
+  }
+  return [...byState]
+    .map(([s, ix]) => {
+      const sorted = ix.sort((a, b) => a - b).map((i) => (i ? String(i) : '?'));
+      return `${sorted.length > 1 ? 'shards' : 'shard'} ${sorted.join(',')} ${s}`;
+    })
+    .join('; ');
+}
+
 function jobLine(j: JobStatus | undefined): string {
   if (!j) return 'Job not found';
   const cond = (j.conditions ?? []).filter((c) => c.status === 'True').map((c) => c.type);
@@ -620,10 +635,7 @@ async function waitForReports(
         },
       );
     const reported = [...byShard].filter(([, cm]) => cm.binaryData?.[REPORT_KEY]).map(([i]) => i);
-    const podText = pods.items
-      .map((p) => `shard ${podIndex(p) ?? '?'} ${podState(p)}`)
-      .sort()
-      .join(', ');
+    const podText = podSummary(pods.items);
     const line = `shards reported ${reported.length}/${w.shards}; ${jobLine(job?.status)}${podText ? `; pods: ${podText}` : ''}`;
     if (line !== last) w.io.progress(line);
     last = line;

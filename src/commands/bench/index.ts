@@ -15,7 +15,7 @@ import { SentinelCommand } from '../../cli/base-command.js';
 import { clusterFlags } from '../../k8s/commands.js';
 import { parseDuration } from '../../lib/duration.js';
 import { UserError } from '../../lib/errors.js';
-import { fitToTerminal } from '../../lib/terminal.js';
+import { fitToTerminal, wrapToTerminal } from '../../lib/terminal.js';
 
 export type { BenchResult };
 
@@ -272,7 +272,11 @@ export default class Bench extends SentinelCommand<BenchResult> {
         namespace: flags.namespace,
         waitTimeoutMs,
       },
-      { json: this.jsonEnabled(), progress: (m) => this.progress(m), note: (m) => this.note(m) },
+      {
+        json: this.jsonEnabled(),
+        progress: (m) => this.progress(wrapToTerminal(m, 2)),
+        note: (m) => this.note(m),
+      },
       apiUrl,
     );
     for (const w of result.warnings) this.warnUser(w);

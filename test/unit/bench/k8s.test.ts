@@ -6,6 +6,7 @@ import {
   encodeReport,
   forwardedArgs,
   podState,
+  podSummary,
   runObjects,
   scenarioEnv,
   shardFromEnv,
@@ -117,6 +118,13 @@ describe('bench --k8s', () => {
       ),
     ).toBe('Unschedulable (0/3 nodes: Insufficient cpu)');
     expect(podState(pod({ phase: 'Running' }))).toBe('Running');
+    const indexed = (i: number, phase: string) => ({
+      metadata: { name: `p${i}`, labels: { 'batch.kubernetes.io/job-completion-index': String(i - 1) } },
+      status: { phase },
+    });
+    expect(podSummary([indexed(3, 'Running'), indexed(1, 'Running'), indexed(2, 'Pending')])).toBe(
+      'shards 1,3 Running; shard 2 Pending',
+    );
   });
 
   test('the Role lets the shards create ConfigMaps and update only their own reports', () => {
