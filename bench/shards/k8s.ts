@@ -16,7 +16,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
-import { adminRequest, runAsPod, startTestCluster, waitFor } from '../../test/helpers/k8s.js';
+import {
+  adminRequest,
+  type PodContainer,
+  podCommand,
+  runAsPod,
+  startTestCluster,
+  waitFor,
+} from '../../test/helpers/k8s.js';
 
 const RATE = Number(process.env.RATE ?? 1000);
 const DURATION = Number(process.env.DURATION ?? 10);
@@ -85,7 +92,7 @@ async function k8s(): Promise<number> {
   );
   type Job = {
     metadata: { labels: Record<string, string> };
-    spec: { template: { spec: { serviceAccountName: string; containers: Array<Record<string, never>> } } };
+    spec: { template: { spec: { serviceAccountName: string; containers: PodContainer[] } } };
   };
   let job: Job | undefined;
   await waitFor(async () => {
@@ -93,15 +100,13 @@ async function k8s(): Promise<number> {
     job = r.body.items[0];
     return Boolean(job);
   }, 'the Job');
-  const pods = [0, 1].map((i) =>
-    runAsPod(cluster, {
-      namespace: NS,
-      serviceAccount: job!.spec.template.spec.serviceAccountName,
-      container: job!.spec.template.spec.containers[0]!,
-      extraEnv: { JOB_COMPLETION_INDEX: String(i) },
-      resolve: ([, ...rest]) => ['node', bin, ...rest],
-    }),
-  );
+  const pod = job!.spec.template.spec;
+  const pods = [0, 1].map(async (i) => {
+    const { args, env } = await podCommand(cluster, NS, pod.containers[0]!, {
+      JOB_COMPLETION_INDEX: String(i),
+    });
+    return runAsPod(cluster, { namespace: NS, serviceAccount: pod.serviceAccountName, args, env });
+  });
   await Promise.all(pods);
   const r = await run;
   const ms = performance.now() - t0;
