@@ -409,3 +409,99 @@ export async function runAsPod(
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** One REST request as `admin` (or with `token`); JSON in and out, the status code instead of a throw. */
+export async function adminRequest<T = Record<string, unknown>>(
+  cluster: TestCluster,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+  token?: string,
+  contentType = 'application/json',
+): Promise<{ status: number; body: T }> {
+  const opts: https.RequestOptions = {};
+  await cluster.kc.applyToHTTPSOptions(opts);
+  const headers: Record<string, string> = { ...(opts.headers as Record<string, string>) };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = contentType;
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${cluster.server}${urlPath}`, { method, ca: opts.ca, headers }, (res) => {
+      let text = '';
+      res.on('data', (c) => {
+        text += c;
+      });
+      res.on('end', () => {
+        let parsed: unknown = text;
+        try {
+          parsed = text ? JSON.parse(text) : undefined;
+        } catch {}
+        resolve({ status: res.statusCode ?? 0, body: parsed as T });
+      });
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(JSON.stringify(body));
+    req.end();
+  });
+}
+
+/** A token of a ServiceAccount from the TokenRequest API, as the kubelet gets it for a pod. */
+export async function serviceAccountToken(
+  cluster: TestCluster,
+  namespace: string,
+  sa: string,
+): Promise<string> {
+  const r = await adminRequest<{ status?: { token?: string } }>(
+    cluster,
+    'POST',
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${sa}/token`,
+    { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
+  );
+  if (r.status !== 201 || !r.body.status?.token)
+    throw new Error(`TokenRequest for ${namespace}/${sa}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.status.token;
+}
+
+export interface PodContainer {
+  command?: string[];
+  args?: string[];
+  env?: Array<{ name: string; value?: string; valueFrom?: unknown }>;
+}
+
+/**
+ * What a kubelet makes of a sentinel-ctl container, for runAsPod: its env (values, and secretKeyRef
+ * read from the Secret with the kubelet's rights, not the pod's) plus `extra` (what controllers
+ * inject, e.g. JOB_COMPLETION_INDEX), and its args with `$(VAR)` expanded from that env.
+ */
+export async function podCommand(
+  cluster: TestCluster,
+  namespace: string,
+  container: PodContainer,
+  extra: Record<string, string> = {},
+): Promise<{ args: string[]; env: Record<string, string> }> {
+  if (JSON.stringify(container.command) !== '["sentinel-ctl"]')
+    throw new Error(
+      `podCommand: the container's command is ${JSON.stringify(container.command)}, not sentinel-ctl`,
+    );
+  const env: Record<string, string> = {};
+  for (const e of container.env ?? []) {
+    const ref = (e.valueFrom as { secretKeyRef?: { name: string; key: string } } | undefined)?.secretKeyRef;
+    if (ref) {
+      const secret = await adminRequest<{ data?: Record<string, string> }>(
+        cluster,
+        'GET',
+        `/api/v1/namespaces/${namespace}/secrets/${ref.name}`,
+      );
+      const value = secret.body.data?.[ref.key];
+      if (secret.status !== 200 || value === undefined)
+        throw new Error(
+          `podCommand: env ${e.name}: no key ${ref.key} in Secret ${ref.name} (${secret.status})`,
+        );
+      env[e.name] = Buffer.from(value, 'base64').toString('utf8');
+    } else if (e.valueFrom)
+      throw new Error(`podCommand: env ${e.name} uses a valueFrom that is not emulated`);
+    else env[e.name] = e.value ?? '';
+  }
+  Object.assign(env, extra);
+  const expand = (s: string) => s.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, n) => env[n] ?? m);
+  return { args: (container.args ?? []).map(expand), env };
+}

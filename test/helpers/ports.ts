@@ -29,6 +29,7 @@ const OFFSETS = {
   k8sTune: 16_400,
   // diagnose --k8s's data plane: the stack's services (offset) and the test cluster (offset + 50).
   k8sProxy: 16_500,
+  k8sBench: 16_600,
 } as const;
 
 export type OffsetName = keyof typeof OFFSETS;

@@ -1,10 +1,21 @@
 import { Args, Flags } from '@oclif/core';
 import { type BenchInput, executeBench, runError } from '../../bench/cli.js';
+import {
+  DEFAULT_IMAGE,
+  type K8sBenchResult,
+  runK8sBench,
+  scenarioFromEnv,
+  shardFromEnv,
+  storeShardReport,
+} from '../../bench/k8s.js';
 import { presetNames } from '../../bench/presets.js';
 import type { BenchResult } from '../../bench/report/model.js';
 import { renderSummary } from '../../bench/report/summary.js';
 import { SentinelCommand } from '../../cli/base-command.js';
-import { fitToTerminal } from '../../lib/terminal.js';
+import { clusterFlags } from '../../k8s/commands.js';
+import { parseDuration } from '../../lib/duration.js';
+import { UserError } from '../../lib/errors.js';
+import { fitToTerminal, wrapToTerminal } from '../../lib/terminal.js';
 
 export type { BenchResult };
 
@@ -15,17 +26,19 @@ const number = Flags.custom<number>({
   },
 });
 const quick = { exclusive: ['scenario'], helpGroup: 'SINGLE URL' };
+const k8sOnly = { dependsOn: ['k8s'], helpGroup: 'KUBERNETES' };
 
 export default class Bench extends SentinelCommand<BenchResult> {
   static override summary =
     'Load-test an HTTP endpoint, a YAML scenario or the Sentinel stack, and judge thresholds.';
   static override description =
-    `Closed model (--vus, or --stages of VUs) or open model (--rate, or --stages of arrivals/s; latency counts from each request's due time, so a stalled server cannot hide). Scenarios: a URL with wrk-style flags, a YAML file (setup step, weighted requests, think time, thresholds), a shipped profile (jackdaw), or the built-in "sentinel" end-to-end scenario (submit, poll, check stdout). Thresholds use k6's grammar; --preset applies the guides' numbers; --assert exits 1 when one fails. Ctrl-C stops cleanly, prints the summary and exits 130; a run aborted by an abortOnFail threshold exits 1. Shards (--shard i/N --start-at T) of one test are merged with "bench merge".`;
+    `Closed model (--vus, or --stages of VUs) or open model (--rate, or --stages of arrivals/s; latency counts from each request's due time, so a stalled server cannot hide). Scenarios: a URL with wrk-style flags, a YAML file (setup step, weighted requests, think time, thresholds), a shipped profile (jackdaw), or the built-in "sentinel" end-to-end scenario (submit, poll, check stdout). Thresholds use k6's grammar; --preset applies the guides' numbers; --assert exits 1 when one fails. Ctrl-C stops cleanly, prints the summary and exits 130; a run aborted by an abortOnFail threshold exits 1. Shards (--shard i/N --start-at T) of one test are merged with "bench merge"; --k8s --shards N runs them as an Indexed Job on a cluster and merges their reports here (docs/bench.md "Shards, and running them on Kubernetes").`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> http://127.0.0.1:8080/api/v1/health -c 50 -d 10s',
     '<%= config.bin %> <%= command.id %> --scenario jackdaw --base-url http://127.0.0.1:8000 --preset jackdaw --assert --out junit=bench.xml --out html=bench.html',
     '<%= config.bin %> <%= command.id %> --scenario sentinel --rate 5 -d 2m --preset sentinel --assert',
     "<%= config.bin %> <%= command.id %> http://127.0.0.1:8080/ --stages 30s:10,1m:100 --threshold 'http_req_duration:p(99)<200' --out json=run.json",
+    '<%= config.bin %> <%= command.id %> http://sentinel-api.sentinel:8080/api/v1/health --rate 2000 -d 1m --k8s --shards 4 -n loadtest --preset sark --assert',
   ];
   static override args = {
     target: Args.string({ description: 'URL to load (single-endpoint mode, like wrk or autocannon).' }),
@@ -124,6 +137,44 @@ export default class Bench extends SentinelCommand<BenchResult> {
       summary: 'Start the schedule at this time (ISO, epoch ms, or +10s), so shards begin together.',
       helpGroup: 'DISTRIBUTED',
     }),
+    shards: Flags.integer({
+      min: 1,
+      max: 100,
+      summary:
+        'With --k8s: run the test as an Indexed Job of N shards, merge their reports here (docs/bench.md "Shards, and running them on Kubernetes").',
+      helpGroup: 'DISTRIBUTED',
+    }),
+    ...clusterFlags,
+    k8s: Flags.boolean({
+      summary: 'Run the shards (--shards N) as a Job on the current kubeconfig context instead of here.',
+      helpGroup: 'KUBERNETES',
+      dependsOn: ['shards'],
+    }),
+    namespace: Flags.string({
+      char: 'n',
+      summary:
+        "Namespace of the run's Job, ServiceAccount, Role and report ConfigMaps (default: the context's).",
+      ...k8sOnly,
+    }),
+    image: Flags.string({
+      summary: `Image of the shards, with sentinel-ctl as its command (default ${DEFAULT_IMAGE}, generate k8s's registry).`,
+      ...k8sOnly,
+    }),
+    keep: Flags.boolean({
+      summary:
+        "Keep the run's Job, pods, ServiceAccount, Role, RoleBinding and ConfigMaps (default: deleted).",
+      ...k8sOnly,
+    }),
+    'wait-timeout': Flags.string({
+      helpValue: '<duration>',
+      summary: "How long to wait for the shards' reports after the schedule's planned end (default 2m).",
+      ...k8sOnly,
+    }),
+    'k8s-shard': Flags.string({
+      hidden: true,
+      summary:
+        'In a pod of the Job: run shard JOB_COMPLETION_INDEX+1 of --shards, store the report in its ConfigMap.',
+    }),
     'poll-interval': Flags.string({
       helpValue: '<duration>',
       summary: 'Sentinel scenario: time between status polls of a job (default 1s).',
@@ -149,21 +200,86 @@ export default class Bench extends SentinelCommand<BenchResult> {
   async run(): Promise<BenchResult> {
     const { args, flags } = await this.parse(Bench);
     const input: BenchInput = { ...flags, target: args.target };
+    const apiUrl = () => `http://127.0.0.1:${this.loadConfig(flags).config.ports.api}`;
+    if (flags.k8s) return this.runOnK8s(input, flags, apiUrl);
+    const runId = flags['k8s-shard'];
+    if (flags.shards !== undefined && !runId)
+      throw new UserError('--shards runs a Job of shards and needs --k8s.', {
+        suggestion: 'Add --k8s (and --kubeconfig/--context/-n), or run shards yourself with --shard i/N.',
+      });
+    if (runId) {
+      if (flags.shards === undefined) throw new UserError('--k8s-shard needs --shards N.');
+      input.shard = shardFromEnv(flags.shards);
+      input.scenario = scenarioFromEnv() ?? input.scenario;
+    }
     const io = {
       json: this.jsonEnabled(),
       isTTY: Boolean(process.stderr.isTTY),
       note: (m: string) => this.note(m),
     };
-    const apiUrl = () => `http://127.0.0.1:${this.loadConfig(flags).config.ports.api}`;
-    const { result, written } = await executeBench(input, io, apiUrl);
+    const { report, result, written } = await executeBench(input, io, apiUrl);
     for (const w of result.warnings) this.warnUser(w);
+    if (runId) {
+      const stored = await storeShardReport(report, runId);
+      this.note(
+        `Stored the report of shard ${input.shard} in ConfigMap ${stored.name} (${stored.bytes} bytes gzipped).`,
+      );
+    }
+    return this.finish(result, written, flags.assert);
+  }
+
+  /** The summary, the files written, and the exit a local run has (also for --k8s). */
+  private finish<R extends BenchResult>(result: R, written: string[], assert: boolean): R {
     if (!this.jsonEnabled()) {
       this.log(fitToTerminal(renderSummary(result)));
       for (const f of written) this.note(`wrote ${f}`);
     }
     // An error carries its result; the base command puts it in the --json envelope.
-    const error = runError(result, flags.assert);
+    const error = runError(result, assert);
     if (error) throw error;
     return result;
+  }
+
+  /** `--k8s --shards N`: the coordinator of an Indexed Job (src/bench/k8s.ts). */
+  private async runOnK8s(
+    input: BenchInput,
+    flags: {
+      shards?: number;
+      image?: string;
+      keep: boolean;
+      'wait-timeout'?: string;
+      kubeconfig?: string;
+      context?: string;
+      namespace?: string;
+      assert: boolean;
+    },
+    apiUrl: () => string,
+  ): Promise<K8sBenchResult> {
+    const wait = flags['wait-timeout'] ?? '2m';
+    const waitTimeoutMs = parseDuration(wait);
+    if (waitTimeoutMs === undefined || waitTimeoutMs < 0)
+      throw new UserError(`--wait-timeout "${wait}" is not a duration.`, {
+        suggestion: 'Examples: 90s, 5m.',
+      });
+    const { result, written } = await runK8sBench(
+      input,
+      {
+        shards: flags.shards!,
+        image: flags.image ?? DEFAULT_IMAGE,
+        keep: flags.keep,
+        kubeconfig: flags.kubeconfig,
+        context: flags.context,
+        namespace: flags.namespace,
+        waitTimeoutMs,
+      },
+      {
+        json: this.jsonEnabled(),
+        progress: (m) => this.progress(wrapToTerminal(m, 2)),
+        note: (m) => this.note(m),
+      },
+      apiUrl,
+    );
+    for (const w of result.warnings) this.warnUser(w);
+    return this.finish(result, written, flags.assert);
   }
 }
