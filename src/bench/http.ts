@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { Client, Dispatcher, Pool } from 'undici';
+import type { Client, Dispatcher } from 'undici';
 import { describeError } from '../lib/errors.js';
 import { errorCause, type HttpClientOptions, type HttpResponse } from './transport.js';
 

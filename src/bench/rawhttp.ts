@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { describeError } from '../lib/errors.js';
-import { errorCause, type HttpClientOptions, type HttpResponse } from './transport.js';
 import { Parsed, ResponseParser } from './response-parser.js';
+import { errorCause, type HttpClientOptions, type HttpResponse } from './transport.js';
 
 /** One read buffer per client, shared by its connections: each read is parsed before the next. */
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -265,22 +265,33 @@ export class RawHttpClient {
     wantBody: boolean,
     slot = 0,
   ): Promise<HttpResponse> {
-    return new Promise((resolve) => {
-      const p: Pending = {
-        request: this.request(method, path, headers, body),
-        head: method === 'HEAD',
-        wantBody,
-        resolve,
-        retried: false,
-        deadline: performance.now() + this.timeoutMs,
-      };
-      const c = this.connection(slot);
-      if (c) c.send(p);
-      else {
-        this.queue.push(p);
-        this.watch(p.deadline);
-      }
-    });
+    return new Promise((resolve) => this.sendCb(method, path, headers, body, wantBody, slot, resolve));
+  }
+
+  /** `send` without a promise: `done` gets the response (always later, never synchronously). */
+  sendCb(
+    method: string,
+    path: string,
+    headers: Record<string, string> | undefined,
+    body: string | undefined,
+    wantBody: boolean,
+    slot: number,
+    done: (r: HttpResponse) => void,
+  ): void {
+    const p: Pending = {
+      request: this.request(method, path, headers, body),
+      head: method === 'HEAD',
+      wantBody,
+      resolve: done,
+      retried: false,
+      deadline: performance.now() + this.timeoutMs,
+    };
+    const c = this.connection(slot);
+    if (c) c.send(p);
+    else {
+      this.queue.push(p);
+      this.watch(p.deadline);
+    }
   }
 
   async close(_force = false): Promise<void> {

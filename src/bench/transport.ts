@@ -44,4 +44,3 @@ export interface HttpClientOptions {
    */
   timeoutMs: number;
 }
-

@@ -84,7 +84,11 @@ describe('lean HTTP/1.1 client', () => {
       c.send(origin, 'GET', '/slow', undefined, undefined, false),
       c.send(origin, 'GET', '/', undefined, undefined, false),
     ]);
-    expect([slow.cause, queued.cause, queued.error]).toEqual(['timeout', 'timeout', 'no response within 100 ms']);
+    expect([slow.cause, queued.cause, queued.error]).toEqual([
+      'timeout',
+      'timeout',
+      'no response within 100 ms',
+    ]);
     const after = await Promise.all(
       Array.from({ length: 3 }, () => c.send(origin, 'GET', '/', undefined, undefined, true)),
     );

@@ -15,13 +15,19 @@ function parse(text: string, cuts: number[] = [], opts: { head?: boolean; wantBo
     results.push(p.feed(shared, n));
     if (results.at(-1) !== Parsed.More) break;
   }
-  return { p, last: results.at(-1), results, body: p.body ? Buffer.concat(p.body).toString('latin1') : undefined };
+  return {
+    p,
+    last: results.at(-1),
+    results,
+    body: p.body ? Buffer.concat(p.body).toString('latin1') : undefined,
+  };
 }
 
 const every = (text: string) => Array.from({ length: text.length - 1 }, (_, i) => [i + 1]);
 
 describe('HTTP/1.1 response parser of the lean client', () => {
-  const cl = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: keep-alive\r\n\r\nhello world';
+  const cl =
+    'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: keep-alive\r\n\r\nhello world';
   test('content-length body, header names in any case, cut at every byte', () => {
     for (const cuts of [[], ...every(cl)]) {
       const r = parse(cl, cuts);
