@@ -83,7 +83,9 @@ try {
     }
   }
   const after = bench(['-c', '50', '-d', '5s'], 'closed-after').requests.at(-1).rps;
-  console.log(`closed model again at the end: ${Math.round(after)} req/s (x${(after / C).toFixed(2)} of the start)`);
+  console.log(
+    `closed model again at the end: ${Math.round(after)} req/s (x${(after / C).toFixed(2)} of the start)`,
+  );
   console.log(`machine load after: ${load()}`);
 } finally {
   server.kill();
