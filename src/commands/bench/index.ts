@@ -17,6 +17,8 @@ const number = Flags.custom<number>({
 const quick = { exclusive: ['scenario'], helpGroup: 'SINGLE URL' };
 
 export default class Bench extends SentinelCommand<BenchResult> {
+  /** A URL run never needs the config: its loader loads on demand (see run). */
+  static loadsConfig = false;
   static override summary =
     'Load-test an HTTP endpoint, a YAML scenario or the Sentinel stack, and judge thresholds.';
   static override description =
@@ -154,6 +156,8 @@ export default class Bench extends SentinelCommand<BenchResult> {
       isTTY: Boolean(process.stderr.isTTY),
       note: (m: string) => this.note(m),
     };
+    // Only the built-in sentinel scenario reads the config (the local API port).
+    if (flags.scenario !== undefined) await this.ensureConfigLoader();
     const apiUrl = () => `http://127.0.0.1:${this.loadConfig(flags).config.ports.api}`;
     const { result, written } = await executeBench(input, io, apiUrl);
     for (const w of result.warnings) this.warnUser(w);
