@@ -2,7 +2,10 @@
 # Generator benchmark (issue 4 "Benchmark"): one trivial local HTTP server pinned to core 1, then
 # three load generators in turn pinned to core 0, each in the closed model with 50 connections for
 # 10 s: sentinel-ctl bench, autocannon (npm dev dependency) and wrk (Debian package).
-# Prints requests/s of each, the ratios (targets: >= 1.0x autocannon, >= 0.5x wrk) and p99 vs wrk.
+# Prints requests/s of each, the ratios (targets: >= 1.0x autocannon, >= 0.5x wrk) and p99 vs wrk,
+# and the efficiency: requests per CPU-second of each generator process (user + sys of the whole
+# process and its threads, start-up and our priming requests included, from /usr/bin/time),
+# targets >= 1.2x autocannon and >= 0.75x wrk (issue 12, item 4). Per round and the median.
 #   bench/loadgen/run.sh            # needs `npm run build` first, and `apt-get install -y wrk`
 # Env: CONNECTIONS (50), DURATION (10), PORT (18080), ROUNDS (1: more rounds interleave the tools
 # and report the median, which helps on a busy machine).
@@ -81,12 +84,13 @@ for (let r = 1; r <= rounds; r++) {
   wrk.push({ rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(w)[1]), total: wrkTotal, cpu: cpu('wrk', r), p99: unit(p[1], p[2]), errors: /Non-2xx|Socket errors/.test(w) ? 'see wrk' : 0 });
 }
 const m = (xs, k) => median(xs.map((x) => x[k]));
-for (const xs of [ours, ac, wrk]) for (const x of xs) x.perCpu = x.total / x.cpu;
 const row = (name, xs) =>
   `${name.padEnd(20)} ${m(xs, 'rps').toFixed(0).padStart(9)} req/s   p99 ${m(xs, 'p99').toFixed(2).padStart(7)} ms   ${Number.isNaN(m(xs, 'perCpu')) ? '' : `${m(xs, 'perCpu').toFixed(0).padStart(6)} req per CPU-s   `}errors ${xs.map((x) => x.errors).join('/')}`;
+for (const xs of [ours, ac, wrk]) for (const x of xs) x.perCpu = x.total / x.cpu;
 if (rounds > 1) {
   console.log('');
   console.log('per round (req/s): ' + ours.map((o, i) => `ours ${o.rps.toFixed(0)} / autocannon ${ac[i].rps.toFixed(0)} / wrk ${wrk[i].rps.toFixed(0)}`).join('; '));
+  console.log('per round (req per CPU-s): ' + ours.map((o, i) => `ours ${o.perCpu.toFixed(0)} / autocannon ${ac[i].perCpu.toFixed(0)} / wrk ${wrk[i].perCpu.toFixed(0)} (x${(o.perCpu / ac[i].perCpu).toFixed(2)}, x${(o.perCpu / wrk[i].perCpu).toFixed(2)})`).join('; '));
 }
 console.log('');
 console.log(rounds > 1 ? `medians of ${rounds} rounds:` : 'one round:');

@@ -8,13 +8,7 @@ import { type BenchReport, type BenchResult, buildReport, toResult } from './rep
 import { thresholdTable } from './report/summary.js';
 import { type OutputSpec, parseOutput, writeOutputs } from './report/write.js';
 import { type BenchPlan, type LoadSettings, type ProgressSnapshot, peakVUs, runBench } from './run.js';
-import {
-  builtinSentinelScenario,
-  type LoadedScenario,
-  loadScenarioFile,
-  scenarioNames,
-  urlScenario,
-} from './scenario.js';
+import { builtinSentinelScenario, type LoadedScenario, scenarioNames, urlScenario } from './scenario.js';
 import { parseStages, type Stage } from './stages.js';
 import { checkSelectors, parseThreshold, parseThresholdFlag, type RawThreshold } from './thresholds.js';
 
@@ -69,7 +63,10 @@ function timeout(text: string): number {
 }
 
 /** Finds the scenario: a URL, the built-in `sentinel`, a shipped name (`jackdaw`), or a file. */
-export function resolveScenario(input: BenchInput, defaultApiUrl: () => string): LoadedScenario {
+export async function resolveScenario(
+  input: BenchInput,
+  defaultApiUrl: () => string,
+): Promise<LoadedScenario> {
   if (input.target && input.scenario) {
     throw new UserError('Give either a URL or --scenario, not both.', {
       suggestion: 'Use --base-url to point a scenario at another server.',
@@ -104,7 +101,8 @@ export function resolveScenario(input: BenchInput, defaultApiUrl: () => string):
   const scenario =
     name === 'sentinel' && !existsSync(name)
       ? builtinSentinelScenario(input['base-url'] ?? defaultApiUrl())
-      : loadScenarioFile(file, input['base-url']);
+      : // yaml and zod load only for scenario files (scenario-file.ts), never in single-URL mode.
+        (await import('./scenario-file.js')).loadScenarioFile(file, input['base-url']);
   if (input['poll-interval'] !== undefined) {
     if (scenario.spec.kind !== 'sentinel')
       throw new UserError('--poll-interval applies to the sentinel scenario only.', {
@@ -220,8 +218,8 @@ export function resolveThresholds(input: BenchInput, scenario: LoadedScenario) {
   return defs;
 }
 
-export function resolvePlan(input: BenchInput, defaultApiUrl: () => string): BenchPlan {
-  const scenario = resolveScenario(input, defaultApiUrl);
+export async function resolvePlan(input: BenchInput, defaultApiUrl: () => string): Promise<BenchPlan> {
+  const scenario = await resolveScenario(input, defaultApiUrl);
   return { scenario, load: resolveLoad(input, scenario), thresholds: resolveThresholds(input, scenario) };
 }
 
@@ -281,7 +279,7 @@ export function runError(result: BenchResult, assert: boolean): SentinelError | 
  */
 export async function executeBench(input: BenchInput, io: BenchIo, defaultApiUrl: () => string) {
   const outputs: OutputSpec[] = (input.out ?? []).map(parseOutput);
-  const plan = resolvePlan(input, defaultApiUrl);
+  const plan = await resolvePlan(input, defaultApiUrl);
   const mode = input.progress === 'auto' ? (io.json ? 'none' : io.isTTY ? 'tty' : 'plain') : input.progress;
   // ink and React load only for the live view: they are the slowest imports of the CLI.
   const view = mode === 'tty' ? (await import('./ui/index.js')).renderProgress() : undefined;

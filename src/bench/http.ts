@@ -1,50 +1,19 @@
-import { Client, type Dispatcher, Pool } from 'undici';
+import { createRequire } from 'node:module';
+import type { Client, Dispatcher } from 'undici';
 import { describeError } from '../lib/errors.js';
-import type { FailureKind } from './metrics.js';
+import { errorCause, type HttpClientOptions, type HttpResponse } from './transport.js';
 
-/** What one request came back with; `error` set means no response (refused, reset, timeout). */
-export interface HttpResponse {
-  status: number;
-  bytes: number;
-  /** Only when the caller asked for it (setup captures, Sentinel polling). */
-  body?: Buffer;
-  error?: string;
-  /** Why no response came back, as k6's error codes split it. */
-  cause?: FailureKind;
-}
+export { errorCause, type HttpClientOptions, type HttpResponse };
 
-/** The cause of a transport error from its code (Node's errno or undici's UND_ERR_*). */
-export function errorCause(error: unknown): FailureKind {
-  const seen = new Set<unknown>();
-  let e = error as { code?: string; cause?: unknown; errors?: unknown[]; message?: string } | undefined;
-  while (e && !seen.has(e)) {
-    seen.add(e);
-    const code = e.code ?? '';
-    if (/TIMEOUT|ETIMEDOUT/.test(code)) return 'timeout';
-    if (code === 'ECONNREFUSED') return 'refused';
-    if (['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED'].includes(code)) return 'reset';
-    if (['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME'].includes(code)) return 'dns';
-    if (/^ERR_(TLS|SSL)|CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) return 'tls';
-    e = (e.errors?.[0] ?? e.cause) as typeof e;
-  }
-  return 'network';
-}
-
-export interface HttpClientOptions {
-  /** Keep-alive connections per origin; null lets a pool open one per request in flight. */
-  connections: number | null;
-  /**
-   * Closed model: each VU keeps its own connection (slot = VU id modulo `connections`), as k6
-   * and wrk do. Skipping the pool's dispatch queue is the cheapest path through undici.
-   */
-  perVuConnections: boolean;
-  /**
-   * Whole-request timeout (queueing for a connection, connecting, headers and body), enforced by
-   * a timer of our own at the value: undici's own timers start only once the request is written
-   * and tick at 1 s above one second. A request that hits it counts as a `timeout` failure.
-   */
-  timeoutMs: number;
-}
+/**
+ * undici, loaded on first use: single-URL mode never needs it (rawhttp.ts), and loading it costs
+ * about 0.1 CPU-second of start-up, which the generator's efficiency figures include.
+ */
+let undici: typeof import('undici') | undefined;
+const lazyUndici = (): typeof import('undici') => {
+  undici ??= createRequire(import.meta.url)('undici') as typeof import('undici');
+  return undici;
+};
 
 /**
  * The load generator's HTTP client: undici with keep-alive connections and the low-level
@@ -81,14 +50,14 @@ export class HttpClient {
       const i = slot % this.opts.connections;
       let c = list[i];
       if (!c) {
-        c = new Client(origin, this.options());
+        c = new (lazyUndici().Client)(origin, this.options());
         list[i] = c;
       }
       return c;
     }
     let p = this.pools.get(origin);
     if (!p) {
-      p = new Pool(origin, { ...this.options(), connections: this.opts.connections });
+      p = new (lazyUndici().Pool)(origin, { ...this.options(), connections: this.opts.connections });
       this.pools.set(origin, p);
     }
     return p;

@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { createHistogram, type Histogram, recordMs } from './histogram.js';
 
 /** Wall-clock milliseconds with sub-ms resolution, comparable between worker threads. */
-export const now = (): number => performance.timeOrigin + performance.now();
+const origin = performance.timeOrigin;
+export const now = (): number => origin + performance.now();
 
 /**
  * Event-loop lag as `perf_hooks.monitorEventLoopDelay` measures it (a timer every `intervalMs`, the

@@ -82,6 +82,7 @@ export class MetricStore {
   readonly counters = new Map<string, number>();
   readonly rates = new Map<string, RateCell>();
   readonly series = new Map<number, SeriesBucket>();
+  private iterationTrend?: Histogram;
 
   /** Returns the record of one request name (creating it), for callers that record often. */
   stats(name: string, method = ''): RequestStats {
@@ -139,6 +140,23 @@ export class MetricStore {
       }
       recordMs(b.latency, ms);
     }
+  }
+
+  /** One finished iteration (duration in ms): iteration_duration, iterations, the second's count. */
+  recordIteration(ms: number, second: number | undefined): void {
+    // Once per request in single-URL mode: the histogram found once, not through keysFor.
+    let h = this.iterationTrend;
+    if (!h) {
+      h = this.trends.get(ITERATION_DURATION);
+      if (!h) {
+        h = createHistogram();
+        this.trends.set(ITERATION_DURATION, h);
+      }
+      this.iterationTrend = h;
+    }
+    recordMs(h, ms);
+    this.counters.set(ITERATIONS, (this.counters.get(ITERATIONS) ?? 0) + 1);
+    if (second !== undefined) this.bucket(second).iterations += 1;
   }
 
   /** A value of a trend metric (ms), kept per name and overall. */
@@ -344,6 +362,8 @@ function keysFor(metric: string, name: string): string[] {
   return keys;
 }
 const keyCache = new Map<string, Map<string, string[]>>();
+const ITERATION_DURATION = metricKey('iteration_duration', OVERALL);
+const ITERATIONS = metricKey('iterations', OVERALL);
 
 export function metricKey(metric: string, name: string): string {
   return `${metric}{${name}}`;

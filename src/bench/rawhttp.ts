@@ -1,8 +1,10 @@
 import net from 'node:net';
 import { describeError } from '../lib/errors.js';
-import { errorCause, type HttpClientOptions, type HttpResponse } from './http.js';
+import { Parsed, ResponseParser } from './response-parser.js';
+import { errorCause, type HttpClientOptions, type HttpResponse } from './transport.js';
 
-const CRLF2 = Buffer.from('\r\n\r\n');
+/** One read buffer per client, shared by its connections: each read is parsed before the next. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 interface Pending {
   request: Buffer;
@@ -17,29 +19,23 @@ interface Pending {
 
 /**
  * One keep-alive HTTP/1.1 connection over a raw socket, one request at a time: the request is
- * one prebuilt buffer, the response is parsed in place (status line, content-length or chunked
- * body, connection: close) without building header objects. What the single-URL mode needs and
- * nothing more; anything else goes through undici (http.ts).
+ * one prebuilt buffer, the response is parsed where it was read (response-parser.ts): no header
+ * objects, no strings, no per-read buffers (the socket reads into the client's one buffer via
+ * net's `onread`, bypassing the stream machinery). What the single-URL mode needs and nothing
+ * more; anything else goes through undici (http.ts). Timeouts are the client's (one timer for all
+ * connections), not a timer per request.
  */
 class RawConnection {
   private socket?: net.Socket;
-  private buf: Buffer = Buffer.alloc(0);
   private current?: Pending;
-  private status = 0;
-  private bytes = 0;
-  /** Body framing of the current response: remaining bytes, or -1 chunked, -2 until close. */
-  private remaining = 0;
-  private headerDone = false;
-  private chunks?: Buffer[];
-  private closeAfter = false;
+  private readonly parser = new ResponseParser();
   private answered = 0;
-  private timer?: NodeJS.Timeout;
+  /** Deadline of the request in flight (meaningful while busy). */
+  deadline = 0;
 
   constructor(
-    private readonly host: string,
-    private readonly port: number,
-    private readonly timeoutMs: number,
-    private readonly onIdle: (c: RawConnection) => void,
+    private readonly client: RawHttpClient,
+    private readonly readBuffer: Buffer,
   ) {}
 
   get busy(): boolean {
@@ -48,26 +44,28 @@ class RawConnection {
 
   send(p: Pending): void {
     this.current = p;
-    this.status = 0;
-    this.bytes = 0;
-    this.headerDone = false;
-    this.chunks = undefined;
-    this.closeAfter = false;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(
-      () => this.fail(new Error(`no response within ${this.timeoutMs} ms`), 'timeout'),
-      Math.max(0, p.deadline - performance.now()),
-    );
+    this.deadline = p.deadline;
+    this.parser.reset(p.head, p.wantBody);
+    this.client.watch(p.deadline);
     if (!this.socket || this.socket.destroyed) this.connect();
     this.socket!.write(p.request);
   }
 
   private connect(): void {
-    const s = net.connect({ host: this.host, port: this.port, noDelay: true });
+    const s = net.connect({
+      host: this.client.host,
+      port: this.client.port,
+      noDelay: true,
+      onread: {
+        buffer: this.readBuffer,
+        callback: (n: number, buf: Uint8Array) => {
+          this.onRead(n, buf as Buffer);
+          return true;
+        },
+      },
+    });
     this.socket = s;
-    this.buf = Buffer.alloc(0);
     this.answered = 0;
-    s.on('data', (d: Buffer) => this.onData(d));
     s.on('error', (e) => this.onSocketEnd(s, e));
     s.on('close', () => this.onSocketEnd(s));
   }
@@ -77,12 +75,12 @@ class RawConnection {
     this.socket = undefined;
     const p = this.current;
     if (!p) return;
-    if (this.headerDone && this.remaining === -2 && !error) {
+    if (this.parser.untilClose && !error) {
       this.complete();
       return;
     }
     // A kept-alive connection the server closed while idle: send once more on a new one.
-    if (this.answered > 0 && !this.headerDone && this.bytes === 0 && !p.retried) {
+    if (this.answered > 0 && this.parser.untouched && !p.retried) {
       p.retried = true;
       this.connect();
       this.socket!.write(p.request);
@@ -91,108 +89,43 @@ class RawConnection {
     this.fail(error ?? Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' }));
   }
 
+  /** The client's timer found this request past its deadline. */
+  timeout(): void {
+    this.fail(new Error(`no response within ${this.client.timeoutMs} ms`), 'timeout');
+  }
+
   private fail(error: Error, cause = errorCause(error)): void {
     const p = this.current;
     if (!p) return;
-    this.finish();
+    this.current = undefined;
     this.socket?.destroy();
     this.socket = undefined;
-    p.resolve({ status: this.status, bytes: this.bytes, error: describeError(error), cause });
-    this.onIdle(this);
-  }
-
-  private finish(): void {
-    clearTimeout(this.timer);
-    this.current = undefined;
+    p.resolve({ status: this.parser.status, bytes: this.parser.bytes, error: describeError(error), cause });
+    this.client.idle(this);
   }
 
   private complete(): void {
     const p = this.current!;
-    const body = this.chunks ? Buffer.concat(this.chunks) : undefined;
+    const parser = this.parser;
+    const body = parser.body ? Buffer.concat(parser.body) : undefined;
     this.answered += 1;
-    this.finish();
-    if (this.closeAfter) {
+    this.current = undefined;
+    if (parser.closeAfter) {
       this.socket?.destroy();
       this.socket = undefined;
     }
-    p.resolve({ status: this.status, bytes: this.bytes, body });
-    this.onIdle(this);
+    p.resolve({ status: parser.status, bytes: parser.bytes, body });
+    this.client.idle(this);
   }
 
-  private onData(d: Buffer): void {
+  private onRead(n: number, buf: Buffer): void {
     if (!this.current) return; // unsolicited bytes on an idle connection: ignore
-    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-    if (!this.headerDone) {
-      const end = this.buf.indexOf(CRLF2);
-      if (end < 0) return;
-      this.parseHead(this.buf.toString('latin1', 0, end));
-      this.buf = this.buf.subarray(end + 4);
-      if (this.current.wantBody) this.chunks = [];
-      if (this.remaining === 0) {
-        this.complete();
-        return;
-      }
-    }
-    this.parseBody();
-  }
-
-  private parseHead(head: string): void {
-    this.headerDone = true;
-    this.status = Number(head.slice(9, 12));
-    let length = -2;
-    const lower = head.toLowerCase();
-    const cl = lower.indexOf('\r\ncontent-length:');
-    if (cl >= 0) length = Number.parseInt(lower.slice(cl + 17, lower.indexOf('\r\n', cl + 2) >>> 0), 10);
-    if (/\r\ntransfer-encoding:[^\r]*chunked/.test(lower)) length = -1;
-    this.closeAfter = /\r\nconnection:\s*close/.test(lower) || head.startsWith('HTTP/1.0');
-    const noBody =
-      this.current!.head ||
-      this.status === 204 ||
-      this.status === 304 ||
-      (this.status >= 100 && this.status < 200);
-    this.remaining = noBody ? 0 : length;
-  }
-
-  private parseBody(): void {
-    if (this.remaining > 0) {
-      const take = Math.min(this.remaining, this.buf.length);
-      this.take(take);
-      this.remaining -= take;
-      if (this.remaining === 0) this.complete();
-      return;
-    }
-    if (this.remaining === -2) {
-      this.take(this.buf.length);
-      return;
-    }
-    // Chunked: size line, data, CRLF; a zero-size chunk then the (empty) trailer ends the body.
-    for (;;) {
-      const nl = this.buf.indexOf('\r\n');
-      if (nl < 0) return;
-      const size = Number.parseInt(this.buf.toString('latin1', 0, nl), 16);
-      if (size === 0) {
-        const end = this.buf.indexOf(CRLF2, Math.max(0, nl - 2));
-        if (end < 0) return;
-        this.buf = this.buf.subarray(end + 4);
-        this.complete();
-        return;
-      }
-      if (this.buf.length < nl + 2 + size + 2) return;
-      this.buf = this.buf.subarray(nl + 2);
-      this.take(size);
-      this.buf = this.buf.subarray(2);
-    }
-  }
-
-  private take(n: number): void {
-    if (n === 0) return;
-    this.bytes += n;
-    this.chunks?.push(this.buf.subarray(0, n));
-    this.buf = this.buf.subarray(n);
+    const r = this.parser.feed(buf, n);
+    if (r === Parsed.Complete) this.complete();
+    else if (r === Parsed.Malformed) this.fail(new Error('the response is not HTTP/1.x'), 'network');
   }
 
   close(): void {
-    clearTimeout(this.timer);
     this.socket?.destroy();
     this.socket = undefined;
   }
@@ -204,13 +137,20 @@ class RawConnection {
  */
 export class RawHttpClient {
   private readonly conns: RawConnection[] = [];
-  private readonly idle: RawConnection[] = [];
+  private readonly free: RawConnection[] = [];
   private readonly queue: Pending[] = [];
-  private readonly host: string;
-  private readonly port: number;
+  readonly host: string;
+  readonly port: number;
+  readonly timeoutMs: number;
   private readonly hostHeader: string;
+  private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   private readonly cache = new WeakMap<object, Map<string, Buffer>>();
   private readonly noHeaders = {};
+  /** The last request built: single-URL mode asks for the same one every time. */
+  private last?: { headers: object; method: string; path: string; buf: Buffer };
+  /** One timer for every request's timeout, due at the earliest deadline in flight or queued. */
+  private timer?: NodeJS.Timeout;
+  private timerAt = Number.POSITIVE_INFINITY;
 
   constructor(
     origin: string,
@@ -220,6 +160,7 @@ export class RawHttpClient {
     this.host = u.hostname;
     this.port = Number(u.port || 80);
     this.hostHeader = u.host;
+    this.timeoutMs = opts.timeoutMs;
   }
 
   private request(
@@ -228,23 +169,28 @@ export class RawHttpClient {
     headers: Record<string, string> | undefined,
     body: string | undefined,
   ): Buffer {
-    // Single-URL mode sends the same request every time: one buffer per (headers object, method, path).
-    const byHeaders = body === undefined ? this.cacheFor(headers) : undefined;
+    const owner = headers ?? this.noHeaders;
+    const last = this.last;
+    if (body === undefined && last && last.headers === owner && last.method === method && last.path === path)
+      return last.buf;
+    // Otherwise one buffer per (headers object, method, path) for requests without a body.
+    const byHeaders = body === undefined ? this.cacheFor(owner) : undefined;
     const key = `${method} ${path}`;
-    const hit = byHeaders?.get(key);
-    if (hit) return hit;
-    let text = `${method} ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n`;
-    for (const [k, v] of Object.entries(headers ?? {})) text += `${k}: ${v}\r\n`;
-    const b = body === undefined ? undefined : Buffer.from(body);
-    if (b) text += `content-length: ${b.length}\r\n`;
-    const head = Buffer.from(`${text}\r\n`, 'latin1');
-    const buf = b ? Buffer.concat([head, b]) : head;
-    if (byHeaders && byHeaders.size < 64) byHeaders.set(key, buf);
+    let buf = byHeaders?.get(key);
+    if (!buf) {
+      let text = `${method} ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n`;
+      for (const [k, v] of Object.entries(headers ?? {})) text += `${k}: ${v}\r\n`;
+      const b = body === undefined ? undefined : Buffer.from(body);
+      if (b) text += `content-length: ${b.length}\r\n`;
+      const head = Buffer.from(`${text}\r\n`, 'latin1');
+      buf = b ? Buffer.concat([head, b]) : head;
+      if (byHeaders && byHeaders.size < 64) byHeaders.set(key, buf);
+    }
+    if (body === undefined) this.last = { headers: owner, method, path, buf };
     return buf;
   }
 
-  private cacheFor(headers: Record<string, string> | undefined): Map<string, Buffer> {
-    const owner = headers ?? this.noHeaders;
+  private cacheFor(owner: object): Map<string, Buffer> {
     let m = this.cache.get(owner);
     if (!m) {
       m = new Map();
@@ -257,26 +203,58 @@ export class RawHttpClient {
     const max = this.opts.connections ?? Number.POSITIVE_INFINITY;
     if (this.opts.perVuConnections && this.opts.connections !== null) {
       const i = slot % this.opts.connections;
-      this.conns[i] ??= this.newConnection();
+      this.conns[i] ??= new RawConnection(this, this.readBuffer);
       return this.conns[i]!.busy ? undefined : this.conns[i];
     }
-    const c = this.idle.pop();
+    const c = this.free.pop();
     if (c) return c;
     if (this.conns.length < max) {
-      const n = this.newConnection();
+      const n = new RawConnection(this, this.readBuffer);
       this.conns.push(n);
       return n;
     }
     return undefined;
   }
 
-  private newConnection(): RawConnection {
-    return new RawConnection(this.host, this.port, this.opts.timeoutMs, (c) => {
-      const next = this.queue.shift();
-      if (next) c.send(next);
-      else if (!this.opts.perVuConnections) this.idle.push(c);
-    });
+  /** A connection finished its request: it takes the next queued one, or waits in the free list. */
+  idle(c: RawConnection): void {
+    const next = this.queue.shift();
+    if (next) c.send(next);
+    else if (!this.opts.perVuConnections) this.free.push(c);
   }
+
+  /** Makes sure the timer fires no later than `deadline`. */
+  watch(deadline: number): void {
+    if (deadline >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = deadline;
+    this.timer = setTimeout(this.sweep, Math.max(1, Math.ceil(deadline - performance.now())));
+  }
+
+  /** Fails what is past its deadline (in flight or still queued), then waits for the next deadline. */
+  private readonly sweep = (): void => {
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    const t = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    // Queued in deadline order (one timeout for all): the expired ones are at the front.
+    while (this.queue.length > 0 && this.queue[0]!.deadline <= t) {
+      this.queue.shift()!.resolve({
+        status: 0,
+        bytes: 0,
+        error: `no response within ${this.timeoutMs} ms`,
+        cause: 'timeout',
+      });
+    }
+    for (const c of this.conns) {
+      if (!c?.busy) continue;
+      if (c.deadline <= t) c.timeout();
+      else if (c.deadline < next) next = c.deadline;
+    }
+    // Connections that took a queued request after a timeout armed the timer again themselves.
+    if (this.queue.length > 0 && this.queue[0]!.deadline < next) next = this.queue[0]!.deadline;
+    if (next < Number.POSITIVE_INFINITY) this.watch(next);
+  };
 
   send(
     _origin: string,
@@ -287,23 +265,40 @@ export class RawHttpClient {
     wantBody: boolean,
     slot = 0,
   ): Promise<HttpResponse> {
-    return new Promise((resolve) => {
-      const p: Pending = {
-        request: this.request(method, path, headers, body),
-        head: method === 'HEAD',
-        wantBody,
-        resolve,
-        retried: false,
-        deadline: performance.now() + this.opts.timeoutMs,
-      };
-      const c = this.connection(slot);
-      if (c) c.send(p);
-      else this.queue.push(p);
-    });
+    return new Promise((resolve) => this.sendCb(method, path, headers, body, wantBody, slot, resolve));
+  }
+
+  /** `send` without a promise: `done` gets the response (always later, never synchronously). */
+  sendCb(
+    method: string,
+    path: string,
+    headers: Record<string, string> | undefined,
+    body: string | undefined,
+    wantBody: boolean,
+    slot: number,
+    done: (r: HttpResponse) => void,
+  ): void {
+    const p: Pending = {
+      request: this.request(method, path, headers, body),
+      head: method === 'HEAD',
+      wantBody,
+      resolve: done,
+      retried: false,
+      deadline: performance.now() + this.timeoutMs,
+    };
+    const c = this.connection(slot);
+    if (c) c.send(p);
+    else {
+      this.queue.push(p);
+      this.watch(p.deadline);
+    }
   }
 
   async close(_force = false): Promise<void> {
-    for (const c of this.conns) c.close();
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    for (const c of this.conns) c?.close();
     for (const p of this.queue.splice(0))
       p.resolve({ status: 0, bytes: 0, error: 'closed', cause: 'network' });
   }

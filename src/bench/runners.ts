@@ -27,7 +27,7 @@ export interface RunnerOptions {
 }
 
 /** What a runner sends with: undici (HttpClient) or the lean raw-socket client. */
-type Sender = Pick<HttpClient, 'send' | 'close'>;
+type Sender = Pick<HttpClient, 'send' | 'close'> & { sendCb?: RawHttpClient['sendCb'] };
 
 /** Builds the runner for a scenario; each thread builds its own from the same plain spec. */
 export function createRunner(spec: ScenarioSpec, opts: RunnerOptions): ScenarioRunner {
@@ -50,6 +50,8 @@ const jsonEscape = (s: string) => JSON.stringify(s).slice(1, -1);
 interface CompiledRequest {
   spec: RequestSpec;
   path: Template;
+  /** The path with the base URL's prefix when it holds no variables (rendered once). */
+  fixedPath?: string;
   headers: Array<[string, Template]>;
   staticHeaders?: Record<string, string>;
   body?: Template;
@@ -109,6 +111,7 @@ class HttpRunner implements ScenarioRunner {
     this.prefix = base.pathname.replace(/\/$/, '');
     this.setupReq = spec.setup ? compile(spec.setup) : undefined;
     this.requests = spec.requests.map(compile);
+    for (const r of this.requests) if (typeof r.path === 'string') r.fixedPath = this.prefix + r.path;
     this.pick = weightedPicker(spec.requests.map((r) => r.weight));
   }
 
@@ -119,6 +122,11 @@ class HttpRunner implements ScenarioRunner {
 
   iterate(vu: VirtualUser, ctx: IterationContext, dueAt: number | undefined): Promise<void> {
     return this.send(this.requests[this.pick()]!, vu, ctx, dueAt);
+  }
+
+  /** The same iteration without promises: `done` is called once it is recorded (the hot path). */
+  iterateCb(vu: VirtualUser, ctx: IterationContext, dueAt: number | undefined, done: () => void): void {
+    this.sendCb(this.requests[this.pick()]!, vu, ctx, dueAt, done);
   }
 
   /**
@@ -169,7 +177,18 @@ class HttpRunner implements ScenarioRunner {
     return this.client.close(force);
   }
 
-  private async send(r: CompiledRequest, vu: VirtualUser, ctx: IterationContext, dueAt: number | undefined) {
+  private send(r: CompiledRequest, vu: VirtualUser, ctx: IterationContext, dueAt: number | undefined) {
+    return new Promise<void>((resolve) => this.sendCb(r, vu, ctx, dueAt, resolve));
+  }
+
+  /** Renders, sends, classifies and records one request, then calls `done`. */
+  private sendCb(
+    r: CompiledRequest,
+    vu: VirtualUser,
+    ctx: IterationContext,
+    dueAt: number | undefined,
+    done: () => void,
+  ): void {
     const vars = vu.vars;
     if (r.needsIter) vars.iter = String(vu.iter);
     if (r.needsUuid) vars.uuid = randomUUID();
@@ -182,23 +201,25 @@ class HttpRunner implements ScenarioRunner {
     const body =
       r.body === undefined ? undefined : renderTemplate(r.body, vars, r.bodyIsJson ? jsonEscape : undefined);
     const t0 = dueAt ?? now();
-    const res = await this.client.send(
-      this.origin,
-      r.spec.method,
-      this.prefix + renderTemplate(r.path, vars),
-      headers,
-      body,
-      r.captures.length > 0,
-      vu.id - 1,
-    );
-    const t1 = now();
-    let failure: FailureKind | undefined = res.error
-      ? (res.cause ?? 'network')
-      : statusFailed(res.status, r.spec.expect)
-        ? 'status'
-        : undefined;
-    if (!failure && r.captures.length > 0 && !capture(res, r.captures, vars)) failure = 'check';
-    ctx.store.recordRequest(r.spec.name, r.spec.method, t1 - t0, res.bytes, failure, ctx.second(t1));
+    const path = r.fixedPath ?? this.prefix + renderTemplate(r.path, vars);
+    const wantBody = r.captures.length > 0;
+    const record = (res: HttpResponse) => {
+      const t1 = now();
+      let failure: FailureKind | undefined = res.error
+        ? (res.cause ?? 'network')
+        : statusFailed(res.status, r.spec.expect)
+          ? 'status'
+          : undefined;
+      if (!failure && wantBody && !capture(res, r.captures, vars)) failure = 'check';
+      ctx.store.recordRequest(r.spec.name, r.spec.method, t1 - t0, res.bytes, failure, ctx.second(t1));
+      done();
+    };
+    if (this.client.sendCb)
+      this.client.sendCb(r.spec.method, path, headers, body, wantBody, vu.id - 1, record);
+    else
+      void this.client
+        .send(this.origin, r.spec.method, path, headers, body, wantBody, vu.id - 1)
+        .then(record);
   }
 }
 

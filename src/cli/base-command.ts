@@ -5,11 +5,18 @@ type FlagOutput = { [name: string]: any };
 // biome-ignore lint/suspicious/noExplicitAny: as above
 type ArgOutput = { [name: string]: any };
 
-import { type FlagOverride, type LoadedConfig, loadConfig } from '../config/load.js';
+import type { FlagOverride, LoadedConfig } from '../config/load.js';
 import { describeError, ExitCode, isSentinelError } from '../lib/errors.js';
 import { carryFlags, nextCommand } from '../lib/next-command.js';
 import { disableColor, setWide, wrapToTerminal } from '../lib/terminal.js';
 import { usageError } from '../lib/usage-error.js';
+
+/**
+ * The config loader (zod, yaml), loaded in `init` unless a command says it may not need it
+ * (`static loadsConfig = false`, e.g. bench with a URL, whose start-up CPU counts in its figures);
+ * such a command calls `ensureConfigLoader()` before `loadConfig`.
+ */
+let configLoader: typeof import('../config/load.js') | undefined;
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof SentinelCommand)['baseFlags'] & T['flags']
@@ -77,6 +84,12 @@ export abstract class SentinelCommand<T> extends Command {
         this.argv.some((a) => a === '-owide' || a === '--output=wide' || a === '-o=wide'),
     );
     await super.init();
+    if ((this.constructor as { loadsConfig?: boolean }).loadsConfig !== false)
+      await this.ensureConfigLoader();
+  }
+
+  protected async ensureConfigLoader(): Promise<void> {
+    configLoader ??= await import('../config/load.js');
   }
 
   /** Every parse failure is a usage error: one line, a hint, exit 2, with or without --json. */
@@ -151,7 +164,8 @@ export abstract class SentinelCommand<T> extends Command {
     flags: { config?: string; 'state-dir'?: string; 'port-offset'?: number; profile?: string },
     options: { overrides?: FlagOverride[]; persistCredentials?: boolean } = {},
   ): LoadedConfig {
-    return loadConfig({
+    if (!configLoader) throw new Error('the config loader is not loaded: call ensureConfigLoader() first');
+    return configLoader.loadConfig({
       configFile: flags.config,
       persistCredentials: options.persistCredentials,
       flags: [

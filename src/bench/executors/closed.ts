@@ -55,12 +55,12 @@ export class ClosedExecutor implements Executor {
       if (!vu.running) {
         vu.retired = false;
         live += 1;
-        void this.loop(vu);
+        this.loop(vu);
       }
     }
     while (live < target) {
       live += 1;
-      void this.loop(e.newVU());
+      this.loop(e.newVU());
     }
     // Ramping down: the newest VUs finish their current iteration and stop (k6's graceful ramp-down).
     for (let i = e.vus.length - 1; i >= 0 && live > target; i--) {
@@ -73,23 +73,31 @@ export class ClosedExecutor implements Executor {
     e.timer = setTimeout(() => this.control(), Math.min(100, Math.max(1, e.mainEnd - now())));
   }
 
-  private async loop(vu: VirtualUser): Promise<void> {
-    const e = this.engine;
+  private loop(vu: VirtualUser): void {
     vu.running = true;
     this.active += 1;
-    try {
-      while (!vu.retired && !e.stopping) {
-        const begin = now();
-        if (!e.iterationsLeft(begin)) break;
-        await e.iterate(vu, e.ctxFor(begin), undefined);
-        if (e.killed) break;
-        const think = e.runner.thinkMs();
-        if (think > 0 && !(await e.sleep(think, false))) break;
-      }
-    } finally {
-      vu.running = false;
-      this.active -= 1;
-      e.checkDone();
+    this.next(vu);
+  }
+
+  /** One turn of a VU's loop: an iteration, its think time, the next turn — no promise on the way. */
+  private next(vu: VirtualUser): void {
+    const e = this.engine;
+    const begin = now();
+    if (vu.retired || e.stopping || !e.iterationsLeft(begin)) {
+      this.end(vu);
+      return;
     }
+    e.iterateCb(vu, e.ctxFor(begin), undefined, () => {
+      const think = e.killed ? 0 : e.runner.thinkMs();
+      if (e.killed) this.end(vu);
+      else if (think > 0) void e.sleep(think, false).then((ok) => (ok ? this.next(vu) : this.end(vu)));
+      else this.next(vu);
+    });
+  }
+
+  private end(vu: VirtualUser): void {
+    vu.running = false;
+    this.active -= 1;
+    this.engine.checkDone();
   }
 }

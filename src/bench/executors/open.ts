@@ -77,7 +77,7 @@ export class OpenExecutor implements Executor {
           if (t - due > b.lateMax) b.lateMax = t - due;
         }
         const vu = this.free.pop() ?? (e.vus.length < plan.maxVUs ? e.newVU() : undefined);
-        if (vu) void this.launch(vu, due);
+        if (vu) this.launch(vu, due);
         else {
           ctx.store.addCount('dropped_iterations', OVERALL);
           if (t - due > GENERATOR_LATE_MS) ctx.store.addCount('dropped_iterations_late', OVERALL);
@@ -94,13 +94,11 @@ export class OpenExecutor implements Executor {
     tick();
   }
 
-  private async launch(vu: VirtualUser, due: number): Promise<void> {
+  private launch(vu: VirtualUser, due: number): void {
     const e = this.engine;
-    try {
-      await e.iterate(vu, e.ctxFor(due), due);
-    } finally {
+    e.iterateCb(vu, e.ctxFor(due), due, () => {
       this.free.push(vu);
       e.checkDone();
-    }
+    });
   }
 }

@@ -29,6 +29,8 @@ const quick = { exclusive: ['scenario'], helpGroup: 'SINGLE URL' };
 const k8sOnly = { dependsOn: ['k8s'], helpGroup: 'KUBERNETES' };
 
 export default class Bench extends SentinelCommand<BenchResult> {
+  /** A URL run never needs the config: its loader loads on demand (see run). */
+  static loadsConfig = false;
   static override summary =
     'Load-test an HTTP endpoint, a YAML scenario or the Sentinel stack, and judge thresholds.';
   static override description =
@@ -200,6 +202,8 @@ export default class Bench extends SentinelCommand<BenchResult> {
   async run(): Promise<BenchResult> {
     const { args, flags } = await this.parse(Bench);
     const input: BenchInput = { ...flags, target: args.target };
+    // Only the built-in sentinel scenario reads the config (the local API port).
+    if (flags.scenario !== undefined) await this.ensureConfigLoader();
     const apiUrl = () => `http://127.0.0.1:${this.loadConfig(flags).config.ports.api}`;
     if (flags.k8s) return this.runOnK8s(input, flags, apiUrl);
     const runId = flags['k8s-shard'];
@@ -211,6 +215,7 @@ export default class Bench extends SentinelCommand<BenchResult> {
       if (flags.shards === undefined) throw new UserError('--k8s-shard needs --shards N.');
       input.shard = shardFromEnv(flags.shards);
       input.scenario = scenarioFromEnv() ?? input.scenario;
+      if (input.scenario !== undefined) await this.ensureConfigLoader();
     }
     const io = {
       json: this.jsonEnabled(),

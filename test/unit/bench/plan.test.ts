@@ -53,14 +53,14 @@ describe('plan from flags and scenario', () => {
       { workers: 2, connections: 8 },
       { workers: 2, connections: 8 },
     ],
-  ])('%o', (flags, want) => {
-    expect(resolvePlan(input({ target: 'http://127.0.0.1:9/x?y=1', ...flags }), api).load).toMatchObject(
-      want,
-    );
+  ])('%o', async (flags, want) => {
+    expect(
+      (await resolvePlan(input({ target: 'http://127.0.0.1:9/x?y=1', ...flags }), api)).load,
+    ).toMatchObject(want);
   });
 
-  test('quick mode builds one named request with headers and a JSON body', () => {
-    const plan = resolvePlan(
+  test('quick mode builds one named request with headers and a JSON body', async () => {
+    const plan = await resolvePlan(
       input({
         target: 'http://127.0.0.1:9/api?q=1',
         method: 'POST',
@@ -86,8 +86,8 @@ describe('plan from flags and scenario', () => {
     });
   });
 
-  test('the built-in sentinel scenario uses the local API port and a graceful stop longer than its poll timeout', () => {
-    const plan = resolvePlan(input({ scenario: 'sentinel', preset: ['sentinel'] }), api);
+  test('the built-in sentinel scenario uses the local API port and a graceful stop longer than its poll timeout', async () => {
+    const plan = await resolvePlan(input({ scenario: 'sentinel', preset: ['sentinel'] }), api);
     expect(plan.scenario.spec).toMatchObject({
       kind: 'sentinel',
       baseUrl: 'http://127.0.0.1:8080',
@@ -102,10 +102,10 @@ describe('plan from flags and scenario', () => {
     ]);
   });
 
-  test('the shipped jackdaw profile: its stages, weights and thresholds', () => {
+  test('the shipped jackdaw profile: its stages, weights and thresholds', async () => {
     process.env.JACKDAW_USER = 'bench';
     process.env.JACKDAW_PASSWORD = 'bench';
-    const plan = resolvePlan(input({ scenario: 'jackdaw' }), api);
+    const plan = await resolvePlan(input({ scenario: 'jackdaw' }), api);
     const spec = plan.scenario.spec;
     expect(spec.kind === 'http' && spec.requests.map((r) => r.weight)).toEqual([54, 18, 9, 9, 5, 3, 2]);
     expect(spec.kind === 'http' && spec.thinkTime).toEqual({ minMs: 500, maxMs: 2000 });
@@ -128,10 +128,10 @@ describe('plan from flags and scenario', () => {
       'selects name "login", which this scenario does not have',
     ],
     [{ scenario: '/nonexistent.yaml' }, 'Cannot read scenario file /nonexistent.yaml: ENOENT.'],
-  ])('%o → exit 2', (flags, message) => {
+  ])('%o → exit 2', async (flags, message) => {
     let error: unknown;
     try {
-      resolvePlan(input(flags), api);
+      await resolvePlan(input(flags), api);
     } catch (e) {
       error = e;
     }

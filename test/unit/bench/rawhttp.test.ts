@@ -78,6 +78,24 @@ describe('lean HTTP/1.1 client', () => {
     await c.close();
   });
 
+  test('one timer for all requests: a request queued for a busy connection times out too', async () => {
+    const c = client({ timeoutMs: 100, connections: 1, perVuConnections: false });
+    const [slow, queued] = await Promise.all([
+      c.send(origin, 'GET', '/slow', undefined, undefined, false),
+      c.send(origin, 'GET', '/slow', undefined, undefined, false),
+    ]);
+    expect([slow.cause, queued.cause, queued.error]).toEqual([
+      'timeout',
+      'timeout',
+      'no response within 100 ms',
+    ]);
+    const after = await Promise.all(
+      Array.from({ length: 3 }, () => c.send(origin, 'GET', '/', undefined, undefined, true)),
+    );
+    expect(after.map((r) => [r.status, r.body?.toString()])).toEqual(Array(3).fill([200, 'hello world']));
+    await c.close();
+  });
+
   test('pool mode: requests beyond the connections wait in a queue; a refused connection has its cause', async () => {
     const c = client({ connections: 2, perVuConnections: false });
     const before = sockets;

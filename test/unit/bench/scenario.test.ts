@@ -2,12 +2,12 @@
 import { describe, expect, test } from 'vitest';
 import {
   compileTemplate,
-  parseScenario,
   readJsonPath,
   renderTemplate,
   scenarioNames,
   weightedPicker,
 } from '../../../src/bench/scenario.js';
+import { parseScenario } from '../../../src/bench/scenario-file.js';
 import { UserError } from '../../../src/lib/errors.js';
 
 const good = `name: shop
