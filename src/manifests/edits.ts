@@ -115,8 +115,15 @@ export interface PlannedFile {
   mode: number;
   /** Unified diff with secrets masked: safe to print. */
   diff: string;
+  /**
+   * True when `diff` differs from the diff of the real bytes (a secret or password was masked in a
+   * hunk): such a diff is for reading; `git apply` would fail or write the mask.
+   */
+  masked: boolean;
   readonly before: string;
   readonly after: string;
+  /** The unified diff of the real bytes (secrets included), for `--show-secrets`; not enumerable. */
+  readonly rawDiff: string;
 }
 
 export interface ManifestPlan {

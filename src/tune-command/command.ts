@@ -34,6 +34,7 @@ export interface TuneFlagValues {
   write?: boolean;
   'dry-run'?: boolean;
   'exit-code'?: boolean;
+  'show-secrets'?: boolean;
   facts?: boolean;
   k8s?: boolean;
   kubeconfig?: string;
@@ -88,6 +89,7 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
     const options: TuneOptions = { ...this.gatherOptions(flags, extra.facts), ...extra.options };
     if (flags.write) options.mode = 'write';
     else if (flags['dry-run']) options.mode = 'dry-run';
+    if (flags['show-secrets']) options.showSecrets = true;
     const result = await runTune(topic, options);
     this.print(result, flags);
     if (flags['exit-code'] && result.write && !result.write.unchanged) {

@@ -195,6 +195,11 @@ export const writeFlags = {
     summary: 'Print only the unified diff --write would apply; change nothing.',
     relationships: [{ type: 'some', flags: ['manifests', 'env-file'] }],
   }),
+  'show-secrets': Flags.boolean({
+    summary: 'Print secret values in the diff (unmasked), so that git apply accepts it.',
+    description:
+      'By default Secret values, secret-looking keys and URL passwords are shown as ****; a file whose diff masks something is marked MASKED and named in a warning, because that diff does not apply with git apply.',
+  }),
 };
 
 type FactFlagValues = {

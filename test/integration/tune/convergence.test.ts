@@ -4,9 +4,10 @@
  * Secret (derive the management API URL, add it as a new Secret key, repoint the
  * TriggerAuthentication, protocol http). Runs the built binary on private copies of the fixtures.
  */
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, describe, expect, test } from 'vitest';
 import { cli, cliJson, repoRoot } from '../../helpers/cli.js';
 
@@ -121,5 +122,65 @@ describe('tune keda --write on a trigger whose host is an amqp:// Secret', () =>
     );
     const again = await cli(['tune', 'keda', '--write', '--manifests', dir]);
     expect(again.stderr).toContain('Nothing to change');
+  });
+});
+
+describe('masked diffs are marked; --show-secrets prints a diff git apply accepts', () => {
+  const git = (cwd: string, args: string[]) => execa('git', args, { cwd, reject: false, stdin: 'ignore' });
+  const files = ['keda.yaml', 'secrets.yaml'];
+
+  test('the default diff marks the masked file, warns (text and --json), and git apply refuses it', async () => {
+    const dir = copy('sentinel');
+    const r = await cli(['tune', 'keda', '--dry-run', '--manifests', '.'], { cwd: dir });
+    expect(r.exitCode).toBe(0);
+    // The marker sits right before the masked file's header, and only there.
+    expect(r.stdout.match(/^# MASKED: .*$/gm)).toHaveLength(1);
+    expect(r.stdout).toMatch(/^# MASKED: .*\n--- a\/secrets\.yaml$/m);
+    expect(r.stderr.replace(/\s*\n\s*/g, ' ')).toContain(
+      'Warning: The diff of secrets.yaml masks secret values (****), so it is for reading and does not apply with git apply; --show-secrets prints the real values',
+    );
+    const j = await cliJson<{ write: { files: Array<{ file: string; masked: boolean }> } }>(
+      ['tune', 'keda', '--dry-run', '--manifests', '.'],
+      { cwd: dir },
+    );
+    expect(j.json.result.write.files.map((f) => [f.file, f.masked])).toEqual([
+      ['keda.yaml', false],
+      ['secrets.yaml', true],
+    ]);
+    expect(j.json.warnings.some((w) => w.startsWith('The diff of secrets.yaml masks secret values'))).toBe(
+      true,
+    );
+    expect(JSON.stringify(j.json)).not.toContain('r4bbit-pw');
+    expect((await git(dir, ['init', '-q', '.'])).exitCode).toBe(0);
+    // execa strips the last newline of stdout; the file gets it back.
+    writeFileSync(path.join(work, 'masked.diff'), `${r.stdout}\n`);
+    const check = await git(dir, ['apply', '--check', path.join(work, 'masked.diff')]);
+    expect(check.exitCode).not.toBe(0);
+    expect(String(check.stderr)).toContain('secrets.yaml');
+  });
+
+  test('--show-secrets: no marker, no warning, and git apply gives the bytes --write writes', async () => {
+    const viaApply = copy('sentinel');
+    const viaWrite = copy('sentinel');
+    const r = await cli(['tune', 'keda', '--dry-run', '--show-secrets', '--manifests', '.'], {
+      cwd: viaApply,
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).not.toContain('MASKED');
+    expect(r.stdout).toContain(
+      `+  management-host: ${Buffer.from('http://sentinel:r4bbit-pw@rabbitmq.sentinel.svc:15672/%2F').toString('base64')}`,
+    );
+    expect(r.stderr).not.toContain('masks secret values');
+    writeFileSync(path.join(work, 'raw.diff'), `${r.stdout}\n`);
+    expect((await git(viaApply, ['init', '-q', '.'])).exitCode).toBe(0);
+    const applied = await git(viaApply, ['apply', path.join(work, 'raw.diff')]);
+    expect(applied.exitCode, String(applied.stderr)).toBe(0);
+    expect((await cli(['tune', 'keda', '--write', '--manifests', '.'], { cwd: viaWrite })).exitCode).toBe(0);
+    for (const f of files) {
+      expect(readFileSync(path.join(viaApply, f), 'utf8'), f).toBe(
+        readFileSync(path.join(viaWrite, f), 'utf8'),
+      );
+    }
+    expect(readFileSync(path.join(viaApply, 'keda.yaml'), 'utf8')).toContain('key: management-host');
   });
 });
