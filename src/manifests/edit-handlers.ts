@@ -448,7 +448,7 @@ const setSecretKey: Handler<'set-secret-key'> = (p, e) => {
   // patchObject masks a Secret's values entirely; a connection string reads better with only its
   // password masked (as the diff shows it), so the change list says which URL was added.
   const last = p.changes.at(-1);
-  if (last && last.field.endsWith(e.key)) last.to = maskValue(e.value, true);
+  if (last?.field.endsWith(e.key)) last.to = maskValue(e.value, true);
 };
 
 const setField: Handler<'set-field'> = (p, e) => {
