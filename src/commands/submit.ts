@@ -4,6 +4,7 @@ import { SentinelCommand } from '../cli/base-command.js';
 import type { Job } from '../jobs/repository.js';
 import { durationFlag, legacyMsFlag, legacyMsWarning } from '../lib/duration.js';
 import { CheckFailedError, UserError } from '../lib/errors.js';
+import { readInputFile } from '../lib/fs.js';
 import { endpoints } from '../services/endpoints.js';
 import { languageFromFile, submitJob, waitForJob } from '../submit/client.js';
 
@@ -54,18 +55,23 @@ export default class Submit extends SentinelCommand<SubmitResult> {
       this.warnUser(legacyMsWarning('time-limit-ms', 'time-limit', flags['time-limit-ms']));
     const { config } = this.loadConfig(flags);
     const apiUrl = (flags['api-url'] ?? endpoints(config).apiUrl).replace(/\/$/, '');
+    if (args.file.trim() === '')
+      readInputFile(args.file, 'a Python or C++ source file', {
+        suggestion: 'Pass a .py or .cpp file, or - to read the program from standard input.',
+      });
     const language = flags.language ?? languageFromFile(args.file);
     if (!language) {
       throw new UserError(`Cannot tell the language of ${args.file}.`, {
         suggestion: 'Add --language python or --language cpp.',
       });
     }
-    let source: string;
-    try {
-      source = args.file === '-' ? readFileSync(0, 'utf8') : readFileSync(args.file, 'utf8');
-    } catch (error) {
-      throw new UserError(`Cannot read ${args.file}: ${(error as Error).message}`);
-    }
+    // A file: one line and a hint for every reason it cannot be read (missing, a directory, empty).
+    const source =
+      args.file === '-'
+        ? readFileSync(0, 'utf8')
+        : readInputFile(args.file, 'a Python or C++ source file', {
+            suggestion: 'Pass a .py or .cpp file, or - to read the program from standard input.',
+          });
     const accepted = await submitJob(apiUrl, {
       language,
       source_code: source,

@@ -33,8 +33,7 @@ export interface GenerateNsjailResult {
 }
 
 export default class GenerateNsjail extends SentinelCommand<GenerateNsjailResult> {
-  static override summary =
-    'Write the nsjail configs (python, cpp, cpp-compile) for a production image.';
+  static override summary = 'Write the nsjail configs (python, cpp, cpp-compile) for a production image.';
   static override description =
     `Renders templates/nsjail with the limits of the tuning guide ("nsjail Sandbox Limits": wall 10 s; memory 256 / 512 / 256 MB for python / C++ compile / C++ run; 64 pids; 1 CPU; tmpfs 64 / 128 / 64 MB) into protobuf text that nsjail's config.proto accepts. cpp.cfg carries the run limits, cpp-compile.cfg the compile limits. Bind mounts of /src and /out are relative to $SENTINEL_JOB_DIR (prefix_src_env); the jail's uid and gid 1000 map to --outside-id on the host. With cgroup limits (the default) nsjail needs a parent cgroup to nest its own under; the note says what this host needs. --no-cgroup-limits renders rlimits only (the worker's own configs, whose cgroup limits sit on its slot cgroups). Files are written atomically; existing ones are refused unless --force is given (as generate k8s does).`;
   static override examples = [
