@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { UserError } from '../../lib/errors.js';
 import { readJsonInput } from '../../lib/fs.js';
 import { maskUrl } from '../../lib/redact.js';
