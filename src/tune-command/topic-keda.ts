@@ -175,17 +175,18 @@ export function planKeda(g: Gathered, workload: KedaWorkload): TunePlan {
   // amqp(s) host (inline or in the TriggerAuthentication's Secret) gets its management URL derived
   // and written next to it, the TriggerAuthentication pointed at the new key (docs/formulas.md
   // "KEDA trigger over the management API").
+  const protocolMeta: Record<string, string> = {};
   if (effective !== 'http' && t) {
-    const moved = t ? httpHost(g, info, t) : undefined;
-    if (scheme?.value === 'http' || scheme?.value === 'https') metadata.protocol = 'http';
-    else if (moved && 'edits' in moved) {
-      metadata.protocol = 'http';
-      if (moved.host) metadata.host = moved.host;
+    const moved = httpHost(g, info, t);
+    if (scheme?.value === 'http' || scheme?.value === 'https') protocolMeta.protocol = 'http';
+    else if ('edits' in moved) {
+      protocolMeta.protocol = 'http';
+      if (moved.host) protocolMeta.host = moved.host;
       edits.push(...moved.edits);
     } else {
       warnings.push(
         `The KEDA trigger reads RabbitMQ over ${effective ?? 'an unknown protocol'}${effective === 'amqp' ? ', which counts only ready messages' : ''}. ` +
-          `Point its host at the management API (http://user:pass@rabbitmq:15672/vhost) and set metadata.protocol: http; not written, because ${moved?.why ?? 'the host is not in the manifests'}.`,
+          `Point its host at the management API (http://user:pass@rabbitmq:15672/vhost) and set metadata.protocol: http; not written, because ${moved.why}.`,
       );
     }
   }
@@ -223,6 +224,16 @@ export function planKeda(g: Gathered, workload: KedaWorkload): TunePlan {
     patch,
     reason: `${workload} workload (${rec.pollingInterval.source.section})`,
   });
+  if (t && Object.keys(protocolMeta).length > 0) {
+    edits.push({
+      op: 'patch-scaled-object',
+      scaledObject: { name: o.name, ...(o.namespace ? { namespace: o.namespace } : {}) },
+      patch: {
+        triggers: [{ type: 'rabbitmq', ...(t.name ? { name: t.name } : {}), metadata: protocolMeta }],
+      },
+      reason: `protocol http counts ready + unacknowledged messages (${formatSource(sources.ownKedaTrigger)})`,
+    });
+  }
   return { rows, edits, warnings };
 }
 

@@ -251,7 +251,7 @@ export function readReport(file: string): BenchReport {
     Array.isArray(r.thresholds) &&
     obj(r.data) &&
     obj(r.data?.main) &&
-    obj(r.requests);
+    Array.isArray(r.requests);
   if (!READABLE_FORMATS.includes(r?.format as string) || !whole) {
     throw new UserError(
       READABLE_FORMATS.includes(r?.format as string)
