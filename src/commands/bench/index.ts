@@ -31,8 +31,7 @@ const k8sOnly = { dependsOn: ['k8s'], helpGroup: 'KUBERNETES' };
 export default class Bench extends SentinelCommand<BenchResult> {
   /** A URL run never needs the config: its loader loads on demand (see run). */
   static loadsConfig = false;
-  static override summary =
-    'Load-test a URL, a YAML scenario or the Sentinel stack; judge thresholds.';
+  static override summary = 'Load-test a URL, a YAML scenario or the Sentinel stack; judge thresholds.';
   static override description =
     `Closed model (--vus, or --stages of VUs) or open model (--rate, or --stages of arrivals/s; latency counts from each request's due time, so a stalled server cannot hide). Scenarios: a URL with wrk-style flags, a YAML file (setup step, weighted requests, think time, thresholds), a shipped profile (jackdaw), or the built-in "sentinel" end-to-end scenario (submit, poll, check stdout). Thresholds use k6's grammar; --preset applies the guides' numbers; --assert exits 1 when one fails. Ctrl-C stops cleanly, prints the summary and exits 130; a run aborted by an abortOnFail threshold exits 1. Shards (--shard i/N --start-at T) of one test are merged with "bench merge"; --k8s --shards N runs them as an Indexed Job on a cluster and merges their reports here (docs/bench.md "Shards, and running them on Kubernetes").`;
   static override examples = [
