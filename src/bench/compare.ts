@@ -267,14 +267,19 @@ export function compareReports(
 
 /** Reads OLD and NEW (each one file, or several comma-separated shard files merged) and compares. */
 export function compareFiles(oldArg: string, newArg: string, opts: CompareOptions): CompareResult {
-  const load = (arg: string) => {
-    const files = arg.split(',').filter(Boolean);
+  const load = (arg: string, which: 'OLD' | 'NEW') => {
+    const files = arg.split(',').map((f) => f.trim());
+    if (files.some((f) => f === ''))
+      throw new UserError(`${which} ("${arg}") holds an empty path.`, {
+        code: 'REPORT',
+        suggestion: 'Give a bench JSON report, or several shard reports separated by commas.',
+      });
     const reports = files.map(readReport);
     checkMergeable(reports, files);
     return { files, report: mergeReports(reports) };
   };
-  const o = load(oldArg);
-  const n = load(newArg);
+  const o = load(oldArg, 'OLD');
+  const n = load(newArg, 'NEW');
   checkComparable(o.report, n.report);
   const meta = (x: typeof o) => ({
     files: x.files,

@@ -436,7 +436,7 @@ export async function runK8sBench(
       suggestion: 'sentinel-ctl bench URL --rate 1000 -d 1m --k8s --shards 2',
     });
   // Everything the shards would refuse is refused here first (exit 2), before anything is created.
-  const plan = resolvePlan(input, defaultApiUrl);
+  const plan = await resolvePlan(input, defaultApiUrl);
   const outputs = (input.out ?? []).map(parseOutput);
   const startAt = parseStartAt(input['start-at'] ?? '+30s');
   const env: EnvVar[] = [];

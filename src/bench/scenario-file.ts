@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { isMap, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { UserError } from '../lib/errors.js';
+import { readInputFile } from '../lib/fs.js';
 import { parseDuration } from './duration.js';
 import { defaultPayloads } from './payloads.js';
 import {
@@ -115,18 +115,10 @@ const sentinelScenarioSchema = z.strictObject({
 export const scenarioSchema = z.union([httpScenarioSchema, sentinelScenarioSchema]);
 /** Reads a scenario file; every problem is reported as `file:line: path: reason` (exit 2). */
 export function loadScenarioFile(file: string, baseUrlOverride?: string): LoadedScenario {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UserError(
-      `Cannot read scenario file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}.`,
-      {
-        code: 'SCENARIO',
-        suggestion: 'Pass a YAML file (see scenarios/ for examples) or the built-in name "sentinel".',
-      },
-    );
-  }
+  const text = readInputFile(file, 'a YAML scenario file', {
+    code: 'SCENARIO',
+    suggestion: 'Pass a YAML file (see scenarios/ for examples) or the built-in name "sentinel".',
+  });
   return parseScenario(text, file, baseUrlOverride);
 }
 
@@ -139,6 +131,7 @@ export function parseScenario(text: string, file: string, baseUrlOverride?: stri
     const pos = lineCounter.linePos(err.pos[0]);
     throw new UserError(`${file}:${pos.line}: not valid YAML: ${err.message.split('\n')[0]}`, {
       code: 'SCENARIO',
+      suggestion: 'Fix the YAML at the line shown; scenarios/jackdaw.yaml shows every field.',
     });
   }
   const data = doc.toJS() as unknown;

@@ -75,8 +75,8 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --once',
     '<%= config.bin %> <%= command.id %> --json --sample-interval 2s',
-    '<%= config.bin %> <%= command.id %> --database-url postgres://sentinel:pw@db:5432/sentinel --redis-url redis://:pw@cache:6379/0 --once',
-    'DATABASE_URL=... RABBITMQ_URL=... RABBITMQ_MANAGEMENT_URL=http://guest:guest@mq:15672 <%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --once --database-url postgres://u:pw@db:5432/sentinel',
+    'RABBITMQ_MANAGEMENT_URL=http://guest:guest@mq:15672 <%= config.bin %> <%= command.id %>',
   ];
   static override flags = {
     once: Flags.boolean({ summary: 'Print one plain report and exit (the default without a terminal).' }),

@@ -14,8 +14,7 @@ export interface SetupResult {
 }
 
 export default class Setup extends SentinelCommand<SetupResult> {
-  static override summary =
-    'Install what `up` needs: PostgreSQL 15, RabbitMQ, Redis, bubblewrap, g++, python3.';
+  static override summary = 'Install what `up` needs: PostgreSQL 15, RabbitMQ, Redis, bubblewrap, g++.';
   static override description =
     `Checks for each program by its path and installs the missing ones with apt on Debian and Ubuntu. Services are kept from auto-starting during the install, so the system copies do not take the ports \`up\` uses. On other systems it lists exactly what to install. With --dev it also installs what the tests and benchmarks use (chromium, tmux, wrk).`;
   static override examples = [

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { SentinelCommand } from '../cli/base-command.js';
 import type { Job } from '../jobs/repository.js';
-import { durationFlag } from '../lib/duration.js';
+import { durationFlag, legacyMsFlag, legacyMsWarning } from '../lib/duration.js';
 import { CheckFailedError, UserError } from '../lib/errors.js';
+import { readInputFile } from '../lib/fs.js';
 import { endpoints } from '../services/endpoints.js';
 import { languageFromFile, submitJob, waitForJob } from '../submit/client.js';
 
@@ -16,7 +17,7 @@ export default class Submit extends SentinelCommand<SubmitResult> {
   static override examples = [
     '<%= config.bin %> <%= command.id %> examples/hello.py',
     'echo 21 | <%= config.bin %> <%= command.id %> examples/double.cpp --stdin 21',
-    '<%= config.bin %> <%= command.id %> - --language python --time-limit-ms 2000 --json < script.py',
+    '<%= config.bin %> <%= command.id %> - --language python --time-limit 2s --json < script.py',
   ];
   static override args = {
     file: Args.string({ description: 'Source file, or - for standard input.', required: true }),
@@ -26,11 +27,12 @@ export default class Submit extends SentinelCommand<SubmitResult> {
       summary: 'Language; default from the file extension (.py, .cpp/.cc).',
     }),
     stdin: Flags.string({ summary: "Text passed to the program's standard input." }),
-    'time-limit-ms': Flags.integer({
-      summary: 'Wall-clock limit, 1–10000 ms (API default 5000).',
+    'time-limit': durationFlag({
+      summary: 'Wall-clock limit of the program, 1ms–10s (API default 5s).',
       min: 1,
       max: 10_000,
     }),
+    'time-limit-ms': legacyMsFlag({ replacement: 'time-limit', max: 10_000 }),
     'memory-limit-kb': Flags.integer({ summary: 'Memory limit in KB (API default 262144).', min: 1024 }),
     wait: Flags.boolean({
       summary: 'Wait for the result (--no-wait: print the job id and return).',
@@ -49,25 +51,32 @@ export default class Submit extends SentinelCommand<SubmitResult> {
 
   async run(): Promise<SubmitResult> {
     const { args, flags } = await this.parse(Submit);
+    if (flags['time-limit-ms'] !== undefined)
+      this.warnUser(legacyMsWarning('time-limit-ms', 'time-limit', flags['time-limit-ms']));
     const { config } = this.loadConfig(flags);
     const apiUrl = (flags['api-url'] ?? endpoints(config).apiUrl).replace(/\/$/, '');
+    if (args.file.trim() === '')
+      readInputFile(args.file, 'a Python or C++ source file', {
+        suggestion: 'Pass a .py or .cpp file, or - to read the program from standard input.',
+      });
     const language = flags.language ?? languageFromFile(args.file);
     if (!language) {
       throw new UserError(`Cannot tell the language of ${args.file}.`, {
         suggestion: 'Add --language python or --language cpp.',
       });
     }
-    let source: string;
-    try {
-      source = args.file === '-' ? readFileSync(0, 'utf8') : readFileSync(args.file, 'utf8');
-    } catch (error) {
-      throw new UserError(`Cannot read ${args.file}: ${(error as Error).message}`);
-    }
+    // A file: one line and a hint for every reason it cannot be read (missing, a directory, empty).
+    const source =
+      args.file === '-'
+        ? readFileSync(0, 'utf8')
+        : readInputFile(args.file, 'a Python or C++ source file', {
+            suggestion: 'Pass a .py or .cpp file, or - to read the program from standard input.',
+          });
     const accepted = await submitJob(apiUrl, {
       language,
       source_code: source,
       stdin: flags.stdin,
-      time_limit_ms: flags['time-limit-ms'],
+      time_limit_ms: flags['time-limit'] ?? flags['time-limit-ms'],
       memory_limit_kb: flags['memory-limit-kb'],
     });
     if (!flags.wait) {

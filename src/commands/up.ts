@@ -11,8 +11,7 @@ export interface UpResult {
 }
 
 export default class Up extends SentinelCommand<UpResult | UpK8sResult> {
-  static override summary =
-    'Start the local stack (PostgreSQL, RabbitMQ, Redis, worker, API) as native processes.';
+  static override summary = 'Start the local stack (PostgreSQL, RabbitMQ, Redis, worker, API) natively.';
   static override description =
     `Each service runs from the state directory (data, config, logs, pid files), on the configured ports, started in parallel and gated on a real health check: a SQL query, a Redis PING, an AMQP channel. On first start PostgreSQL is initialised (database and role "sentinel", schema migrations) and RabbitMQ gets the execution_tasks quorum queue with its dead-letter exchange.
 

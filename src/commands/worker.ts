@@ -9,7 +9,7 @@ export default class WorkerCommand extends SentinelCommand<void> {
 Connection strings come from DATABASE_URL, RABBITMQ_URL and REDIS_URL when set, else from the local stack of the config and state directory.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
-    'WORKER_POOL_SIZE=2 WORKER_METRICS_PORT=9191 <%= config.bin %> <%= command.id %> --state-dir /tmp/stack2',
+    'WORKER_POOL_SIZE=2 <%= config.bin %> <%= command.id %> --state-dir /tmp/stack2',
   ];
   static override enableJsonFlag = false;
 

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { z } from 'zod';
 import { UserError } from '../lib/errors.js';
-import { writeFileAtomic } from '../lib/fs.js';
+import { readInputFile, writeFileAtomic } from '../lib/fs.js';
 import { defaults, profileDefaults } from './defaults.js';
 import { coerceEnv, envBindings } from './env.js';
 import { configSchema, type Ports, type Profile, profiles, type SentinelConfig } from './schema.js';
@@ -101,7 +101,11 @@ const loadYaml = () => createRequire(import.meta.url)('yaml') as typeof import('
 
 function readConfigFile(file: string): ParsedFile {
   const { isMap, LineCounter, parseDocument } = loadYaml();
-  const text = readFileSync(file, 'utf8');
+  const text = readInputFile(file, 'a sentinel-ctl config file (YAML)', {
+    code: 'CONFIG_INVALID',
+    suggestion: 'Pass a YAML config file, or drop --config to use sentinel.config.yaml or the defaults.',
+    allowEmpty: true,
+  });
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const rel = path.relative(process.cwd(), file) || file;

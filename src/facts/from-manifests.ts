@@ -17,6 +17,7 @@ import {
   readSecrets,
   SCALED_OBJECT_COUNTS,
   type ScaledObjectInfo,
+  triggerHostRef,
 } from '../manifests/index.js';
 import {
   fact,
@@ -214,22 +215,8 @@ function triggerHost(
   so: ScaledObjectInfo,
   t: ScaledObjectInfo['triggers'][number],
 ): { value: string; detail: string } | undefined {
-  if (t.metadata.host)
-    return { value: t.metadata.host, detail: `${objectText(so.object)} trigger metadata.host` };
-  const authName = t.authenticationRef?.name;
-  if (!authName) return undefined;
-  const auth = tree.objects.find((o) => o.kind === 'TriggerAuthentication' && o.name === authName);
-  const file = auth && tree.files.find((f) => f.display === auth.file);
-  if (!auth || file?.type !== 'yaml') return undefined;
-  const spec = file.docs[auth.docIndex]?.toJS({ maxAliasCount: -1 })?.spec as
-    | { secretTargetRef?: Array<Record<string, unknown>> }
-    | undefined;
-  const ref = spec?.secretTargetRef?.find((r) => r.parameter === 'host');
-  if (!ref || typeof ref.name !== 'string' || typeof ref.key !== 'string') return undefined;
-  const secret = readSecrets(tree).find((s) => s.object.name === ref.name);
-  const value = secret?.values[ref.key];
-  if (value === undefined) return undefined;
-  return { value, detail: `${objectText(auth)} → Secret ${ref.name} key ${ref.key}` };
+  const ref = triggerHostRef(tree, so, t, readSecrets(tree));
+  return ref?.value !== undefined ? { value: ref.value, detail: ref.detail } : undefined;
 }
 
 function kedaFacts(book: FactBook, tree: ManifestTree, so: ScaledObjectInfo): void {

@@ -103,7 +103,7 @@ function flagFacts(book: FactBook, f: FactFlags): void {
   book.put('redis.keys', flag(f.keys, '--keys'));
   book.put('redis.bytesPerKey', flag(f.bytesPerKey, '--bytes-per-key'));
   if (f.p50Ms !== undefined && f.p99Ms !== undefined) {
-    book.put('execution', fact({ p50Ms: f.p50Ms, p99Ms: f.p99Ms }, 'flag', '--p50-ms, --p99-ms'), showExec);
+    book.put('execution', fact({ p50Ms: f.p50Ms, p99Ms: f.p99Ms }, 'flag', '--p50, --p99'), showExec);
   }
 }
 

@@ -66,3 +66,30 @@ export function durationFlag(o: DurationFlagOptions) {
     ...(def === undefined ? {} : { default: def, defaultHelp: async () => formatDuration(def) }),
   });
 }
+
+/**
+ * A deprecated flag whose name carries its unit and whose value is a bare number of milliseconds
+ * (`--p50-ms 250`), kept hidden beside its duration flag so old scripts still work; the command
+ * warns with legacyMsWarning when it is used (docs/design.md "Durations").
+ */
+export function legacyMsFlag(o: { replacement: string; min?: number; max?: number; helpGroup?: string }) {
+  const { min = 1, max = 86_400_000 } = o;
+  const parse = async (s: string): Promise<number> => {
+    const n = Number(s);
+    if (!(s.trim() !== '' && Number.isFinite(n)))
+      throw new Error(`Expected milliseconds, got "${s}" (or use --${o.replacement} <duration>)`);
+    if (n < min || n > max) throw new Error(`Expected ${min}–${max} ms, got "${s}"`);
+    return Math.round(n);
+  };
+  return Flags.custom<number>({ parse, helpValue: '<ms>' })({
+    summary: `Deprecated: use --${o.replacement} <duration>. Milliseconds.`,
+    hidden: true,
+    exclusive: [o.replacement],
+    ...(o.helpGroup ? { helpGroup: o.helpGroup } : {}),
+  });
+}
+
+/** What to say when a legacy milliseconds flag was used: the new spelling of the same value. */
+export function legacyMsWarning(old: string, replacement: string, ms: number): string {
+  return `--${old} is deprecated: use --${replacement} ${formatDuration(ms)} (a bare number there means seconds).`;
+}

@@ -34,6 +34,8 @@ export const SELECTING_FLAGS = [
   'disk',
   'db-cpus',
   'spindles',
+  'p50',
+  'p99',
   'p50-ms',
   'p99-ms',
   'keys',

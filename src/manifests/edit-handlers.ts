@@ -9,7 +9,7 @@ import { DuplicateSettingError, setConfSetting } from './pg-conf.js';
 import { type Json, looseEquals, type Planner } from './planner.js';
 import { findConnectionStrings, findMaxConnections } from './postgres-sites.js';
 import { quantityEquals } from './quantity.js';
-import { effectiveEnv, POD_SPEC, type ValueSite } from './read.js';
+import { effectiveEnv, POD_SPEC, readSecrets, type ValueSite } from './read.js';
 import { readScaledObjects } from './scaling.js';
 import { type K8sObject, matchesSelector, objectLabel, yamlFileOf } from './tree.js';
 import type { PathSeg } from './yaml-edit.js';
@@ -406,6 +406,51 @@ const setEnvFileVar: Handler<'set-env-file-var'> = (p, e) => {
   }
 };
 
+const setSecretKey: Handler<'set-secret-key'> = (p, e) => {
+  const found = p.tree.objects.filter((o) => o.kind === 'Secret' && matchesSelector(o, e.secret));
+  if (found.length === 0) {
+    const gen = p.tree.generated.find((g) => g.kind === 'Secret' && g.name === e.secret.name);
+    if (gen) {
+      refuse(
+        gen.kustomization,
+        gen.line,
+        `Secret ${gen.name} is generated here; add the key ${e.key} to its literals or env file by hand`,
+      );
+    }
+  }
+  const obj = p.select({ ...e.secret, kind: 'Secret' }, ['Secret']);
+  const data = readSecrets(p.tree).find((d) => d.object === obj)!;
+  const existing = data.sites[e.key]?.at(-1);
+  if (existing) {
+    const r = p.transformSite(existing, () => e.value);
+    if (r)
+      p.record({
+        file: obj.file,
+        line: existing.line,
+        object: objectLabel(obj),
+        field: existing.type === 'yaml' ? existing.path.join('.') : e.key,
+        ...(r.from !== undefined ? { from: maskValue(r.from, true) } : {}),
+        to: maskValue(r.to, true),
+        ...(e.reason ? { reason: e.reason } : {}),
+      });
+    return;
+  }
+  const likeSite = e.like ? data.sites[e.like]?.at(-1) : undefined;
+  const doc = yamlFileOf(p.tree, obj).docs[obj.docIndex]!;
+  const section =
+    likeSite?.type === 'yaml'
+      ? String(likeSite.path[0])
+      : isMap(doc.get('data', true)) || !isMap(doc.get('stringData', true))
+        ? 'data'
+        : 'stringData';
+  const stored = section === 'data' ? Buffer.from(e.value, 'utf8').toString('base64') : e.value;
+  p.patchObject(obj, [section, e.key], stored, e.reason);
+  // patchObject masks a Secret's values entirely; a connection string reads better with only its
+  // password masked (as the diff shows it), so the change list says which URL was added.
+  const last = p.changes.at(-1);
+  if (last?.field.endsWith(e.key)) last.to = maskValue(e.value, true);
+};
+
 const setField: Handler<'set-field'> = (p, e) => {
   const obj = p.select(
     e.object,
@@ -423,5 +468,6 @@ export const handlers: { [K in ManifestEdit['op']]: Handler<K> } = {
   'patch-scaled-object': patchScaledObject,
   'set-pool-params': setPoolParams,
   'set-env-file-var': setEnvFileVar,
+  'set-secret-key': setSecretKey,
   'set-field': setField,
 };

@@ -81,6 +81,18 @@ export type ManifestEdit = EditBase &
         value: string /** Display path; default every env file. */;
         file?: string;
       }
+    | {
+        /**
+         * Set one key of a Secret, adding it if absent; the Secret's other keys are left as they are.
+         * A new key goes where `like` is (base64 `data` or `stringData`), else where the Secret keeps
+         * its values (stringData when it has only that). Values are masked in diffs and changes.
+         */
+        op: 'set-secret-key';
+        secret: ObjectSelector;
+        key: string;
+        value: string;
+        like?: string;
+      }
     | { op: 'set-field'; object: ObjectSelector; path: PathSeg[]; value: PatchValue }
   );
 
@@ -103,8 +115,15 @@ export interface PlannedFile {
   mode: number;
   /** Unified diff with secrets masked: safe to print. */
   diff: string;
+  /**
+   * True when `diff` differs from the diff of the real bytes (a secret or password was masked in a
+   * hunk): such a diff is for reading; `git apply` would fail or write the mask.
+   */
+  masked: boolean;
   readonly before: string;
   readonly after: string;
+  /** The unified diff of the real bytes (secrets included), for `--show-secrets`; not enumerable. */
+  readonly rawDiff: string;
 }
 
 export interface ManifestPlan {

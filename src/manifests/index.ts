@@ -44,10 +44,13 @@ export {
 export {
   type HpaScalingPolicy,
   type HpaScalingRules,
+  managementUrlFromAmqp,
   readScaledObjects,
   SCALED_OBJECT_COUNTS,
   type ScaledObjectInfo,
   type ScaledObjectTrigger,
+  type TriggerHostRef,
+  triggerHostRef,
 } from './scaling.js';
 export type { GeneratedObject, K8sObject, KustomizeEffect, ManifestTree, ObjectSelector } from './tree.js';
 export type { PatchValue, PathSeg } from './yaml-edit.js';

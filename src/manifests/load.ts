@@ -216,6 +216,11 @@ export function listManifestFiles(list: string[]): {
   const found: Array<{ abs: string; type: 'yaml' | 'env' }> = [];
   const skippedAbs: Array<{ abs: string; reason: string }> = [];
   for (const input of list) {
+    // path.resolve('') is the working directory: an empty path must not read whatever lies there.
+    if (input.trim() === '')
+      throw new UserError('An empty path was given to --manifests or --env-file.', {
+        suggestion: 'Pass a manifest directory or file (--manifests k8s/), or leave the flag out.',
+      });
     const abs = path.resolve(input);
     let st: ReturnType<typeof statSync>;
     try {

@@ -128,9 +128,18 @@ export function planEdits(
         options.context ?? 3,
       ),
     } as PlannedFile;
+    // The diff of the real bytes: what `git apply` needs. Masked when it differs from it.
+    const rawDiff = formatPatch(
+      structuredPatch(`a/${f.display}`, `b/${f.display}`, f.source, after, undefined, undefined, {
+        context: options.context ?? 3,
+      }),
+      FILE_HEADERS_ONLY,
+    );
+    planned.masked = rawDiff !== planned.diff;
     // Real bytes stay off JSON.stringify / console.log, so a `--json` plan cannot leak a secret.
     Object.defineProperty(planned, 'before', { value: f.source, enumerable: false });
     Object.defineProperty(planned, 'after', { value: after, enumerable: false });
+    Object.defineProperty(planned, 'rawDiff', { value: rawDiff, enumerable: false });
     files.push(planned);
   }
   if (refusals.length > 0 && !options.collectRefusals) throw new ManifestRefusal(refusals);

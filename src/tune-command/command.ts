@@ -11,7 +11,7 @@ import type { LocalStackSettings } from '../facts/live.js';
 import { CheckFailedError, UserError } from '../lib/errors.js';
 import { endpoints } from '../services/endpoints.js';
 import { TASK_QUEUE } from '../services/rabbitmq/topology.js';
-import { factsFromFlags } from './flags.js';
+import { factsFromFlags, legacyExecWarnings } from './flags.js';
 import { renderTune } from './render.js';
 import { diffText, runTune, type TuneOptions } from './run.js';
 import type { TuneResult, TuneTopic } from './types.js';
@@ -34,6 +34,7 @@ export interface TuneFlagValues {
   write?: boolean;
   'dry-run'?: boolean;
   'exit-code'?: boolean;
+  'show-secrets'?: boolean;
   facts?: boolean;
   k8s?: boolean;
   kubeconfig?: string;
@@ -88,6 +89,7 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
     const options: TuneOptions = { ...this.gatherOptions(flags, extra.facts), ...extra.options };
     if (flags.write) options.mode = 'write';
     else if (flags['dry-run']) options.mode = 'dry-run';
+    if (flags['show-secrets']) options.showSecrets = true;
     const result = await runTune(topic, options);
     this.print(result, flags);
     if (flags['exit-code'] && result.write && !result.write.unchanged) {
@@ -102,6 +104,7 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
 
   /** Facts sources from the shared flags and the loaded config (profile, stack endpoints). */
   protected gatherOptions(flags: TuneFlagValues, facts?: Partial<FactFlags>): GatherOptions {
+    for (const w of legacyExecWarnings(flags as Parameters<typeof legacyExecWarnings>[0])) this.warnUser(w);
     const loaded = this.loadConfig(flags);
     const layer = loaded.sources.get('profile')?.layer;
     return {

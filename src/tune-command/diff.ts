@@ -21,6 +21,10 @@ export function diffText(w: TuneWrite): string {
         const next = changes[i + 1];
         if (c.reason && next?.reason !== c.reason) lines.push(`#   why: ${c.reason}`);
       });
+      if (f.masked)
+        lines.push(
+          `# MASKED: secret values below are shown as ****; this diff does not apply with git apply (--show-secrets prints them)`,
+        );
       const diff = f.diff.endsWith('\n') ? f.diff : `${f.diff}\n`;
       return lines.map((l) => `${l}\n`).join('') + diff;
     })

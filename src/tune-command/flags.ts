@@ -7,7 +7,7 @@ import { Flags } from '@oclif/core';
 import type { FlagOverride } from '../config/load.js';
 import type { FactFlags } from '../facts/gather.js';
 import { clusterFlags } from '../k8s/commands.js';
-import { durationFlag } from '../lib/duration.js';
+import { durationFlag, formatDuration, legacyMsFlag, legacyMsWarning } from '../lib/duration.js';
 import { UserError } from '../lib/errors.js';
 import { parseMemoryBytes } from '../tuners/index.js';
 
@@ -24,17 +24,6 @@ const memory = Flags.custom<number>({
     return bytes;
   },
   helpValue: '<quantity>',
-});
-
-const positive = Flags.custom<number>({
-  parse: async (s) => {
-    const n = Number(s);
-    if (!(s.trim() !== '' && Number.isFinite(n) && n > 0))
-      throw new Error(`Expected a number above 0, got "${s}"`);
-    if (n > 86_400_000) throw new Error(`Expected at most a day in ms (86400000), got "${s}"`);
-    return n;
-  },
-  helpValue: '<ms>',
 });
 
 /** PostgreSQL's own ceiling for max_connections (guc.c: MAX_BACKENDS, 2^18 − 1). */
@@ -155,17 +144,23 @@ export const factFlags = { ...podFlags, ...replicaFlags, ...databaseFlags, ...so
 
 /** Execution times, when there is no live worker histogram to read them from. */
 export const execFlags = {
-  'p50-ms': positive({
-    summary: 'Median execution time in ms (with --p99-ms).',
-    dependsOn: ['p99-ms'],
+  p50: durationFlag({ summary: 'Median execution time, e.g. 250ms (with --p99).', helpGroup: 'FACTS' }),
+  p99: durationFlag({
+    summary: '99th percentile execution time, e.g. 2s (with --p50).',
     helpGroup: 'FACTS',
   }),
-  'p99-ms': positive({
-    summary: '99th percentile execution time in ms (with --p50-ms).',
-    dependsOn: ['p50-ms'],
-    helpGroup: 'FACTS',
-  }),
+  // The old spellings: milliseconds as a bare number; hidden, warned about (legacyMsWarning).
+  'p50-ms': legacyMsFlag({ replacement: 'p50', helpGroup: 'FACTS' }),
+  'p99-ms': legacyMsFlag({ replacement: 'p99', helpGroup: 'FACTS' }),
 };
+
+/** The deprecation warnings for the legacy execution-time flags that were given. */
+export function legacyExecWarnings(f: FactFlagValues): string[] {
+  const out: string[] = [];
+  if (f['p50-ms'] !== undefined) out.push(legacyMsWarning('p50-ms', 'p50', f['p50-ms']));
+  if (f['p99-ms'] !== undefined) out.push(legacyMsWarning('p99-ms', 'p99', f['p99-ms']));
+  return out;
+}
 
 /** Redis keyspace, when there is no live Redis to count and sample. */
 export const redisFlags = {
@@ -195,9 +190,14 @@ export const writeFlags = {
     summary: 'Print only the unified diff --write would apply; change nothing.',
     relationships: [{ type: 'some', flags: ['manifests', 'env-file'] }],
   }),
+  'show-secrets': Flags.boolean({
+    summary: 'Print secret values in the diff (unmasked), so that git apply accepts it.',
+    description:
+      'By default Secret values, secret-looking keys and URL passwords are shown as ****; a file whose diff masks something is marked MASKED and named in a warning, because that diff does not apply with git apply.',
+  }),
 };
 
-type FactFlagValues = {
+export type FactFlagValues = {
   cpus?: number;
   memory?: number;
   'api-replicas'?: number;
@@ -207,6 +207,8 @@ type FactFlagValues = {
   'db-cpus'?: number;
   spindles?: number;
   'max-connections'?: number;
+  p50?: number;
+  p99?: number;
   'p50-ms'?: number;
   'p99-ms'?: number;
   keys?: number;
@@ -215,9 +217,22 @@ type FactFlagValues = {
 
 /** The parsed flags as facts. */
 export function factsFromFlags(f: FactFlagValues, extra: Partial<FactFlags> = {}): FactFlags {
-  if (f['p50-ms'] !== undefined && f['p99-ms'] !== undefined && f['p50-ms'] > f['p99-ms']) {
+  const p50 = f.p50 ?? f['p50-ms'];
+  const p99 = f.p99 ?? f['p99-ms'];
+  const p50Name = f.p50 !== undefined ? '--p50' : '--p50-ms';
+  const p99Name = f.p99 !== undefined ? '--p99' : '--p99-ms';
+  if ((p50 === undefined) !== (p99 === undefined)) {
     throw new UserError(
-      `--p50-ms ${f['p50-ms']} is above --p99-ms ${f['p99-ms']}: a median cannot exceed the 99th percentile.`,
+      `${p50 === undefined ? p99Name : p50Name} needs ${p50 === undefined ? '--p50' : '--p99'} too.`,
+      {
+        suggestion:
+          'Give both execution times, e.g. --p50 250ms --p99 2s, or read them from the worker with --live.',
+      },
+    );
+  }
+  if (p50 !== undefined && p99 !== undefined && p50 > p99) {
+    throw new UserError(
+      `${p50Name} ${formatDuration(p50)} is above ${p99Name} ${formatDuration(p99)}: a median cannot exceed the 99th percentile.`,
       {
         suggestion: 'Swap the two values, or read them from the worker with --live.',
       },
@@ -233,8 +248,8 @@ export function factsFromFlags(f: FactFlagValues, extra: Partial<FactFlags> = {}
   if (f['db-cpus'] !== undefined) out.dbCpus = f['db-cpus'];
   if (f.spindles !== undefined) out.spindles = f.spindles;
   if (f['max-connections'] !== undefined) out.maxConnections = f['max-connections'];
-  if (f['p50-ms'] !== undefined) out.p50Ms = f['p50-ms'];
-  if (f['p99-ms'] !== undefined) out.p99Ms = f['p99-ms'];
+  if (p50 !== undefined) out.p50Ms = p50;
+  if (p99 !== undefined) out.p99Ms = p99;
   if (f.keys !== undefined) out.keys = f.keys;
   if (f['bytes-per-key'] !== undefined) out.bytesPerKey = f['bytes-per-key'];
   return out;

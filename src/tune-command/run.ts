@@ -18,6 +18,8 @@ export { diffText } from './diff.js';
 
 export interface TuneOptions extends GatherOptions {
   mode?: 'dry-run' | 'write';
+  /** Print the diffs of the real bytes (secrets included), which `git apply` accepts. */
+  showSecrets?: boolean;
   /** Topic-specific inputs (KEDA workload profile...). */
   keda?: { workload: 'default' | 'bursty' | 'steady' };
 }
@@ -31,7 +33,12 @@ export const planners: Record<TuneTopic, (g: Gathered, o: TuneOptions) => TunePl
 };
 
 /** Plans (and with mode `write`, applies) the edits; `unchanged` says a second run has nothing to do. */
-export function writeEdits(g: Gathered, plan: TunePlan, mode: 'dry-run' | 'write'): TuneWrite {
+export function writeEdits(
+  g: Gathered,
+  plan: TunePlan,
+  mode: 'dry-run' | 'write',
+  opts: { showSecrets?: boolean } = {},
+): TuneWrite {
   if (!g.tree) {
     throw new UserError(`--${mode} needs something to change.`, {
       suggestion: 'Pass --manifests DIR and/or --env-file FILE.',
@@ -39,13 +46,25 @@ export function writeEdits(g: Gathered, plan: TunePlan, mode: 'dry-run' | 'write
   }
   const p = planEdits(g.tree, plan.edits);
   const written = mode === 'write' && p.files.length > 0 ? applyPlan(p) : [];
+  const files = p.files.map((f) =>
+    opts.showSecrets
+      ? { file: f.display, diff: f.rawDiff, masked: false }
+      : { file: f.display, diff: f.diff, masked: f.masked },
+  );
+  const masked = files.filter((f) => f.masked).map((f) => f.file);
+  const warnings = [...p.warnings];
+  if (masked.length > 0) {
+    warnings.push(
+      `The diff of ${masked.join(', ')} masks secret values (****), so it is for reading and does not apply with git apply; --show-secrets prints the real values${mode === 'dry-run' ? ', or apply with --write' : ''}.`,
+    );
+  }
   return {
     mode,
-    files: p.files.map((f) => ({ file: f.display, diff: f.diff })),
+    files,
     changes: p.changes,
     written: written.map((w) => g.tree!.files.find((f) => f.path === w)?.display ?? w),
     unchanged: p.files.length === 0,
-    warnings: p.warnings,
+    warnings,
   };
 }
 
@@ -61,7 +80,7 @@ export async function runTune(topic: TuneTopic, o: TuneOptions): Promise<TuneRes
     warnings: [...g.warnings, ...plan.warnings],
   };
   if (o.mode) {
-    result.write = writeEdits(g, plan, o.mode);
+    result.write = writeEdits(g, plan, o.mode, { showSecrets: o.showSecrets ?? false });
     result.warnings.push(...result.write.warnings);
   }
   return result;

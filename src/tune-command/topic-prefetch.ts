@@ -1,6 +1,6 @@
 /**
  * `tune prefetch`: the worker's RabbitMQ prefetch from the execution-time distribution (the
- * worker's duration histogram with `--live`, or `--p50-ms` / `--p99-ms`), kept under consumer_timeout.
+ * worker's duration histogram with `--live`, or `--p50` / `--p99`), kept under consumer_timeout.
  */
 
 import type { Gathered } from '../facts/gather.js';
@@ -32,7 +32,7 @@ export function planPrefetch(g: Gathered): TunePlan {
   const warnings: string[] = [];
   if (!exec) {
     warnings.push(
-      "No execution times known: pass --live (the worker's duration histogram) or --p50-ms and --p99-ms.",
+      "No execution times known: pass --live (the worker's duration histogram) or --p50 and --p99 (durations, e.g. --p50 40ms --p99 80ms).",
     );
   } else {
     const t = timeout?.value ?? DEFAULT_CONSUMER_TIMEOUT_MS;

@@ -32,8 +32,12 @@ export interface TuneRow {
 
 export interface TuneWrite {
   mode: 'dry-run' | 'write';
-  /** Files that change (or would), with their masked unified diffs. */
-  files: Array<{ file: string; diff: string }>;
+  /**
+   * Files that change (or would), with their unified diffs: masked unless --show-secrets.
+   * `masked`: secret values in the diff are shown as **** (or a URL's password), so it does not
+   * apply with `git apply`.
+   */
+  files: Array<{ file: string; diff: string; masked: boolean }>;
   /** Every changed value, masked. */
   changes: PlannedChange[];
   /** Files written (empty for a dry run or when nothing changes). */

@@ -87,6 +87,8 @@ export const sources = {
   tuningSymptoms: { guide: TUNING, section: 'Tuning Methodology > Step 3: Iterate' },
   deployKeda: { guide: DEPLOY, section: 'Scaling Configuration > Worker Auto-Scaling (KEDA)' },
   deployApiHpa: { guide: DEPLOY, section: 'Scaling Configuration > API HPA (CPU-based)' },
+  /** The RabbitMQ Admin (management API) row: port 15672. */
+  deployEndpoints: { guide: DEPLOY, section: 'Local Development (Docker Compose) > Service Endpoints' },
   sarkResourceTargets: { guide: SARK_TUNING, section: 'Performance Targets > Resource Targets' },
   sarkThroughputTargets: { guide: SARK_TUNING, section: 'Performance Targets > Throughput Targets' },
   sarkDbPooling: { guide: SARK_TUNING, section: 'Database Optimization > Connection Pooling' },

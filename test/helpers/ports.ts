@@ -30,6 +30,7 @@ const OFFSETS = {
   // diagnose --k8s's data plane: the stack's services (offset) and the test cluster (offset + 50).
   k8sProxy: 16_500,
   k8sBench: 16_600,
+  cliRest: 16_700,
 } as const;
 
 export type OffsetName = keyof typeof OFFSETS;

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { UserError } from '../../lib/errors.js';
+import { readJsonInput } from '../../lib/fs.js';
 import { maskUrl } from '../../lib/redact.js';
 import type { StopReason } from '../engine.js';
 import {
@@ -238,22 +238,27 @@ export function buildReport(plan: BenchPlan, outcome: BenchOutcome): BenchReport
 
 /** Reads a JSON report written by `bench --out json=FILE` (exit 2 when it is not one). */
 export function readReport(file: string): BenchReport {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new UserError(`Cannot read ${file} as a bench report: ${(error as Error).message}`, {
-      code: 'REPORT',
-    });
-  }
+  const suggestion = 'Write one with: sentinel-ctl bench ... --out json=FILE';
+  const doc = readJsonInput(file, 'a bench JSON report', { code: 'REPORT', suggestion });
   // Accept the --json envelope too: {status, result} where result is a report with data.
   const candidate = (doc as { result?: unknown })?.result ?? doc;
   const r = candidate as Partial<BenchReport>;
-  if (!READABLE_FORMATS.includes(r?.format as string) || !r.data?.main) {
-    throw new UserError(`${file} is not a bench JSON report (format ${REPORT_FORMAT}).`, {
-      code: 'REPORT',
-      suggestion: 'Write one with: sentinel-ctl bench ... --out json=FILE',
-    });
+  const obj = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const whole =
+    obj(r) &&
+    obj(r.scenario) &&
+    obj(r.load) &&
+    Array.isArray(r.thresholds) &&
+    obj(r.data) &&
+    obj(r.data?.main) &&
+    Array.isArray(r.requests);
+  if (!READABLE_FORMATS.includes(r?.format as string) || !whole) {
+    throw new UserError(
+      READABLE_FORMATS.includes(r?.format as string)
+        ? `${file} is an incomplete bench JSON report (scenario, load, thresholds, requests or data missing).`
+        : `${file} is not a bench JSON report (format ${REPORT_FORMAT}).`,
+      { code: 'REPORT', suggestion },
+    );
   }
   return r as BenchReport;
 }

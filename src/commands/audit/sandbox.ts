@@ -32,8 +32,7 @@ export class AuditFailedError extends CheckFailedError {
 }
 
 export default class AuditSandbox extends SentinelCommand<AuditSandboxResult> {
-  static override summary =
-    'Run hostile programs through the real worker and report whether the sandbox held.';
+  static override summary = 'Run hostile programs through the real worker; report if the sandbox held.';
   static override description =
     `Submits about thirty hostile Python and C++ programs through the API, so they run exactly as users' code does: network (TCP to this stack's own PostgreSQL, Redis, RabbitMQ and API ports, UDP, DNS, raw sockets, interfaces, unix sockets), host secrets (/etc/shadow, the state dir's credentials.json, the worker's environment), writes outside /tmp, symlink tricks, /proc/sys, devices, uid 0, setuid, chroot, mount, ptrace, kernel interfaces, host processes, kill(-1), and fork, thread, memory, disk and output bombs and an infinite loop.
 
@@ -43,7 +42,7 @@ Exit code 0 when every row is contained, 1 on an escape or a row whose containme
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --json > audit.json',
-    '<%= config.bin %> <%= command.id %> --state-dir /tmp/stack --port-offset 16000 --concurrency 2',
+    '<%= config.bin %> <%= command.id %> --port-offset 16000 --concurrency 2',
   ];
   static override flags = {
     concurrency: Flags.integer({

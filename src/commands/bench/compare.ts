@@ -38,7 +38,7 @@ export default class BenchCompare extends SentinelCommand<CompareResult> {
   static override examples = [
     '<%= config.bin %> <%= command.id %> baseline.json run.json',
     '<%= config.bin %> <%= command.id %> baseline.json run.json --tolerance 5 --json',
-    '<%= config.bin %> <%= command.id %> main-a.json,main-b.json branch-a.json,branch-b.json',
+    '<%= config.bin %> <%= command.id %> main1.json,main2.json pr1.json,pr2.json',
   ];
   static override args = {
     old: Args.string({

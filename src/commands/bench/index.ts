@@ -31,16 +31,16 @@ const k8sOnly = { dependsOn: ['k8s'], helpGroup: 'KUBERNETES' };
 export default class Bench extends SentinelCommand<BenchResult> {
   /** A URL run never needs the config: its loader loads on demand (see run). */
   static loadsConfig = false;
-  static override summary =
-    'Load-test an HTTP endpoint, a YAML scenario or the Sentinel stack, and judge thresholds.';
+  static override summary = 'Load-test a URL, a YAML scenario or the Sentinel stack; judge thresholds.';
   static override description =
     `Closed model (--vus, or --stages of VUs) or open model (--rate, or --stages of arrivals/s; latency counts from each request's due time, so a stalled server cannot hide). Scenarios: a URL with wrk-style flags, a YAML file (setup step, weighted requests, think time, thresholds), a shipped profile (jackdaw), or the built-in "sentinel" end-to-end scenario (submit, poll, check stdout). Thresholds use k6's grammar; --preset applies the guides' numbers; --assert exits 1 when one fails. Ctrl-C stops cleanly, prints the summary and exits 130; a run aborted by an abortOnFail threshold exits 1. Shards (--shard i/N --start-at T) of one test are merged with "bench merge"; --k8s --shards N runs them as an Indexed Job on a cluster and merges their reports here (docs/bench.md "Shards, and running them on Kubernetes").`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> http://127.0.0.1:8080/api/v1/health -c 50 -d 10s',
-    '<%= config.bin %> <%= command.id %> --scenario jackdaw --base-url http://127.0.0.1:8000 --preset jackdaw --assert --out junit=bench.xml --out html=bench.html',
-    '<%= config.bin %> <%= command.id %> --scenario sentinel --rate 5 -d 2m --preset sentinel --assert',
-    "<%= config.bin %> <%= command.id %> http://127.0.0.1:8080/ --stages 30s:10,1m:100 --threshold 'http_req_duration:p(99)<200' --out json=run.json",
-    '<%= config.bin %> <%= command.id %> http://sentinel-api.sentinel:8080/api/v1/health --rate 2000 -d 1m --k8s --shards 4 -n loadtest --preset sark --assert',
+    '<%= config.bin %> <%= command.id %> --scenario jackdaw --base-url http://127.0.0.1:8000 \\\n    --preset jackdaw --assert --out junit=bench.xml --out html=bench.html',
+    '<%= config.bin %> <%= command.id %> --scenario sentinel --rate 5 -d 2m --assert',
+    '<%= config.bin %> <%= command.id %> http://127.0.0.1:8080/ --stages 30s:10,1m:100',
+    "<%= config.bin %> <%= command.id %> http://127.0.0.1:8080/ -t 'http_req_duration:p(99)<200'",
+    '<%= config.bin %> <%= command.id %> http://sentinel-api.sentinel:8080/api/v1/health \\\n    --rate 2000 -d 1m --k8s --shards 4 -n loadtest --preset sark --assert',
   ];
   static override args = {
     target: Args.string({ description: 'URL to load (single-endpoint mode, like wrk or autocannon).' }),

@@ -22,7 +22,7 @@ export default class BenchMerge extends SentinelCommand<BenchResult> {
     "Reads the reports of `bench --shard i/N --out json=FILE`, merges their HDR histograms exactly, sums the counters, computes rates over the common window (first start to last end), lines the per-second series up on each shard's measured start, and evaluates the thresholds on the merged data (the shards' own, or those given here). Refuses reports of different scenarios, targets, load models, schedules or shard counts, and a shard given twice. --assert exits 1 when a threshold fails; every report format can be written from the merge.";
   static override examples = [
     '<%= config.bin %> <%= command.id %> shard1.json shard2.json --assert',
-    "<%= config.bin %> <%= command.id %> shard*.json -t 'http_req_duration:p(99)<500' --out html=run.html",
+    "<%= config.bin %> <%= command.id %> shard*.json -t 'http_req_duration:p(99)<500'",
   ];
   static override strict = false;
   static override args = {

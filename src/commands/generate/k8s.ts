@@ -7,8 +7,7 @@ import { kedaWorkloads } from '../../tuners/index.js';
 export type { GenerateK8sResult };
 
 export default class GenerateK8s extends SentinelCommand<GenerateK8sResult> {
-  static override summary =
-    'Render a Kustomize-ready Kubernetes manifest set for a profile, tuned and validated.';
+  static override summary = 'Render a Kustomize-ready, tuned and validated Kubernetes manifest set.';
   static override description =
     `Everything the deployment guide lists, in its order: namespace with ResourceQuota and LimitRange, Secrets (placeholders marked REPLACE_ME, referenced by the workloads, never copied into ConfigMaps), ConfigMaps, PostgreSQL, a 3-node RabbitMQ for quorum queues and Redis with AOF as StatefulSets, the API Deployment with its HPA (CPU 70 %), the worker Deployment, the KEDA ScaledObject and TriggerAuthentication, the Ingress, NetworkPolicies (default deny, then one per component), the nsjail configs and kustomization.yaml; and, outside the kustomization, rbac/sentinel-ctl.yaml: the roles sentinel-ctl itself needs on the cluster (sentinel-ctl-read for status, diagnose and tune; sentinel-ctl-deploy for up and down), for a cluster admin to apply once.
 
@@ -17,8 +16,8 @@ Tuned numbers come from the tuners for --profile (dev, staging, prod) and carry 
 Every object is validated against the Kubernetes and KEDA schemas before anything is written, and \`tune check\` runs over the result. A non-empty --out is refused unless --force is given.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> --profile prod --out deploy/k8s',
-    '<%= config.bin %> <%= command.id %> --profile dev --out /tmp/k8s-dev --workload bursty --json',
-    '<%= config.bin %> <%= command.id %> --profile staging --out deploy/staging --host sentinel.example.org --tag v1.4.2 --force',
+    '<%= config.bin %> <%= command.id %> --profile dev --out /tmp/k8s-dev --workload bursty',
+    '<%= config.bin %> <%= command.id %> --profile staging --out deploy/staging \\\n    --host sentinel.example.org --tag v1.4.2 --force',
   ];
   static override flags = {
     out: Flags.directory({

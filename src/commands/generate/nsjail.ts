@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { SentinelCommand } from '../../cli/base-command.js';
+import { durationFlag, legacyMsFlag, legacyMsWarning } from '../../lib/duration.js';
 import { UserError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
 import { detectHostHierarchy } from '../../worker/sandbox/cgroups.js';
@@ -32,24 +33,24 @@ export interface GenerateNsjailResult {
 }
 
 export default class GenerateNsjail extends SentinelCommand<GenerateNsjailResult> {
-  static override summary =
-    'Write the nsjail configs (python.cfg, cpp.cfg, cpp-compile.cfg) for a production image.';
+  static override summary = 'Write the nsjail configs (python, cpp, cpp-compile) for a production image.';
   static override description =
     `Renders templates/nsjail with the limits of the tuning guide ("nsjail Sandbox Limits": wall 10 s; memory 256 / 512 / 256 MB for python / C++ compile / C++ run; 64 pids; 1 CPU; tmpfs 64 / 128 / 64 MB) into protobuf text that nsjail's config.proto accepts. cpp.cfg carries the run limits, cpp-compile.cfg the compile limits. Bind mounts of /src and /out are relative to $SENTINEL_JOB_DIR (prefix_src_env); the jail's uid and gid 1000 map to --outside-id on the host. With cgroup limits (the default) nsjail needs a parent cgroup to nest its own under; the note says what this host needs. --no-cgroup-limits renders rlimits only (the worker's own configs, whose cgroup limits sit on its slot cgroups). Files are written atomically; existing ones are refused unless --force is given (as generate k8s does).`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> --out deploy/nsjail',
-    '<%= config.bin %> <%= command.id %> --out /etc/nsjail --time-limit-ms 5000 --memory-limit-kb 131072 --json',
+    '<%= config.bin %> <%= command.id %> --out /etc/nsjail --time-limit 5s \\\n    --memory-limit-kb 131072 --json',
   ];
   static override flags = {
     out: Flags.directory({
       summary: 'Directory to write the configs into (created when missing).',
       required: true,
     }),
-    'time-limit-ms': Flags.integer({
+    'time-limit': durationFlag({
       summary: 'Wall-clock limit of the program runs (python, C++ run), rounded up to seconds.',
       min: 1,
       max: guideLimits.python.wallMs,
     }),
+    'time-limit-ms': legacyMsFlag({ replacement: 'time-limit', max: guideLimits.python.wallMs }),
     'memory-limit-kb': Flags.integer({
       summary: 'Memory limit of the program runs (python, C++ run).',
       min: 1024,
@@ -69,11 +70,14 @@ export default class GenerateNsjail extends SentinelCommand<GenerateNsjailResult
 
   async run(): Promise<GenerateNsjailResult> {
     const { flags } = await this.parse(GenerateNsjail);
+    if (flags['time-limit-ms'] !== undefined)
+      this.warnUser(legacyMsWarning('time-limit-ms', 'time-limit', flags['time-limit-ms']));
+    const timeLimitMs = flags['time-limit'] ?? flags['time-limit-ms'];
     const job =
-      flags['time-limit-ms'] === undefined && flags['memory-limit-kb'] === undefined
+      timeLimitMs === undefined && flags['memory-limit-kb'] === undefined
         ? undefined
         : {
-            timeLimitMs: flags['time-limit-ms'] ?? guideLimits.python.wallMs,
+            timeLimitMs: timeLimitMs ?? guideLimits.python.wallMs,
             memoryLimitKb: flags['memory-limit-kb'] ?? guideLimits.python.memoryMb * 1024,
           };
     const limits: Record<Phase, StepLimits> = {

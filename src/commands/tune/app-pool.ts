@@ -41,8 +41,7 @@ class PoolDoesNotFitError extends CheckFailedError {
 }
 
 export default class TuneAppPool extends SentinelCommand<TuneAppPoolResult> {
-  static override summary =
-    'Size and check the database pool of a Python service: SQLAlchemy (SARK) or asyncpg (Jackdaw).';
+  static override summary = "Size a Python service's database pool: SQLAlchemy (SARK) or asyncpg (Jackdaw).";
   static override description =
     `sqlalchemy: the SARK tuning guide's "Database Optimization > Connection Pooling" pool_size by deployment size (1–3 pods 20, 4–10 pods 15, more 10) plus max_overflow 10, checked as pods × pool_size and pods × (pool_size + max_overflow) against max_connections. asyncpg: the Jackdaw benchmarking guide's "6. Connection Pool Tuning > asyncpg" max_size = floor(max_connections × 0.8 / replicas), min_size 5, checked as replicas × max_size against max_connections.
 
@@ -50,8 +49,8 @@ With --k8s, max_connections and superuser_reserved_connections come from the clu
 
 Exit 1 when the replicas' pools cannot fit max_connections (the check), 0 otherwise.`;
   static override examples = [
-    '<%= config.bin %> <%= command.id %> --client sqlalchemy --replicas 6 --max-connections 200',
-    '<%= config.bin %> <%= command.id %> --client asyncpg --replicas 2 --max-connections 100 --json',
+    '<%= config.bin %> <%= command.id %> --client sqlalchemy --replicas 6 \\\n    --max-connections 200',
+    '<%= config.bin %> <%= command.id %> --client asyncpg --replicas 2 \\\n    --max-connections 100',
     '<%= config.bin %> <%= command.id %> --client asyncpg --replicas 4 --k8s -n sentinel',
   ];
   static override flags = {

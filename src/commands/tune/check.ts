@@ -34,8 +34,7 @@ function renderDrift(result: TuneCheckResult, dirs: string[]): string {
 }
 
 export default class TuneCheck extends TuneCommand {
-  static override summary =
-    'Find contradictions between components: pools vs max_connections, KEDA vs the database, and more.';
+  static override summary = 'Find contradictions between components: pools vs max_connections, KEDA, more.';
   static override description =
     `Reads the facts of --manifests and/or --live (and flags), then checks: the sum of every pool against max_connections minus the reserved slots (with KEDA the executions add to the API pools), an implicit pgx pool, max_workers against PostgreSQL and RabbitMQ's channel_max, worker requests and limits against WORKER_POOL_SIZE, the pool against the pod's CPU and memory, the API write timeout against the longest stream, prefetch × p99 against consumer_timeout, the KEDA cooldown and trigger protocol, the per-pod pool maximum, Redis maxmemory, usage and policy, and the API's autoscaler against the connection budget.
 

@@ -14,8 +14,7 @@ import { kedaWorkloads } from '../../tuners/index.js';
 export type TuneKedaResult = TuneResult;
 
 export default class TuneKeda extends TuneCommand {
-  static override summary =
-    "Tune the worker's KEDA ScaledObject: polling, cooldown, replicas, trigger and scaling policies.";
+  static override summary = "Tune the worker's KEDA ScaledObject: polling, cooldown, replicas, trigger.";
   static override description =
     `The tuning guide's "KEDA Auto-Scaling" values for a workload: its defaults (poll 5 s, cooldown 60 s, 2–50 replicas, 15 messages per worker, +5 pods or +100 % every 30 s, −2 pods every 60 s after 120 s), bursty (poll 3 s, 5 messages, +10 pods / 15 s) or steady (poll 10 s, 30 messages, 300 s scale-down window). maxReplicaCount is kept as the manifests or --max-replicas set it; max_workers = maxReplicaCount × WORKER_POOL_SIZE is checked against max_connections. The cooldown is raised when prefetch × p99 execution time is longer.
 

@@ -5,8 +5,7 @@ import type { TuneResult } from '../../tune-command/types.js';
 export type TunePoolResult = TuneResult;
 
 export default class TunePool extends TuneCommand {
-  static override summary =
-    'Size WORKER_POOL_SIZE, worker resources, the pgx pools and PostgreSQL max_connections together.';
+  static override summary = 'Size WORKER_POOL_SIZE, worker resources, pgx pools and max_connections.';
   static override description =
     `Facts come from flags, the cluster's live objects (--k8s, read-only), --manifests / --env-file, --live, the container's cgroup limits and the host, in that order of precedence; each is listed with where it came from.
 

@@ -9,10 +9,10 @@ export default class TunePrefetch extends TuneCommand {
   static override description =
     `The tuning guide's "RabbitMQ > Prefetch Count": 1 when execution times vary (Sentinel's default: a 100 ms print next to a 10 s compile, where a higher prefetch blocks the head of the line), 5 for uniform fast executions (p99 within 2 × p50 and under 1 s, this tool's reading of "uniform" and "fast"), 10 only when p99 is under 100 ms. Then lowered so that prefetch × p99 stays under RabbitMQ's consumer_timeout.
 
-Execution times come from the worker's sentinel_execution_duration_seconds histogram (--live) or --p50-ms / --p99-ms. --write sets WORKER_PREFETCH (or the prefetch variable the worker already reads) in the worker Deployment and in env files.`;
+Execution times come from the worker's sentinel_execution_duration_seconds histogram (--live) or --p50 / --p99. --write sets WORKER_PREFETCH (or the prefetch variable the worker already reads) in the worker Deployment and in env files.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> --live',
-    '<%= config.bin %> <%= command.id %> --p50-ms 40 --p99-ms 80',
+    '<%= config.bin %> <%= command.id %> --p50 40ms --p99 80ms',
     '<%= config.bin %> <%= command.id %> --manifests k8s/ --live --write',
   ];
   static override flags = { ...execFlags, ...sourceFlags, ...writeFlags };

@@ -22,7 +22,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { cli, cliProcess, repoRoot } from '../../helpers/cli.js';
+import { cli, cliJson, cliProcess, repoRoot } from '../../helpers/cli.js';
 import { testOffset } from '../../helpers/ports.js';
 
 const OFFSET = testOffset('cliConventions');
@@ -82,7 +82,7 @@ function invocations(): Record<string, { args: string[]; exit: number }> {
     'generate:nsjail': { args: ['generate', 'nsjail', '--out', path.join(work, 'nsjail')], exit: 0 },
     'tune:pool': { args: ['tune', 'pool', ...facts, ...pod], exit: 0 },
     'tune:keda': { args: ['tune', 'keda', ...facts, ...pod], exit: 0 },
-    'tune:prefetch': { args: ['tune', 'prefetch', ...facts, '--p50-ms', '40', '--p99-ms', '80'], exit: 0 },
+    'tune:prefetch': { args: ['tune', 'prefetch', ...facts, '--p50', '40ms', '--p99', '80ms'], exit: 0 },
     'tune:redis': { args: ['tune', 'redis', ...facts, '--keys', '2000', '--bytes-per-key', '180'], exit: 0 },
     'tune:rabbitmq': { args: ['tune', 'rabbitmq', ...facts], exit: 0 },
     'tune:check': { args: ['tune', 'check', ...facts, ...pod], exit: 1 },
@@ -173,6 +173,11 @@ describe('exit 2 for usage errors, with and without --json', () => {
     [['tune', 'pool', '--memory', '1']],
     [['tune', 'pool', '--max-connections', '300000']],
     [['tune', 'prefetch', '--p50-ms', '200', '--p99-ms', '100']],
+    [['tune', 'prefetch', '--p50', '200ms', '--p99', '100ms']],
+    [['tune', 'prefetch', '--p50', '1', '--p99', '500ms']],
+    [['tune', 'prefetch', '--p50', '40ms']],
+    [['tune', 'prefetch', '--p50', '40ms', '--p50-ms', '40', '--p99', '1s']],
+    [['submit', 'examples/hello.py', '--time-limit', '11s']],
     [['tune', 'redis', '--keys', '99999999999999999999']],
     [['bench', 'compare', 'a.json', 'b.json', '--error-tolerance', '150']],
     [['submit', 'examples/hello.py', '--timeout', '1x']],
@@ -290,12 +295,14 @@ describe('oclif conventions', () => {
   test("tune subcommands list only their own flags; bench compare's tolerances are both percent", async () => {
     const redis = (await cli(['tune', 'redis', '--help'])).stdout;
     expect(redis).toContain('--keys');
-    expect(redis).not.toMatch(/--cpus|--max-connections|--p50-ms|--api-replicas/);
+    expect(redis).not.toMatch(/--cpus|--max-connections|--p50|--api-replicas/);
     const prefetch = (await cli(['tune', 'prefetch', '--help'])).stdout;
-    expect(prefetch).toContain('--p99-ms');
+    expect(prefetch).toContain('--p99=<duration>');
+    // The old milliseconds spellings still work but are not offered.
+    expect(prefetch).not.toMatch(/--p50-ms|--p99-ms/);
     expect(prefetch).not.toMatch(/--cpus|--max-connections|--keys/);
     const pool = (await cli(['tune', 'pool', '--help'])).stdout;
-    expect(pool).not.toMatch(/--p50-ms|--keys/);
+    expect(pool).not.toMatch(/--p50|--keys/);
     const compare = (await cli(['bench', 'compare', '--help'])).stdout.replace(/\s+/g, ' ');
     expect(compare).toMatch(/--tolerance=<percent>/);
     expect(compare).toMatch(/--error-tolerance=<percent>/);
@@ -306,6 +313,51 @@ describe('oclif conventions', () => {
       const help = (await cli([...args, '--help'])).stdout;
       expect(help, args.join(' ')).toMatch(/--timeout=<duration>/);
     }
+    for (const [args, flag] of [
+      [['submit'], '--time-limit'],
+      [['generate', 'nsjail'], '--time-limit'],
+      [['tune', 'prefetch'], '--p50'],
+      [['tune', 'check'], '--p99'],
+    ] as const) {
+      const help = (await cli([...args, '--help'])).stdout;
+      expect(help, args.join(' ')).toContain(`${flag}=<duration>`);
+      expect(help, args.join(' ')).not.toContain(`${flag}-ms`);
+    }
+  });
+
+  test('no flag whose value is a duration takes raw milliseconds or seconds (other than hidden, deprecated ones)', () => {
+    const m = JSON.parse(readFileSync(path.join(repoRoot, 'oclif.manifest.json'), 'utf8'));
+    const offenders: string[] = [];
+    for (const [id, c] of Object.entries(m.commands) as Array<
+      [
+        string,
+        { flags: Record<string, { hidden?: boolean; helpValue?: string; summary?: string; type: string }> },
+      ]
+    >) {
+      for (const [name, f] of Object.entries(c.flags)) {
+        if (f.hidden || f.type !== 'option') continue;
+        const unitInName = /-(ms|s|sec|secs|seconds|millis|minutes?)$/.test(name);
+        const durationWords = /\b(timeout|interval|duration|period|limit|delay|wait|p50|p99)\b/.test(name);
+        if (
+          unitInName ||
+          (durationWords && f.helpValue !== '<duration>' && !/kb|bytes|connections/.test(name))
+        )
+          offenders.push(`${id} --${name}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  test('every --help fits 80 columns at COLUMNS=80 (commands, topics, the root)', async () => {
+    const topics = ['tune', 'generate', 'audit', 'config', 'bench'];
+    const all = [...manifestCommands().map((id) => id.split(':')), ...topics.map((t) => [t]), []];
+    const wide: string[] = [];
+    for (const args of all) {
+      const r = await cli([...args, '--help'], { env: { COLUMNS: '80' } });
+      expect(r.exitCode, args.join(' ')).toBe(0);
+      for (const l of r.stdout.split('\n')) if ([...l].length > 80) wide.push(`${args.join(' ')}: ${l}`);
+    }
+    expect(wide).toEqual([]);
   });
 
   test('NO_COLOR and --no-color: no escape sequences anywhere', async () => {
@@ -317,6 +369,42 @@ describe('oclif conventions', () => {
 });
 
 describe('durations: one syntax, a bare number is seconds', () => {
+  test('--p50/--p99 take durations; the deprecated --p50-ms/--p99-ms take ms and warn (text and --json)', async () => {
+    type R = { facts: Array<{ name: string; value: string }> };
+    const exec = (r: { json: { result: R } }) =>
+      r.json.result.facts.find((f) => f.name === 'execution')?.value;
+    const now = await cliJson<R>(['tune', 'prefetch', '--p50', '250ms', '--p99', '2']);
+    const old = await cliJson<R>(['tune', 'prefetch', '--p50-ms', '250', '--p99-ms', '2000']);
+    expect(now.exitCode).toBe(0);
+    expect(old.exitCode).toBe(0);
+    // A bare number is seconds: --p99 2 is the same as --p99-ms 2000.
+    expect(exec(now)).toBe(exec(old));
+    expect(exec(now)).toMatch(/p50 250 ms, p99 2000 ms/);
+    expect(now.json.warnings.filter((w) => w.includes('deprecated'))).toEqual([]);
+    expect(old.json.warnings).toEqual(
+      expect.arrayContaining([
+        '--p50-ms is deprecated: use --p50 250ms (a bare number there means seconds).',
+        '--p99-ms is deprecated: use --p99 2s (a bare number there means seconds).',
+      ]),
+    );
+    const text = await cli(['tune', 'prefetch', '--p50-ms', '250', '--p99-ms', '2000']);
+    expect(text.stderr).toContain('Warning: --p50-ms is deprecated: use --p50 250ms');
+  });
+
+  test('generate nsjail --time-limit 5s writes what the deprecated --time-limit-ms 5000 writes', async () => {
+    const a = path.join(work, 'nsjail-new');
+    const b = path.join(work, 'nsjail-old');
+    const ra = await cli(['generate', 'nsjail', '--out', a, '--time-limit', '5s']);
+    const rb = await cliJson(['generate', 'nsjail', '--out', b, '--time-limit-ms', '5000']);
+    expect([ra.exitCode, rb.exitCode]).toEqual([0, 0]);
+    expect(rb.json.warnings).toContain(
+      '--time-limit-ms is deprecated: use --time-limit 5s (a bare number there means seconds).',
+    );
+    for (const f of readdirSync(a))
+      expect(readFileSync(path.join(b, f), 'utf8'), f).toBe(readFileSync(path.join(a, f), 'utf8'));
+    expect(readFileSync(path.join(a, 'python.cfg'), 'utf8')).toMatch(/time_limit: 5\b/);
+  });
+
   test('bench -d 1 measures a second; the report says so', () => {
     const report = JSON.parse(readFileSync(benchReport, 'utf8'));
     expect(report.measuredMs).toBeGreaterThanOrEqual(950);

@@ -10,8 +10,9 @@ import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import type { DiagnoseReport, Finding } from '../../../src/diagnose/types.js';
+import type { DiagnoseReport } from '../../../src/diagnose/types.js';
 import { cli, cliJson, cliProcess } from '../../helpers/cli.js';
+import { findingById } from '../../helpers/diagnose.js';
 import { testOffset } from '../../helpers/ports.js';
 import { stackSecrets, startStack, type TestStack } from '../../helpers/stack.js';
 
@@ -42,7 +43,7 @@ const urls = () => ({
   REDIS_URL: `redis://:${encodeURIComponent(secrets.redis)}@127.0.0.1:${PORTS.redis}/0`,
 });
 
-const byId = (r: DiagnoseReport, id: string): Finding | undefined => r.findings.find((f) => f.id === id);
+const byId = findingById;
 
 async function managementDepth(): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${PORTS.management}/api/queues/%2F/execution_tasks`, {

@@ -10,12 +10,13 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import type { DiagnoseReport, Finding } from '../../../src/diagnose/types.js';
+import type { DiagnoseReport } from '../../../src/diagnose/types.js';
 import { cliJson } from '../../helpers/cli.js';
+import { diagnoseOnce, findingById } from '../../helpers/diagnose.js';
 import { testOffset } from '../../helpers/ports.js';
 import { startStack, type TestStack } from '../../helpers/stack.js';
 
-const byId = (r: DiagnoseReport, id: string): Finding | undefined => r.findings.find((f) => f.id === id);
+const byId = findingById;
 let stack: TestStack;
 let promUrl: string;
 // The worker makes its sandbox work directory under TMPDIR: a private one, so it is this stack's.
@@ -23,18 +24,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'diag-prom-'));
 chmodSync(tmp, 0o755);
 const savedTmp = process.env.TMPDIR;
 
-async function diagnose(...extra: string[]): Promise<DiagnoseReport> {
-  const r = await cliJson<DiagnoseReport>([
-    'diagnose',
-    ...stack.args,
-    '--once',
-    '--sample-interval',
-    '500ms',
-    ...extra,
-  ]);
-  expect(r.json?.result, r.stderr).toBeDefined();
-  return r.json.result;
-}
+const diagnose = (...extra: string[]): Promise<DiagnoseReport> => diagnoseOnce(stack.args, ...extra);
 
 async function promQuery(
   expr: string,

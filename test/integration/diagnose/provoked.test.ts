@@ -11,30 +11,20 @@ import amqp from 'amqplib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { managementRequest } from '../../../src/clients/rabbitmq-management.js';
-import type { DiagnoseReport, Finding } from '../../../src/diagnose/types.js';
+import type { DiagnoseReport } from '../../../src/diagnose/types.js';
 import type { HistorySample } from '../../../src/diagnose/windows/history.js';
 import { pgClientUrl } from '../../../src/services/endpoints.js';
-import { cli, cliJson } from '../../helpers/cli.js';
+import { cli } from '../../helpers/cli.js';
+import { diagnoseOnce, findingById } from '../../helpers/diagnose.js';
 import { testOffset } from '../../helpers/ports.js';
 import { startStack, type TestStack } from '../../helpers/stack.js';
 
-const byId = (r: DiagnoseReport, id: string): Finding | undefined => r.findings.find((f) => f.id === id);
+const byId = findingById;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let stack: TestStack;
 
-async function diagnose(...extra: string[]): Promise<DiagnoseReport> {
-  const r = await cliJson<DiagnoseReport>([
-    'diagnose',
-    ...stack.args,
-    '--once',
-    '--sample-interval',
-    '500ms',
-    ...extra,
-  ]);
-  expect(r.json?.result, r.stderr).toBeDefined();
-  return r.json.result;
-}
+const diagnose = (...extra: string[]): Promise<DiagnoseReport> => diagnoseOnce(stack.args, ...extra);
 
 async function submit(source: string): Promise<number> {
   const res = await fetch(`${stack.urls.apiUrl}/api/v1/submissions`, {

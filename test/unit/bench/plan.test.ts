@@ -127,7 +127,7 @@ describe('plan from flags and scenario', () => {
       { target: 'http://h/', threshold: ['http_req_duration{name:login}:p(95)<1'] },
       'selects name "login", which this scenario does not have',
     ],
-    [{ scenario: '/nonexistent.yaml' }, 'Cannot read scenario file /nonexistent.yaml: ENOENT.'],
+    [{ scenario: '/nonexistent.yaml' }, '/nonexistent.yaml does not exist (expected a YAML scenario file).'],
   ])('%o → exit 2', async (flags, message) => {
     let error: unknown;
     try {

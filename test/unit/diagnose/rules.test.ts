@@ -1012,6 +1012,17 @@ describe('diagnose rules', () => {
     expect(evaluate(healthy(), context())).toEqual([]);
   });
 
+  test("host figures name whose host they are: against remote targets, sentinel-ctl's machine", () => {
+    const facts = hs({ cpuUsage: 1 }).facts;
+    facts.host = { ...facts.host, target: 'build-box (this machine)' } as typeof facts.host;
+    const remote = evaluate(facts, context({ remote: true })).find((f) => f.id === 'host-cpu')!;
+    expect(remote.title).toMatch(
+      /^this machine \(build-box, where sentinel-ctl runs, not the services' hosts\) CPU at 100 %/,
+    );
+    const local = evaluate(facts, context()).find((f) => f.id === 'host-cpu')!;
+    expect(local.title).toMatch(/^host CPU at 100 %/);
+  });
+
   test.each(rows.map((r) => [`${r[2]} ${r[3] ?? 'none'}: ${r[0]}`, ...r.slice(1)] as Row))(
     '%s',
     (_name, build, id, expected, evidence) => {

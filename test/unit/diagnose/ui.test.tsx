@@ -4,7 +4,7 @@ import { countBySeverity, evaluate } from '../../../src/diagnose/rules/index.js'
 import type { Series } from '../../../src/diagnose/session.js';
 import type { DiagnoseReport, Facts } from '../../../src/diagnose/types.js';
 import { DiagnoseApp, type DiagnoseSource } from '../../../src/diagnose/ui/DiagnoseApp.js';
-import { context, down, healthy, queue, rabbit, redis, withFacts } from './fixtures.js';
+import { context, down, healthy, postgres, queue, rabbit, redis, withFacts } from './fixtures.js';
 
 const KEY = { up: '\u001B[A', down: '\u001B[B', tab: '\t', enter: '\r', esc: '\u001B' };
 
@@ -42,7 +42,10 @@ const troubled = () =>
   );
 
 /** Canned reports, and a scheduler the test fires by hand (no timers, no sleeping). */
-function harness(reports: DiagnoseReport[]) {
+function harness(
+  reports: DiagnoseReport[],
+  size: { columns: number; rows: number } = { columns: 80, rows: 24 },
+) {
   let ticks = 0;
   const series: Series = {
     queueDepth: [0, 500, 1500],
@@ -71,8 +74,8 @@ function harness(reports: DiagnoseReport[]) {
       intervalMs={2000}
       taskQueue="execution_tasks"
       onExit={onExit}
-      columns={80}
-      rows={24}
+      columns={size.columns}
+      rows={size.rows}
       schedule={schedule}
     />,
   );
@@ -227,5 +230,65 @@ describe('the diagnose UI', () => {
     h.app.stdin.write('q');
     await vi.waitFor(() => expect(h.onExit).toHaveBeenCalledTimes(1));
     expect(h.onExit.mock.calls[0]![0].healthy).toBe(false);
+  });
+
+  test('a PostgreSQL query is shown whole in the details (wrapped), not cut at 30 characters', async () => {
+    const query =
+      "SELECT j.id, j.status, j.language FROM execution_jobs j WHERE j.status = 'QUEUED' ORDER BY j.created_at LIMIT 100";
+    const slow = report(
+      withFacts(
+        healthy(),
+        'postgres',
+        postgres({
+          longRunning: [
+            {
+              pid: 4242,
+              user: 'sentinel',
+              application: 'api',
+              state: 'active',
+              seconds: 30,
+              waitEvent: null,
+              query,
+            },
+          ],
+        }),
+      ),
+    );
+    const h = harness([slow]);
+    h.fire();
+    await h.until((f) => /▸WARN postgres/.test(f));
+    h.app.stdin.write(KEY.enter);
+    await h.until((f) => f.includes('Evidence'));
+    // The wrapped lines, joined, hold the whole query.
+    const joined = h
+      .frame()
+      .split('\n')
+      .map((l) => l.trim())
+      .join(' ');
+    expect(joined).toContain(query);
+    expect(
+      h
+        .frame()
+        .split('\n')
+        .every((l) => [...l].length <= 80),
+    ).toBe(true);
+    h.app.unmount();
+  });
+
+  test('the whole terminal: 200×50 draws 49 lines (one kept for the cursor), the footer uncut', async () => {
+    const small = harness([troubled()]);
+    small.fire();
+    await small.until((f) => f.includes(' crit'));
+    const big = harness([troubled()], { columns: 200, rows: 50 });
+    big.fire();
+    await big.until((f) => f.includes(' crit'));
+    const lines = big.frame().split('\n');
+    expect(lines).toHaveLength(49);
+    expect(small.frame().split('\n')).toHaveLength(23);
+    // The footer's last key is there at 200 columns, cut (…) at 80.
+    expect(lines.at(-1)).toContain('q quit');
+    expect(small.frame().split('\n').at(-1)).toMatch(/…$/);
+    small.app.unmount();
+    big.app.unmount();
   });
 });

@@ -27,6 +27,7 @@ describe('loadManifestTree', () => {
       'StatefulSet/postgres postgres.yaml:1 doc 0',
       'Secret/sentinel-db secrets.yaml:2 doc 0',
       'Secret/sentinel-secrets secrets.yaml:14 doc 1',
+      'Secret/rabbitmq-conn secrets.yaml:24 doc 2',
       'Deployment/sentinel-worker worker.yaml:1 doc 0',
     ]);
     expect(tree.files.map((f) => `${f.type} ${f.display}`)).toEqual([
