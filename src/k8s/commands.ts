@@ -245,7 +245,7 @@ export interface StatusK8sResult {
 }
 
 /** Cuts a cell so the table fits the terminal; --json keeps the whole text. */
-function fit(text: string, width: number): string {
+function fitCell(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, width - 1)}…` : text;
 }
 
@@ -303,7 +303,7 @@ export async function statusK8s(
       io.log(
         renderTable(
           ['KIND', 'NAME', 'NAMESPACE', 'STATE'],
-          result.objects.map((o) => [o.kind, o.name, o.namespace ?? '-', fit(o.state, width)]),
+          result.objects.map((o) => [o.kind, o.name, o.namespace ?? '-', fitCell(o.state, width)]),
         ),
       );
       io.note(`Applied ${inv.appliedAt ?? '?'} from ${inv.source ?? '?'} to ${cluster.label}.`);

@@ -1,6 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isTerminal } from '../../../src/jobs/repository.js';
 import { cli, repoRoot } from '../../helpers/cli.js';
