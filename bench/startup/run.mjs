@@ -3,7 +3,7 @@
 // 40,000/s closed; this machine is shared, so the script measures the closed-model capacity C first
 // (50 connections) and drives the open model at the same fractions of it (C/8 and C/2), without a
 // warm-up, once with the preparation (default) and once with --no-prime, interleaved, ROUNDS times.
-//   node bench/startup/run.mjs            (needs `npm run build`; env PORT=25780 ROUNDS=2 DURATION=10)
+//   node bench/startup/run.mjs            (needs `npm run build`; env PORT=25780 ROUNDS=2 DURATION=10 RATES=a,b)
 // Prints per run: overall p99, the steady-state seconds' p99 (seconds 2 to the end), the first
 // second's p99, dropped arrivals (and how many while the generator was late), priming requests,
 // and the machine's 1-minute load when the run ended. The closed-model capacity is measured again
@@ -46,7 +46,10 @@ try {
   const closed = bench(['-c', '50', '-d', '5s'], 'closed');
   const C = closed.requests.at(-1).rps;
   console.log(`closed model, 50 connections: ${Math.round(C)} req/s (the issue's server: 40,000/s)`);
-  const rates = [Math.round(C / 8), Math.round(C / 2)];
+  // RATES=5000,20000 drives fixed rates (the issue's figures) instead of the fractions of C.
+  const rates = process.env.RATES
+    ? process.env.RATES.split(',').map(Number)
+    : [Math.round(C / 8), Math.round(C / 2)];
   console.log(
     `open model at C/8 = ${rates[0]}/s (issue: 5,000/s) and C/2 = ${rates[1]}/s (issue: 20,000/s), ${DURATION}s, no warm-up`,
   );
