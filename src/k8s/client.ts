@@ -95,13 +95,16 @@ function loadKubeConfig(o: ClusterOptions): { kc: KubeConfig; source: Source } {
         kc.mergeConfig(more);
       }
     } catch (error) {
-      throw new UserError(
-        `kubeconfig ${files.join(':')} cannot be read: ${describeError(error).split('\n')[0]}`,
-        {
-          code: 'KUBECONFIG',
-          suggestion: 'Check the file with `kubectl config view --kubeconfig FILE`.',
-        },
-      );
+      // client-node reads an empty file or a YAML scalar as a config and then fails on a missing
+      // field (a TypeError); say what is wrong with the file instead.
+      const why =
+        error instanceof TypeError
+          ? 'it is empty or not a kubeconfig (a YAML document with clusters, contexts and users)'
+          : describeError(error).split('\n')[0];
+      throw new UserError(`kubeconfig ${files.join(':')} cannot be read: ${why}`, {
+        code: 'KUBECONFIG',
+        suggestion: 'Check the file with `kubectl config view --kubeconfig FILE`.',
+      });
     }
     return { kc, source: { kind, files } as Source };
   };

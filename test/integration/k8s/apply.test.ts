@@ -112,6 +112,22 @@ describe('cluster access', () => {
     expect(r.stderr).toMatch(/^Hint: /m);
   });
 
+  test('an empty kubeconfig, or one that is only a string, is exit 2 saying what is wrong', async () => {
+    const cases = [
+      ['', 'cannot be read: it is empty or not a kubeconfig'],
+      ['just a string\n', 'has no current context'],
+    ] as const;
+    for (const [text, message] of cases) {
+      const bad = path.join(work, 'empty-kubeconfig');
+      writeFileSync(bad, text);
+      const r = await cli(['status', '--k8s', '--kubeconfig', bad]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toContain(bad);
+      expect(r.stderr).toContain(message);
+      expect(r.stderr).not.toContain('Cannot read properties');
+    }
+  });
+
   test('an unknown --context is exit 2 and lists the contexts there are', async () => {
     const r = await cli(['status', ...admin(), '--context', 'nope']);
     expect(r.exitCode).toBe(2);
