@@ -195,9 +195,7 @@ describe('audit sandbox without a stack', () => {
   test('--help documents the command with examples', async () => {
     const r = await cli(['audit', 'sandbox', '--help']);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain(
-      'Run hostile programs through the real worker and report whether the sandbox held.',
-    );
+    expect(r.stdout).toContain('Run hostile programs through the real worker; report if the sandbox held.');
     expect(r.stdout).toContain('$ sentinel-ctl audit sandbox --json > audit.json');
   });
 });
