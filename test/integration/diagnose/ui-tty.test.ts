@@ -45,6 +45,19 @@ print(json.dumps({'exit': os.waitstatus_to_exitcode(status), 'out': out.decode('
 const script = path.join(work, 'pty-run.py');
 writeFileSync(script, PTY_RUN);
 
+/**
+ * The environment of a person at a terminal: without CI's variables, under which ink draws only the
+ * final frame (is-in-ci), so the UI would never show FINDINGS for the script to answer with q.
+ */
+function personEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] =>
+        e[1] !== undefined && e[0] !== 'CI' && e[0] !== 'CONTINUOUS_INTEGRATION' && !e[0].startsWith('CI_'),
+    ),
+  );
+}
+
 async function ui(cols: number, rows: number, env: Record<string, string> = {}) {
   const r = await execa(
     '/usr/bin/python3',
@@ -63,7 +76,12 @@ async function ui(cols: number, rows: number, env: Record<string, string> = {}) 
       '--timeout',
       '500ms',
     ],
-    { cwd: repoRoot, env: { ...env, TERM: 'xterm-256color' }, extendEnv: true, reject: false },
+    {
+      cwd: repoRoot,
+      env: { ...personEnv(), ...env, TERM: 'xterm-256color' },
+      extendEnv: false,
+      reject: false,
+    },
   );
   expect(r.exitCode, String(r.stderr)).toBe(0);
   const { exit, out } = JSON.parse(String(r.stdout)) as { exit: number; out: string };
