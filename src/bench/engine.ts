@@ -55,9 +55,17 @@ export interface ScenarioRunner {
   iterate(vu: VirtualUser, ctx: IterationContext, dueAt: number | undefined): Promise<void>;
   /**
    * The same iteration without promises, when the runner has it: `done` is called once the
-   * iteration is recorded, always later (never synchronously). The generator's hot path.
+   * iteration is recorded, always later (never synchronously), with the clock it recorded at.
+   * `startedAt` is the clock the caller has just read: the generator's hot path reads the clock
+   * once per request, not once per layer.
    */
-  iterateCb?(vu: VirtualUser, ctx: IterationContext, dueAt: number | undefined, done: () => void): void;
+  iterateCb?(
+    vu: VirtualUser,
+    ctx: IterationContext,
+    dueAt: number | undefined,
+    startedAt: number,
+    done: (endedAt: number) => void,
+  ): void;
   /** Think time after an iteration (closed model), in ms; 0 for none. */
   thinkMs(): number;
   /**
@@ -383,27 +391,33 @@ export class Engine {
 
   /**
    * `iterate` without promises (when the runner has `iterateCb` and the VU is set up): `done` is
-   * called when the iteration is over, always later. Otherwise the same steps as `iterate`.
+   * called when the iteration is over, always later, with the clock at its end. `startedAt` is
+   * the clock the caller has just read. Otherwise the same steps as `iterate`.
    */
-  iterateCb(vu: VirtualUser, ctx: IterationContext, due: number | undefined, done: () => void): void {
+  iterateCb(
+    vu: VirtualUser,
+    ctx: IterationContext,
+    due: number | undefined,
+    startedAt: number,
+    done: (endedAt: number) => void,
+  ): void {
     const runner = this.runner;
     if (!runner.iterateCb || !vu.ready) {
-      void this.iterate(vu, ctx, due).then(done);
+      void this.iterate(vu, ctx, due).then(() => done(now()));
       return;
     }
     if (ctx === this.main) this.started += 1;
     this.inFlight += 1;
     vu.iter += 1;
-    const begin = due ?? now();
-    runner.iterateCb(vu, ctx, due, () => {
-      if (!this.killed) this.afterIteration(ctx, begin);
+    const begin = due ?? startedAt;
+    runner.iterateCb(vu, ctx, due, startedAt, (end) => {
+      if (!this.killed) this.afterIteration(ctx, begin, end);
       this.inFlight -= 1;
-      done();
+      done(end);
     });
   }
 
-  private afterIteration(ctx: IterationContext, begin: number): void {
-    const end = now();
+  private afterIteration(ctx: IterationContext, begin: number, end = now()): void {
     ctx.store.recordIteration(end - begin, ctx.second(end));
     if (ctx === this.main) {
       this.completed += 1;

@@ -77,9 +77,6 @@ export function scenarioEnv(text: string, env = process.env): Record<string, str
 export const runName = (runId: string) => `sentinel-bench-${runId}`;
 export const reportName = (runId: string, index: number) => `${runName(runId)}-${index}`;
 
-/** The image of the shards when --image is not given: `generate k8s`'s registry and tag. */
-export const DEFAULT_IMAGE = 'ghcr.io/harsh-bh/sentinel-ctl:latest';
-
 /** Flags of `bench` that describe the test itself and are forwarded to every shard unchanged. */
 const FORWARDED = [
   'scenario',

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { describeError } from '../lib/errors.js';
+import { now } from './lag.js';
 import { Parsed, ResponseParser } from './response-parser.js';
 import { errorCause, type HttpClientOptions, type HttpResponse } from './transport.js';
 
@@ -228,14 +229,14 @@ export class RawHttpClient {
     if (deadline >= this.timerAt) return;
     clearTimeout(this.timer);
     this.timerAt = deadline;
-    this.timer = setTimeout(this.sweep, Math.max(1, Math.ceil(deadline - performance.now())));
+    this.timer = setTimeout(this.sweep, Math.max(1, Math.ceil(deadline - now())));
   }
 
   /** Fails what is past its deadline (in flight or still queued), then waits for the next deadline. */
   private readonly sweep = (): void => {
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
-    const t = performance.now();
+    const t = now();
     let next = Number.POSITIVE_INFINITY;
     // Queued in deadline order (one timeout for all): the expired ones are at the front.
     while (this.queue.length > 0 && this.queue[0]!.deadline <= t) {
@@ -265,10 +266,13 @@ export class RawHttpClient {
     wantBody: boolean,
     slot = 0,
   ): Promise<HttpResponse> {
-    return new Promise((resolve) => this.sendCb(method, path, headers, body, wantBody, slot, resolve));
+    return new Promise((resolve) => this.sendCb(method, path, headers, body, wantBody, slot, now(), resolve));
   }
 
-  /** `send` without a promise: `done` gets the response (always later, never synchronously). */
+  /**
+   * `send` without a promise: `done` gets the response (always later, never synchronously).
+   * `sentAt`: the clock (lag.ts `now`) as the caller read it just before; the timeout counts from it.
+   */
   sendCb(
     method: string,
     path: string,
@@ -276,6 +280,7 @@ export class RawHttpClient {
     body: string | undefined,
     wantBody: boolean,
     slot: number,
+    sentAt: number,
     done: (r: HttpResponse) => void,
   ): void {
     const p: Pending = {
@@ -284,7 +289,7 @@ export class RawHttpClient {
       wantBody,
       resolve: done,
       retried: false,
-      deadline: performance.now() + this.timeoutMs,
+      deadline: sentAt + this.timeoutMs,
     };
     const c = this.connection(slot);
     if (c) c.send(p);

@@ -125,8 +125,14 @@ class HttpRunner implements ScenarioRunner {
   }
 
   /** The same iteration without promises: `done` is called once it is recorded (the hot path). */
-  iterateCb(vu: VirtualUser, ctx: IterationContext, dueAt: number | undefined, done: () => void): void {
-    this.sendCb(this.requests[this.pick()]!, vu, ctx, dueAt, done);
+  iterateCb(
+    vu: VirtualUser,
+    ctx: IterationContext,
+    dueAt: number | undefined,
+    startedAt: number,
+    done: (endedAt: number) => void,
+  ): void {
+    this.sendCb(this.requests[this.pick()]!, vu, ctx, dueAt, startedAt, done);
   }
 
   /**
@@ -178,16 +184,21 @@ class HttpRunner implements ScenarioRunner {
   }
 
   private send(r: CompiledRequest, vu: VirtualUser, ctx: IterationContext, dueAt: number | undefined) {
-    return new Promise<void>((resolve) => this.sendCb(r, vu, ctx, dueAt, resolve));
+    return new Promise<void>((resolve) => this.sendCb(r, vu, ctx, dueAt, undefined, () => resolve()));
   }
 
-  /** Renders, sends, classifies and records one request, then calls `done`. */
+  /**
+   * Renders, sends, classifies and records one request, then calls `done` with the clock it
+   * recorded at. `startedAt`: the clock the caller has just read, used as the send time when
+   * there is nothing to render (a fixed request); otherwise the clock is read after rendering.
+   */
   private sendCb(
     r: CompiledRequest,
     vu: VirtualUser,
     ctx: IterationContext,
     dueAt: number | undefined,
-    done: () => void,
+    startedAt: number | undefined,
+    done: (endedAt: number) => void,
   ): void {
     const vars = vu.vars;
     if (r.needsIter) vars.iter = String(vu.iter);
@@ -200,8 +211,10 @@ class HttpRunner implements ScenarioRunner {
     }
     const body =
       r.body === undefined ? undefined : renderTemplate(r.body, vars, r.bodyIsJson ? jsonEscape : undefined);
-    const t0 = dueAt ?? now();
     const path = r.fixedPath ?? this.prefix + renderTemplate(r.path, vars);
+    const fixed = r.staticHeaders !== undefined && r.body === undefined && r.fixedPath !== undefined;
+    const sentAt = fixed && startedAt !== undefined ? startedAt : now();
+    const t0 = dueAt ?? sentAt;
     const wantBody = r.captures.length > 0;
     const record = (res: HttpResponse) => {
       const t1 = now();
@@ -212,10 +225,10 @@ class HttpRunner implements ScenarioRunner {
           : undefined;
       if (!failure && wantBody && !capture(res, r.captures, vars)) failure = 'check';
       ctx.store.recordRequest(r.spec.name, r.spec.method, t1 - t0, res.bytes, failure, ctx.second(t1));
-      done();
+      done(t1);
     };
     if (this.client.sendCb)
-      this.client.sendCb(r.spec.method, path, headers, body, wantBody, vu.id - 1, record);
+      this.client.sendCb(r.spec.method, path, headers, body, wantBody, vu.id - 1, sentAt, record);
     else
       void this.client
         .send(this.origin, r.spec.method, path, headers, body, wantBody, vu.id - 1)

@@ -6,12 +6,8 @@ import { DiagnoseSession, deploymentOf, diagnoseOnce, targetsOf } from '../diagn
 import { type ComponentName, componentNames, type DiagnoseReport } from '../diagnose/types.js';
 import { HistoryFile, historyFile } from '../diagnose/windows/history.js';
 import { PrometheusWindows } from '../diagnose/windows/prometheus.js';
-import {
-  diagnoseK8sFlags,
-  diagnoseK8sInteractive,
-  diagnoseK8sOnce,
-  type K8sDiagnoseReport,
-} from '../k8s/commands.js';
+import type { K8sDiagnoseReport } from '../k8s/commands.js';
+import { diagnoseK8sFlags } from '../k8s/flags.js';
 import { durationFlag } from '../lib/duration.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { MASK } from '../lib/redact.js';
@@ -132,12 +128,13 @@ On a terminal: an interactive view refreshed every --interval (arrows/tab move, 
       !this.jsonEnabled() && !flags.once && Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY);
     // The cluster: pods, workloads, HPA, KEDA, events and the data plane through the service
     // proxy (src/k8s/diagnose.ts, src/k8s/dataplane.ts); on a terminal, with the Kubernetes pane.
-    if (flags.k8s && interactive) {
+    if (flags.k8s) {
+      const k8s = await import('../k8s/commands.js');
+      if (!interactive) return k8s.diagnoseK8sOnce(flags, this.io());
       if (process.env.NO_COLOR || process.argv.includes('--no-color')) process.env.FORCE_COLOR = '0';
-      await diagnoseK8sInteractive(flags, flags.interval);
+      await k8s.diagnoseK8sInteractive(flags, flags.interval);
       return undefined as unknown as K8sDiagnoseReport;
     }
-    if (flags.k8s) return diagnoseK8sOnce(flags, this.io());
     const overrides: FlagOverride[] = [
       { path: 'urls.database', value: flags['database-url'], flag: '--database-url' },
       { path: 'urls.rabbitmq', value: flags['rabbitmq-url'], flag: '--rabbitmq-url' },

@@ -1,6 +1,7 @@
 import { SentinelCommand } from '../cli/base-command.js';
 import { servicesFlag } from '../cli/service-flags.js';
-import { type DownResult as DownK8sResult, downK8s, downK8sFlags } from '../k8s/commands.js';
+import type { DownResult as DownK8sResult } from '../k8s/commands.js';
+import { downK8sFlags } from '../k8s/flags.js';
 import { renderTable } from '../lib/table.js';
 import { type DownEntry, down } from '../services/stack.js';
 
@@ -24,7 +25,7 @@ With --k8s: deletes exactly the objects \`up --k8s\` applied (its inventory), an
 
   async run(): Promise<DownResult | DownK8sResult> {
     const { flags } = await this.parse(Down);
-    if (flags.k8s) return downK8s(flags, this.io());
+    if (flags.k8s) return (await import('../k8s/commands.js')).downK8s(flags, this.io());
     const { config } = this.loadConfig(flags);
     const services = await down(config, flags.services);
     if (!this.jsonEnabled()) {

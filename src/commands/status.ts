@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
 import { SentinelCommand } from '../cli/base-command.js';
 import { servicesFlag } from '../cli/service-flags.js';
-import { type StatusK8sResult, statusK8s, statusK8sFlags } from '../k8s/commands.js';
+import type { StatusK8sResult } from '../k8s/commands.js';
+import { statusK8sFlags } from '../k8s/flags.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { renderTable } from '../lib/table.js';
 import { status } from '../services/stack.js';
@@ -32,7 +33,7 @@ With --k8s: the objects \`up --k8s\` applied (its inventory in the namespace), e
 
   async run(): Promise<StatusResult | StatusK8sResult> {
     const { flags } = await this.parse(Status);
-    if (flags.k8s) return statusK8s(flags, this.io());
+    if (flags.k8s) return (await import('../k8s/commands.js')).statusK8s(flags, this.io());
     const { config } = this.loadConfig(flags);
     const services = await status(config, flags.services);
     const healthy = services.every((s) => s.healthy);

@@ -1,7 +1,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { SentinelCommand } from '../cli/base-command.js';
 import { servicesFlag } from '../cli/service-flags.js';
-import { type UpK8sResult, upK8s, upK8sFlags } from '../k8s/commands.js';
+import type { UpK8sResult } from '../k8s/commands.js';
+import { upK8sFlags } from '../k8s/flags.js';
 import { renderTable } from '../lib/table.js';
 import { type UpEntry, up } from '../services/stack.js';
 
@@ -29,7 +30,10 @@ With --k8s: server-side apply (field manager sentinel-ctl) of the \`generate k8s
 
   async run(): Promise<UpResult | UpK8sResult> {
     const { flags } = await this.parse(Up);
-    if (flags.k8s) return upK8s(flags, this.loadConfig(flags).config.profile, this.io());
+    if (flags.k8s) {
+      const { upK8s } = await import('../k8s/commands.js');
+      return upK8s(flags, this.loadConfig(flags).config.profile, this.io());
+    }
     const before = this.loadConfig(flags).config.stateDir;
     // A refused start (port taken, binary missing) must leave no new files behind: a state
     // directory this run created is removed again when nothing could start.

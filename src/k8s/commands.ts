@@ -1,12 +1,10 @@
 /**
- * The `--k8s` branches of `up`, `status` and `down`: their flags and what they print. The commands
- * in src/commands/ only hand over to these when --k8s is given, so the local-stack code paths stay
- * untouched.
+ * The `--k8s` branches of `up`, `status`, `down` and `diagnose`: what they do and print (their flags
+ * are in flags.ts). The commands in src/commands/ import this module only when --k8s is given, so
+ * the local-stack paths neither load @kubernetes/client-node nor pay for it at start-up.
  */
-import { Flags } from '@oclif/core';
 import type { Profile } from '../config/schema.js';
 import type { ComponentName } from '../diagnose/types.js';
-import { DURATION_HINT, parseDuration } from '../lib/duration.js';
 import { CheckFailedError } from '../lib/errors.js';
 import { renderTable } from '../lib/table.js';
 import { fitToTerminal } from '../lib/terminal.js';
@@ -15,6 +13,7 @@ import { type Cluster, connectCluster, type ObjectRef, refLabel } from './client
 import type { DataPlaneResult } from './dataplane.js';
 import { diagnoseK8s, type K8sDiagnoseReport } from './diagnose.js';
 import { type DownResult, downSet } from './down.js';
+import { DEFAULT_NAMESPACE, DEFAULT_REGISTRY, DEFAULT_TAG } from './flags.js';
 
 export type { DownResult };
 
@@ -29,72 +28,6 @@ export interface CommandIo {
   warn(line: string): void;
   json: boolean;
 }
-
-/** The namespace `generate k8s` writes by default. */
-export const DEFAULT_NAMESPACE = 'sentinel';
-
-const k8sOnly: { dependsOn: string[]; helpGroup: string } = { dependsOn: ['k8s'], helpGroup: 'KUBERNETES' };
-
-/** --k8s and the cluster selection, as kubectl has them. */
-export const clusterFlags = {
-  k8s: Flags.boolean({
-    summary: 'Act on a Kubernetes cluster (the current kubeconfig context) instead of the local stack.',
-    helpGroup: 'KUBERNETES',
-  }),
-  kubeconfig: Flags.string({
-    summary: 'kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster).',
-    ...k8sOnly,
-  }),
-  context: Flags.string({ summary: 'kubeconfig context (default: its current context).', ...k8sOnly }),
-  namespace: Flags.string({
-    char: 'n',
-    summary: `Namespace of the Sentinel objects and of their inventory (default: the set's own, ${DEFAULT_NAMESPACE} for the generated one).`,
-    ...k8sOnly,
-  }),
-};
-
-/** The CLI's one duration syntax (src/lib/duration.ts); 0 allowed (do not wait). */
-const duration = Flags.custom<number>({
-  parse: async (s) => {
-    const ms = parseDuration(s);
-    if (ms === undefined) throw new Error(`Expected ${DURATION_HINT}, got "${s}"`);
-    return ms;
-  },
-  helpValue: '<duration>',
-});
-
-export const upK8sFlags = {
-  ...clusterFlags,
-  manifests: Flags.string({
-    summary:
-      'Apply this directory (Kustomize or plain YAML) or file instead of the `generate k8s` set of the profile.',
-    ...k8sOnly,
-  }),
-  'dry-run': Flags.boolean({
-    summary: 'Server-side dry run: show what would change, as a diff; exit 1 when something would.',
-    ...k8sOnly,
-  }),
-  'force-conflicts': Flags.boolean({
-    summary: 'Take over fields another field manager owns (server-side apply --force-conflicts).',
-    ...k8sOnly,
-  }),
-  wait: Flags.boolean({
-    summary: 'Wait for the Deployments and StatefulSets to be ready (--no-wait: return after the apply).',
-    default: true,
-    allowNo: true,
-    // Not dependsOn: oclif applies the default and then demands --k8s (plain `up` exited 2).
-    helpGroup: k8sOnly.helpGroup,
-  }),
-  timeout: duration({
-    summary: 'How long to wait for the rollout (e.g. 90s, 5m).',
-    default: 300_000,
-    defaultHelp: async () => '5m',
-    helpGroup: k8sOnly.helpGroup,
-  }),
-};
-
-export const statusK8sFlags = clusterFlags;
-export const downK8sFlags = clusterFlags;
 
 type ClusterFlagValues = { kubeconfig?: string; context?: string; namespace?: string };
 
@@ -150,8 +83,8 @@ export async function upK8s(
         namespace: setNamespace(flags),
         workload: 'default',
         host: 'sentinel.example.com',
-        registry: 'ghcr.io/harsh-bh',
-        tag: 'latest',
+        registry: DEFAULT_REGISTRY,
+        tag: DEFAULT_TAG,
       });
   const dryRun = Boolean(flags['dry-run']);
   io.note(
@@ -353,17 +286,6 @@ export async function downK8s(flags: ClusterFlagValues, io: CommandIo): Promise<
   return result;
 }
 
-export const diagnoseK8sFlags = {
-  ...clusterFlags,
-  'data-plane': Flags.boolean({
-    summary:
-      "With --k8s: also read RabbitMQ, the worker and the API through the API server's service proxy, and PostgreSQL/Redis from --database-url/--redis-url (--no-data-plane: pods, workloads and events only).",
-    default: true,
-    allowNo: true,
-    // Not dependsOn: oclif applies the default and then demands --k8s.
-    helpGroup: k8sOnly.helpGroup,
-  }),
-};
 export type { K8sDiagnoseReport };
 
 /** What `diagnose --k8s` takes besides the cluster: the data plane's explicit URLs and timings. */

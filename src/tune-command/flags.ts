@@ -6,7 +6,7 @@
 import { Flags } from '@oclif/core';
 import type { FlagOverride } from '../config/load.js';
 import type { FactFlags } from '../facts/gather.js';
-import { clusterFlags } from '../k8s/commands.js';
+import { clusterFlags } from '../k8s/flags.js';
 import { durationFlag, formatDuration, legacyMsFlag, legacyMsWarning } from '../lib/duration.js';
 import { UserError } from '../lib/errors.js';
 import { parseMemoryBytes } from '../tuners/index.js';

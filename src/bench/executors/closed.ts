@@ -79,19 +79,21 @@ export class ClosedExecutor implements Executor {
     this.next(vu);
   }
 
-  /** One turn of a VU's loop: an iteration, its think time, the next turn — no promise on the way. */
-  private next(vu: VirtualUser): void {
+  /**
+   * One turn of a VU's loop: an iteration, its think time, the next turn — no promise on the way.
+   * `begin`: the clock now (without think time, the previous iteration's end).
+   */
+  private next(vu: VirtualUser, begin = now()): void {
     const e = this.engine;
-    const begin = now();
     if (vu.retired || e.stopping || !e.iterationsLeft(begin)) {
       this.end(vu);
       return;
     }
-    e.iterateCb(vu, e.ctxFor(begin), undefined, () => {
+    e.iterateCb(vu, e.ctxFor(begin), undefined, begin, (end) => {
       const think = e.killed ? 0 : e.runner.thinkMs();
       if (e.killed) this.end(vu);
       else if (think > 0) void e.sleep(think, false).then((ok) => (ok ? this.next(vu) : this.end(vu)));
-      else this.next(vu);
+      else this.next(vu, end);
     });
   }
 

@@ -77,7 +77,7 @@ export class OpenExecutor implements Executor {
           if (t - due > b.lateMax) b.lateMax = t - due;
         }
         const vu = this.free.pop() ?? (e.vus.length < plan.maxVUs ? e.newVU() : undefined);
-        if (vu) this.launch(vu, due);
+        if (vu) this.launch(vu, due, t);
         else {
           ctx.store.addCount('dropped_iterations', OVERALL);
           if (t - due > GENERATOR_LATE_MS) ctx.store.addCount('dropped_iterations_late', OVERALL);
@@ -94,9 +94,10 @@ export class OpenExecutor implements Executor {
     tick();
   }
 
-  private launch(vu: VirtualUser, due: number): void {
+  /** Starts an iteration due at `due`; `t`: the clock as the tick read it. */
+  private launch(vu: VirtualUser, due: number, t: number): void {
     const e = this.engine;
-    e.iterateCb(vu, e.ctxFor(due), due, () => {
+    e.iterateCb(vu, e.ctxFor(due), due, t, () => {
       this.free.push(vu);
       e.checkDone();
     });

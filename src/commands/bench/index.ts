@@ -1,18 +1,11 @@
 import { Args, Flags } from '@oclif/core';
 import { type BenchInput, executeBench, runError } from '../../bench/cli.js';
-import {
-  DEFAULT_IMAGE,
-  type K8sBenchResult,
-  runK8sBench,
-  scenarioFromEnv,
-  shardFromEnv,
-  storeShardReport,
-} from '../../bench/k8s.js';
+import type { K8sBenchResult } from '../../bench/k8s.js';
 import { presetNames } from '../../bench/presets.js';
 import type { BenchResult } from '../../bench/report/model.js';
 import { renderSummary } from '../../bench/report/summary.js';
 import { SentinelCommand } from '../../cli/base-command.js';
-import { clusterFlags } from '../../k8s/commands.js';
+import { clusterFlags, DEFAULT_BENCH_IMAGE } from '../../k8s/flags.js';
 import { parseDuration } from '../../lib/duration.js';
 import { UserError } from '../../lib/errors.js';
 import { fitToTerminal, wrapToTerminal } from '../../lib/terminal.js';
@@ -159,7 +152,7 @@ export default class Bench extends SentinelCommand<BenchResult> {
       ...k8sOnly,
     }),
     image: Flags.string({
-      summary: `Image of the shards, with sentinel-ctl as its command (default ${DEFAULT_IMAGE}, generate k8s's registry).`,
+      summary: `Image of the shards, with sentinel-ctl as its command (default ${DEFAULT_BENCH_IMAGE}, generate k8s's registry).`,
       ...k8sOnly,
     }),
     keep: Flags.boolean({
@@ -211,10 +204,12 @@ export default class Bench extends SentinelCommand<BenchResult> {
       throw new UserError('--shards runs a Job of shards and needs --k8s.', {
         suggestion: 'Add --k8s (and --kubeconfig/--context/-n), or run shards yourself with --shard i/N.',
       });
-    if (runId) {
+    // Loaded only for Kubernetes: the client library costs a local run's start-up a third of a CPU-second.
+    const k8s = runId ? await import('../../bench/k8s.js') : undefined;
+    if (runId && k8s) {
       if (flags.shards === undefined) throw new UserError('--k8s-shard needs --shards N.');
-      input.shard = shardFromEnv(flags.shards);
-      input.scenario = scenarioFromEnv() ?? input.scenario;
+      input.shard = k8s.shardFromEnv(flags.shards);
+      input.scenario = k8s.scenarioFromEnv() ?? input.scenario;
       if (input.scenario !== undefined) await this.ensureConfigLoader();
     }
     const io = {
@@ -224,8 +219,8 @@ export default class Bench extends SentinelCommand<BenchResult> {
     };
     const { report, result, written } = await executeBench(input, io, apiUrl);
     for (const w of result.warnings) this.warnUser(w);
-    if (runId) {
-      const stored = await storeShardReport(report, runId);
+    if (runId && k8s) {
+      const stored = await k8s.storeShardReport(report, runId);
       this.note(
         `Stored the report of shard ${input.shard} in ConfigMap ${stored.name} (${stored.bytes} bytes gzipped).`,
       );
@@ -266,11 +261,12 @@ export default class Bench extends SentinelCommand<BenchResult> {
       throw new UserError(`--wait-timeout "${wait}" is not a duration.`, {
         suggestion: 'Examples: 90s, 5m.',
       });
+    const { runK8sBench } = await import('../../bench/k8s.js');
     const { result, written } = await runK8sBench(
       input,
       {
         shards: flags.shards!,
-        image: flags.image ?? DEFAULT_IMAGE,
+        image: flags.image ?? DEFAULT_BENCH_IMAGE,
         keep: flags.keep,
         kubeconfig: flags.kubeconfig,
         context: flags.context,

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SentinelCommand } from '../../cli/base-command.js';
 import { type GenerateK8sResult, generateK8s } from '../../generate/k8s.js';
+import { DEFAULT_REGISTRY, DEFAULT_TAG } from '../../k8s/flags.js';
 import { renderTable } from '../../lib/table.js';
 import { kedaWorkloads } from '../../tuners/index.js';
 
@@ -32,9 +33,9 @@ Every object is validated against the Kubernetes and KEDA schemas before anythin
     host: Flags.string({ summary: 'Public host name of the Ingress.', default: 'sentinel.example.com' }),
     registry: Flags.string({
       summary: 'Image registry of sentinel-api and sentinel-worker.',
-      default: 'ghcr.io/harsh-bh',
+      default: DEFAULT_REGISTRY,
     }),
-    tag: Flags.string({ summary: 'Image tag.', default: 'latest' }),
+    tag: Flags.string({ summary: 'Image tag.', default: DEFAULT_TAG }),
   };
 
   async run(): Promise<GenerateK8sResult> {

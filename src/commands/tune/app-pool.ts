@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { SentinelCommand } from '../../cli/base-command.js';
-import { clusterFlags } from '../../k8s/commands.js';
+import { clusterFlags } from '../../k8s/flags.js';
 import { CheckFailedError, UserError } from '../../lib/errors.js';
 import { renderTable } from '../../lib/table.js';
 import { wrapToTerminal } from '../../lib/terminal.js';
