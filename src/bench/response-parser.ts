@@ -26,6 +26,9 @@ export type Parsed = (typeof Parsed)[keyof typeof Parsed];
 const CR = 13;
 const LF = 10;
 
+/** Responses up to this size that arrive in one read are remembered (see ResponseParser.feed). */
+const MEMO_BYTES = 512;
+
 /** True when bytes [from, to) spell `lower` (lowercase ASCII letters, digits and '-') in any case. */
 function nameIs(buf: Uint8Array, from: number, to: number, lower: string): boolean {
   if (to - from !== lower.length) return false;
@@ -61,6 +64,17 @@ export class ResponseParser {
   private left = 0;
   private noBody = false;
   private carry?: Buffer;
+  /**
+   * The last response that came whole in one read (at most MEMO_BYTES) and what it parsed to.
+   * A server answering the same request repeats itself byte for byte (a Date header changes once
+   * a second): one memcmp then stands in for parsing the head — same bytes, same outcome.
+   */
+  private memo?: Buffer;
+  private memoLength = -1;
+  private memoStatus = 0;
+  private memoBytes = 0;
+  private memoCloseAfter = false;
+  private memoNoBody = false;
 
   /** Starts a new response; `head`: the request was HEAD (a body is never sent). */
   reset(head: boolean, wantBody: boolean): void {
@@ -89,6 +103,20 @@ export class ResponseParser {
    * of the response are ignored: the client sends one request at a time, so none should come.
    */
   feed(input: Buffer, n: number): Parsed {
+    // A whole response in this read, nothing of it kept: it may be the last one again.
+    const whole = this.state === State.Head && this.carry === undefined && this.body === undefined;
+    if (
+      whole &&
+      n === this.memoLength &&
+      this.noBody === this.memoNoBody &&
+      input.compare(this.memo!, 0, n, 0, n) === 0
+    ) {
+      this.status = this.memoStatus;
+      this.bytes = this.memoBytes;
+      this.closeAfter = this.memoCloseAfter;
+      this.state = State.Done;
+      return Parsed.Complete;
+    }
     let buf = input;
     let end = n;
     if (this.carry) {
@@ -162,6 +190,7 @@ export class ResponseParser {
           break;
         }
         case State.Done:
+          if (whole && pos === n && n <= MEMO_BYTES) this.remember(input, n);
           return Parsed.Complete;
       }
     }
@@ -172,47 +201,47 @@ export class ResponseParser {
    * head is not complete yet, -2 when it is not an HTTP/1.x response.
    */
   private head(buf: Buffer, pos: number, end: number): number {
-    let line = pos;
-    let first = true;
+    // The status line: HTTP/1.x NNN
+    const first = lineEnd(buf, pos, end);
+    if (first < 0) return -1;
+    if (first - pos < 12 || !nameIs(buf, pos, pos + 7, 'http/1.')) return -2;
+    const s0 = buf[pos + 9]! - 48;
+    const s1 = buf[pos + 10]! - 48;
+    const s2 = buf[pos + 11]! - 48;
+    if (s0 < 1 || s0 > 5 || s1 < 0 || s1 > 9 || s2 < 0 || s2 > 9) return -2;
+    this.status = s0 * 100 + s1 * 10 + s2;
+    if (buf[pos + 7] === 48) this.closeAfter = true; // HTTP/1.0
     let length = -1;
     let chunked = false;
+    let line = first + 1;
+    // Header fields, each byte looked at once: the name up to ':', then the value up to LF.
     for (;;) {
-      const lf = lineEnd(buf, line, end);
+      let i = line;
+      let c = 0;
+      while (i < end && (c = buf[i]!) !== 58 && c !== LF) i++;
+      if (i >= end) return -1;
+      if (c === LF) {
+        if (i === line || (i === line + 1 && buf[line] === CR))
+          return this.bodyStarts(i + 1, length, chunked);
+        line = i + 1; // a line without a colon: not a field, ignored
+        continue;
+      }
+      const colon = i;
+      const lf = lineEnd(buf, colon + 1, end);
       if (lf < 0) return -1;
-      const stop = lf > line && buf[lf - 1] === CR ? lf - 1 : lf;
-      if (first) {
-        // HTTP/1.x NNN
-        if (stop - line < 12 || !nameIs(buf, line, line + 7, 'http/1.')) return -2;
-        const s0 = buf[line + 9]! - 48;
-        const s1 = buf[line + 10]! - 48;
-        const s2 = buf[line + 11]! - 48;
-        if (s0 < 1 || s0 > 5 || s1 < 0 || s1 > 9 || s2 < 0 || s2 > 9) return -2;
-        this.status = s0 * 100 + s1 * 10 + s2;
-        if (buf[line + 7] === 48) this.closeAfter = true; // HTTP/1.0
-        first = false;
-      } else if (stop === line) {
-        // The empty line: the head is complete.
-        const s = this.status;
-        const noBody = this.noBody || s === 204 || s === 304 || (s >= 100 && s < 200);
-        if (noBody) this.state = State.Done;
-        else if (chunked) this.state = State.ChunkSize;
-        else if (length >= 0) {
-          this.left = length;
-          this.state = length === 0 ? State.Done : State.Length;
-        } else this.state = State.UntilClose;
-        return lf + 1;
-      } else {
-        let colon = line;
-        while (colon < stop && buf[colon] !== 58) colon++;
+      const nameLength = colon - line;
+      // Only the three fields that frame the body matter; most names differ in length already.
+      if (nameLength === 14 || nameLength === 17 || nameLength === 10) {
+        const stop = buf[lf - 1] === CR ? lf - 1 : lf;
         let v = colon + 1;
         while (v < stop && (buf[v] === 32 || buf[v] === 9)) v++;
         if (nameIs(buf, line, colon, 'content-length')) {
           let n = 0;
           let digits = 0;
-          for (let i = v; i < stop; i++) {
-            const d = buf[i]! - 48;
-            if (d < 0 || d > 9) break;
-            n = n * 10 + d;
+          for (let d = v; d < stop; d++) {
+            const x = buf[d]! - 48;
+            if (x < 0 || x > 9) break;
+            n = n * 10 + x;
             digits += 1;
           }
           if (digits === 0) return -2;
@@ -225,6 +254,29 @@ export class ResponseParser {
       }
       line = lf + 1;
     }
+  }
+
+  /** The head ended (its empty line) just before `at`: how the body is framed. */
+  private bodyStarts(at: number, length: number, chunked: boolean): number {
+    const s = this.status;
+    const noBody = this.noBody || s === 204 || s === 304 || (s >= 100 && s < 200);
+    if (noBody) this.state = State.Done;
+    else if (chunked) this.state = State.ChunkSize;
+    else if (length >= 0) {
+      this.left = length;
+      this.state = length === 0 ? State.Done : State.Length;
+    } else this.state = State.UntilClose;
+    return at;
+  }
+
+  private remember(input: Buffer, n: number): void {
+    this.memo ??= Buffer.allocUnsafe(MEMO_BYTES);
+    input.copy(this.memo, 0, 0, n);
+    this.memoLength = n;
+    this.memoStatus = this.status;
+    this.memoBytes = this.bytes;
+    this.memoCloseAfter = this.closeAfter;
+    this.memoNoBody = this.noBody;
   }
 
   private take(buf: Buffer, pos: number, n: number): void {

@@ -86,4 +86,38 @@ describe('HTTP/1.1 response parser of the lean client', () => {
     const r = parse(cl, [], { wantBody: false });
     expect([r.last, r.p.bytes, r.p.body]).toEqual([Parsed.Complete, 11, undefined]);
   });
+
+  test('a response repeated byte for byte gives the same outcome; one changed byte is parsed afresh', () => {
+    // One parser over many responses, as a connection has: reset, one read, next.
+    const p = new ResponseParser();
+    const read = Buffer.alloc(1024, 0x78);
+    const feed = (text: string, opts: { head?: boolean; cut?: number } = {}) => {
+      p.reset(opts.head ?? false, false);
+      const bytes = Buffer.from(text, 'latin1');
+      const parts = opts.cut ? [bytes.subarray(0, opts.cut), bytes.subarray(opts.cut)] : [bytes];
+      let r: number = Parsed.More;
+      for (const part of parts) {
+        const n = part.copy(read);
+        read.fill(0x78, n);
+        r = p.feed(read, n);
+      }
+      return [r, p.status, p.bytes, p.closeAfter];
+    };
+    const ok = cl;
+    // Same length, other bytes: the status, and `close` padded to keep-alive's length.
+    const failed = cl.replace('200 OK', '503 OK');
+    const closing = cl.replace('keep-alive', 'close     ');
+    expect(closing.length).toBe(ok.length);
+    expect(feed(ok)).toEqual([Parsed.Complete, 200, 11, false]);
+    expect(feed(ok)).toEqual([Parsed.Complete, 200, 11, false]);
+    expect(feed(failed)).toEqual([Parsed.Complete, 503, 11, false]);
+    expect(feed(failed)).toEqual([Parsed.Complete, 503, 11, false]);
+    expect(feed(closing)).toEqual([Parsed.Complete, 200, 11, true]);
+    expect(feed(ok)).toEqual([Parsed.Complete, 200, 11, false]);
+    // The same bytes answering a HEAD request: no body, whatever the last GET read.
+    expect(feed(ok, { head: true })).toEqual([Parsed.Complete, 200, 0, false]);
+    // Cut in two reads after it was remembered whole: parsed, same outcome.
+    expect(feed(failed, { cut: 20 })).toEqual([Parsed.Complete, 503, 11, false]);
+    expect(feed(ok, { cut: 70 })).toEqual([Parsed.Complete, 200, 11, false]);
+  });
 });
