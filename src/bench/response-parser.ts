@@ -218,7 +218,10 @@ export class ResponseParser {
     for (;;) {
       let i = line;
       let c = 0;
-      while (i < end && (c = buf[i]!) !== 58 && c !== LF) i++;
+      for (; i < end; i++) {
+        c = buf[i]!;
+        if (c === 58 || c === LF) break;
+      }
       if (i >= end) return -1;
       if (c === LF) {
         if (i === line || (i === line + 1 && buf[line] === CR))

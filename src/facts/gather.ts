@@ -1,6 +1,6 @@
 /**
  * Gathering the facts the tune commands work from, each source optional and combinable: flags,
- * manifests (`--manifests`, `--env-file`), the live stack (`--live`), the container this runs in
+ * manifests (`--manifests`, `--dotenv`), the live stack (`--live`), the container this runs in
  * (cgroup v1/v2) and the host. Sources go into one FactBook in precedence order, so every value in
  * the output carries where it came from and a disagreement between sources is visible.
  */
@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type ContainerLimits, readContainerLimits } from '../clients/cgroup.js';
 import type { Profile } from '../config/schema.js';
+import { readInputFile } from '../lib/fs.js';
 import { loadManifestTree, type ManifestTree, readParams } from '../manifests/index.js';
 import {
   type DiskKind,
@@ -47,7 +48,7 @@ export interface GatherOptions {
   /** Where the profile came from (`--profile`, `config`, `default`). */
   profileFrom: 'flag' | 'profile' | 'default';
   flags: FactFlags;
-  /** `--manifests` directories and `--env-file` files, loaded as one tree. */
+  /** `--manifests` directories and `--dotenv` files, loaded as one tree. */
   manifests?: string[];
   envFiles?: string[];
   /** Root of /proc and /sys/fs/cgroup (tests point it at fixture directories). */
@@ -67,7 +68,7 @@ export interface Gathered {
   roles?: Roles;
   live?: LiveReport;
   container: ContainerLimits;
-  /** Files given with --env-file (display paths), which --write may add variables to. */
+  /** Files given with --dotenv (display paths), which --write may add variables to. */
   envFiles: string[];
   /** With --k8s: what was read from the cluster (its objects as a tree, nodes, the drift's input). */
   k8s?: import('../k8s/tune.js').ClusterRead & { roles: Roles };
@@ -300,6 +301,12 @@ export async function gatherFacts(o: GatherOptions): Promise<Gathered> {
     warnings: [],
   };
   flagFacts(book, o.flags);
+  // A .env file must be a file: a directory would be read as more manifests.
+  for (const f of o.envFiles ?? [])
+    readInputFile(f, 'a .env file', {
+      allowEmpty: true,
+      suggestion: '--dotenv takes a .env file (KEY=VALUE lines); pass directories with --manifests.',
+    });
   const inputs = [...(o.manifests ?? []), ...(o.envFiles ?? [])];
   if (inputs.length > 0) {
     // Only the files that can hold what tune reads or writes are parsed (see select.ts).

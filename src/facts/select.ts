@@ -90,7 +90,7 @@ function initiallyRelevant(d: Doc): boolean {
   return false;
 }
 
-/** Picks the files of `inputs` (directories and files, as for --manifests / --env-file) tune must parse. */
+/** Picks the files of `inputs` (directories and files, as for --manifests / --dotenv) tune must parse. */
 export function selectManifestFiles(inputs: string[]): FileSelection {
   const { files } = listManifestFiles(inputs);
   const docs: Doc[] = [];

@@ -15,7 +15,7 @@ export const SELECTING_FLAGS = [
   'port-offset',
   'profile',
   'manifests',
-  'env-file',
+  'dotenv',
   'api-workload',
   'worker-workload',
   'live',

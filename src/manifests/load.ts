@@ -80,7 +80,7 @@ function readText(abs: string, display: string): { source: string; mode: number 
     st = statSync(abs);
   } catch (error) {
     throw new UserError(`Cannot read ${display}: ${describeError(error)}.`, {
-      suggestion: 'Check the path given to --manifests or --env-file.',
+      suggestion: 'Check the path given to --manifests or --dotenv.',
     });
   }
   if (st.size > MAX_FILE_BYTES) {
@@ -218,7 +218,7 @@ export function listManifestFiles(list: string[]): {
   for (const input of list) {
     // path.resolve('') is the working directory: an empty path must not read whatever lies there.
     if (input.trim() === '')
-      throw new UserError('An empty path was given to --manifests or --env-file.', {
+      throw new UserError('An empty path was given to --manifests or --dotenv.', {
         suggestion: 'Pass a manifest directory or file (--manifests k8s/), or leave the flag out.',
       });
     const abs = path.resolve(input);
@@ -227,7 +227,7 @@ export function listManifestFiles(list: string[]): {
       st = statSync(abs);
     } catch (error) {
       throw new UserError(`Cannot read ${input}: ${describeError(error)}.`, {
-        suggestion: 'Check the path given to --manifests or --env-file.',
+        suggestion: 'Check the path given to --manifests or --dotenv.',
       });
     }
     if (st.isDirectory()) walk(abs, 0, found, skippedAbs);

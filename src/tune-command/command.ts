@@ -25,6 +25,8 @@ export interface TuneFlagValues {
   'port-offset'?: number;
   profile?: 'dev' | 'staging' | 'prod';
   manifests?: string[];
+  dotenv?: string[];
+  /** The old name of --dotenv (hidden). */
   'env-file'?: string[];
   live?: boolean;
   timeout?: number;
@@ -62,13 +64,13 @@ function localStack(config: SentinelConfig, file: string | undefined): LocalStac
 
 /**
  * tune never edits the cluster: `--write` and `--dry-run` change manifest files (GitOps), so with
- * --k8s they need --manifests or --env-file (docs/k8s.md "Tuning from the cluster"). Checked on
+ * --k8s they need --manifests or --dotenv (docs/k8s.md "Tuning from the cluster"). Checked on
  * the raw arguments, before the flag definitions' own rule says only that a flag is missing.
  */
 export function refuseClusterWrite(argv: string[]): void {
   const has = (f: string) => argv.some((a) => a === f || a.startsWith(`${f}=`));
   const mode = has('--write') ? '--write' : has('--dry-run') ? '--dry-run' : undefined;
-  if (!mode || !has('--k8s') || has('--manifests') || has('--env-file')) return;
+  if (!mode || !has('--k8s') || has('--manifests') || has('--dotenv') || has('--env-file')) return;
   throw new UserError(`${mode} with --k8s alone is refused: tune never edits the cluster.`, {
     suggestion: `Pass --manifests DIR (the Git manifests the cluster is deployed from): ${mode} changes those files, and your GitOps pipeline applies them.`,
   });
@@ -105,6 +107,11 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
   /** Facts sources from the shared flags and the loaded config (profile, stack endpoints). */
   protected gatherOptions(flags: TuneFlagValues, facts?: Partial<FactFlags>): GatherOptions {
     for (const w of legacyExecWarnings(flags as Parameters<typeof legacyExecWarnings>[0])) this.warnUser(w);
+    if (flags['env-file'])
+      this.warnUser(
+        '--env-file is deprecated: use --dotenv (Node.js exits 9 on a missing --env-file file before sentinel-ctl runs).',
+      );
+    const envFiles = dotenvFiles(flags);
     const loaded = this.loadConfig(flags);
     const layer = loaded.sources.get('profile')?.layer;
     return {
@@ -113,7 +120,7 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
         layer === 'flag' ? 'flag' : layer === 'default' || layer === undefined ? 'default' : 'profile',
       flags: factsFromFlags(flags as Parameters<typeof factsFromFlags>[0], facts),
       ...(flags.manifests ? { manifests: flags.manifests } : {}),
-      ...(flags['env-file'] ? { envFiles: flags['env-file'] } : {}),
+      ...(envFiles ? { envFiles } : {}),
       ...(flags['cgroup-root'] ? { cgroupRoot: flags['cgroup-root'] } : {}),
       ...(flags.live
         ? {
@@ -166,10 +173,16 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
       );
     } else if (result.rows.some((r) => r.status === 'change')) {
       this.note(
-        !flags.manifests && !flags['env-file']
-          ? 'Preview the change with --dry-run, apply it with --write (both need --manifests or --env-file).'
+        !flags.manifests && !dotenvFiles(flags)
+          ? 'Preview the change with --dry-run, apply it with --write (both need --manifests or --dotenv).'
           : `Preview the change with \`${this.nextCommand(`tune ${result.topic} --dry-run`)}\`, apply it with \`${this.nextCommand(`tune ${result.topic} --write`)}\`.`,
       );
     }
   }
+}
+
+/** The --dotenv files, with those given by its old name --env-file. */
+function dotenvFiles(flags: TuneFlagValues): string[] | undefined {
+  const files = [...(flags.dotenv ?? []), ...(flags['env-file'] ?? [])];
+  return files.length > 0 ? files : undefined;
 }

@@ -101,9 +101,17 @@ export const sourceFlags = {
     multiple: true,
     helpGroup: 'SOURCES',
   }),
-  'env-file': Flags.file({
+  dotenv: Flags.file({
     summary: '.env file to read (and write with --write); repeatable.',
     multiple: true,
+    helpGroup: 'SOURCES',
+  }),
+  // The old name, hidden and warned about (legacySourceWarnings): Node.js itself checks a file
+  // named by --env-file anywhere on its command line and exits 9 when it is missing (docs/tune.md).
+  'env-file': Flags.file({
+    summary: 'Deprecated: use --dotenv.',
+    multiple: true,
+    hidden: true,
     helpGroup: 'SOURCES',
   }),
   live: Flags.boolean({
@@ -181,14 +189,14 @@ export const writeFlags = {
     dependsOn: ['dry-run'],
   }),
   write: Flags.boolean({
-    summary: 'Apply the recommendations to --manifests / --env-file (shows the diff first).',
+    summary: 'Apply the recommendations to --manifests / --dotenv (shows the diff first).',
     exclusive: ['dry-run'],
     // With --k8s alone, TuneCommand.init refuses first, saying why: tune never edits the cluster.
-    relationships: [{ type: 'some', flags: ['manifests', 'env-file'] }],
+    relationships: [{ type: 'some', flags: ['manifests', 'dotenv', 'env-file'] }],
   }),
   'dry-run': Flags.boolean({
     summary: 'Print only the unified diff --write would apply; change nothing.',
-    relationships: [{ type: 'some', flags: ['manifests', 'env-file'] }],
+    relationships: [{ type: 'some', flags: ['manifests', 'dotenv', 'env-file'] }],
   }),
   'show-secrets': Flags.boolean({
     summary: 'Print secret values in the diff (unmasked), so that git apply accepts it.',

@@ -41,7 +41,7 @@ export function writeEdits(
 ): TuneWrite {
   if (!g.tree) {
     throw new UserError(`--${mode} needs something to change.`, {
-      suggestion: 'Pass --manifests DIR and/or --env-file FILE.',
+      suggestion: 'Pass --manifests DIR and/or --dotenv FILE.',
     });
   }
   const p = planEdits(g.tree, plan.edits);

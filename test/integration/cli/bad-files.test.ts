@@ -55,6 +55,8 @@ const CASES: Array<[string, string[], RegExp]> = [
   ['tune --manifests, missing', ['tune', 'pool', '--manifests', missing], /Cannot read .*missing\.json/],
   ['tune --manifests, empty path', ['tune', 'pool', '--manifests', ''], /empty path/],
   ['tune --manifests, bad YAML', ['tune', 'check', '--manifests', badYaml], /Cannot parse a manifest file/],
+  ['tune --dotenv, missing', ['tune', 'pool', '--dotenv', missing], /missing\.json does not exist/],
+  ['tune --dotenv, a directory', ['tune', 'pool', '--dotenv', dir], /adir is a directory/],
 ];
 
 describe('bad file arguments: one line, a hint, exit 2', () => {
@@ -77,5 +79,25 @@ describe('bad file arguments: one line, a hint, exit 2', () => {
     expect(doc.status).toBe(2);
     expect(doc.error.message).toMatch(message);
     expect(doc.error.suggestion).toBeTruthy();
+  });
+});
+
+describe('tune --env-file, the old name of --dotenv', () => {
+  test('still reads the file, with a warning that names the new flag (text and --json)', async () => {
+    const env = f('pool.env', 'WORKER_POOL_SIZE=7\n');
+    const r = await cli(['tune', 'pool', '--env-file', env, '--cpus', '4', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.warnings.join('\n')).toMatch(/--env-file is deprecated: use --dotenv/);
+    const pool = doc.result.facts.find((x: { name: string }) => x.name === 'worker.poolSize');
+    expect(pool).toMatchObject({ value: '7', from: 'manifest' });
+    expect(pool.detail).toMatch(/pool\.env WORKER_POOL_SIZE/);
+    const text = await cli(['tune', 'pool', '--env-file', env, '--cpus', '4'], { env: { COLUMNS: '1000' } });
+    expect(text.stderr).toMatch(/Warning: --env-file is deprecated: use --dotenv/);
+    // The new name reads the same fact without the warning.
+    const now = await cli(['tune', 'pool', '--dotenv', env, '--cpus', '4', '--json']);
+    const again = JSON.parse(now.stdout);
+    expect(again.warnings.join('\n')).not.toMatch(/deprecated/);
+    expect(again.result.facts.find((x: { name: string }) => x.name === 'worker.poolSize').value).toBe('7');
   });
 });
