@@ -317,17 +317,7 @@ export interface MetricStoreJson {
   trends: Record<string, string>;
   counters: Record<string, number>;
   rates: Record<string, RateCell>;
-  series: Array<{
-    second: number;
-    requests: number;
-    failures: number;
-    causes: Partial<FailureCounts>;
-    iterations: number;
-    dropped: number;
-    vus: number;
-    lateMax: number;
-    latency: string;
-  }>;
+  series: Array<Omit<SeriesBucket, 'latency'> & { second: number; latency: string }>;
 }
 
 /** Reports of format 1 kept three counters (failStatus, failNetwork, failCheck). */
