@@ -17,6 +17,17 @@ export const MEMORY_LIMIT_KB = { min: 1024, max: 1_048_576 } as const;
 
 const noNul = (s: string) => !s.includes('\u0000');
 
+/** An optional whole number in [min, max] with its default; each refusal names the field. */
+function limit(field: string, range: { min: number; max: number }, fallback: number) {
+  return z
+    .number({ error: `${field} must be a number` })
+    .int(`${field} must be an integer`)
+    .min(range.min, `${field} must be at least ${range.min}`)
+    .max(range.max, `${field} must be at most ${range.max}`)
+    .optional()
+    .default(fallback);
+}
+
 export function submissionSchema(defaults: { timeLimitMs: number; memoryLimitKb: number }) {
   return z.object({
     language: z.enum(['python', 'cpp'], { error: 'language must be "python" or "cpp"' }),
@@ -29,20 +40,8 @@ export function submissionSchema(defaults: { timeLimitMs: number; memoryLimitKb:
       .refine(noNul, 'stdin must not contain NUL bytes (PostgreSQL text cannot hold them)')
       .optional()
       .default(''),
-    time_limit_ms: z
-      .number({ error: 'time_limit_ms must be a number' })
-      .int('time_limit_ms must be an integer')
-      .min(TIME_LIMIT_MS.min, `time_limit_ms must be at least ${TIME_LIMIT_MS.min}`)
-      .max(TIME_LIMIT_MS.max, `time_limit_ms must be at most ${TIME_LIMIT_MS.max}`)
-      .optional()
-      .default(defaults.timeLimitMs),
-    memory_limit_kb: z
-      .number({ error: 'memory_limit_kb must be a number' })
-      .int('memory_limit_kb must be an integer')
-      .min(MEMORY_LIMIT_KB.min, `memory_limit_kb must be at least ${MEMORY_LIMIT_KB.min}`)
-      .max(MEMORY_LIMIT_KB.max, `memory_limit_kb must be at most ${MEMORY_LIMIT_KB.max}`)
-      .optional()
-      .default(defaults.memoryLimitKb),
+    time_limit_ms: limit('time_limit_ms', TIME_LIMIT_MS, defaults.timeLimitMs),
+    memory_limit_kb: limit('memory_limit_kb', MEMORY_LIMIT_KB, defaults.memoryLimitKb),
   });
 }
 

@@ -265,12 +265,7 @@ export class MetricStore {
         .sort((a, b) => a[0] - b[0])
         .map(([second, b]) => ({
           second,
-          requests: b.requests,
-          failures: b.failures,
-          causes: { ...b.causes },
-          iterations: b.iterations,
-          dropped: b.dropped,
-          vus: b.vus,
+          ...bucketCounts(b),
           lateMax: Math.round(b.lateMax * 1000) / 1000,
           latency: encodeHistogram(b.latency),
         })),
@@ -317,17 +312,7 @@ export interface MetricStoreJson {
   trends: Record<string, string>;
   counters: Record<string, number>;
   rates: Record<string, RateCell>;
-  series: Array<{
-    second: number;
-    requests: number;
-    failures: number;
-    causes: Partial<FailureCounts>;
-    iterations: number;
-    dropped: number;
-    vus: number;
-    lateMax: number;
-    latency: string;
-  }>;
+  series: Array<Omit<SeriesBucket, 'latency'> & { second: number; latency: string }>;
 }
 
 /** Reports of format 1 kept three counters (failStatus, failNetwork, failCheck). */
@@ -428,17 +413,26 @@ export function summarizeRequests(store: MetricStore, durationMs: number): NameS
   return rows;
 }
 
+/** The counts of a second (a copy), for the stored report and the chart points. */
+function bucketCounts(
+  b: SeriesBucket,
+): Pick<SeriesBucket, 'requests' | 'failures' | 'causes' | 'iterations' | 'dropped' | 'vus'> {
+  return {
+    requests: b.requests,
+    failures: b.failures,
+    causes: { ...b.causes },
+    iterations: b.iterations,
+    dropped: b.dropped,
+    vus: b.vus,
+  };
+}
+
 export function seriesPoints(store: MetricStore): SeriesPoint[] {
   return [...store.series]
     .sort((a, b) => a[0] - b[0])
     .map(([second, b]) => ({
       second,
-      requests: b.requests,
-      failures: b.failures,
-      causes: { ...b.causes },
-      iterations: b.iterations,
-      dropped: b.dropped,
-      vus: b.vus,
+      ...bucketCounts(b),
       p50: percentileMs(b.latency, 50),
       p90: percentileMs(b.latency, 90),
       p95: percentileMs(b.latency, 95),

@@ -6,20 +6,23 @@ import { createHistogram, decodeHistogram, type Histogram, percentileMs } from '
 import { MetricStore, OVERALL, transportKinds } from './metrics.js';
 import { createRunner, type RunnerOptions } from './runners.js';
 import type { LoadedScenario } from './scenario.js';
-import { peakLevel, type Stage, stagesDuration } from './stages.js';
+import { peakLevel, stagesDuration } from './stages.js';
 import { evaluateThresholds, type ThresholdDef, type ThresholdResult } from './thresholds.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker.js';
 
 /** The load to apply, resolved from flags and the scenario file. */
-export interface LoadSettings {
-  model: 'closed' | 'open';
-  startLevel: number;
-  stages: Stage[];
-  warmupMs: number;
-  iterations?: number;
-  preAllocatedVUs: number;
-  maxVUs: number;
-  gracefulStopMs: number;
+export interface LoadSettings
+  extends Pick<
+    EnginePlan,
+    | 'model'
+    | 'startLevel'
+    | 'stages'
+    | 'warmupMs'
+    | 'iterations'
+    | 'preAllocatedVUs'
+    | 'maxVUs'
+    | 'gracefulStopMs'
+  > {
   /** Connections per origin in total (split between workers); null: one per request in flight. */
   connections: number | null;
   timeoutMs: number;

@@ -162,9 +162,7 @@ export async function applySet(cluster: Cluster, set: ManifestSet, opts: ApplyOp
   );
   await requireAccess(cluster, needs, opts.dryRun ? 'up --k8s --dry-run' : 'up --k8s', 'sentinel-ctl-deploy');
 
-  const previous = await readInventory(cluster, namespace).catch((error) => {
-    throw cluster.explain(error, 'read the inventory');
-  });
+  const previous = await readInventory(cluster, namespace);
   const live = new Map<K8sObject, K8sObject | undefined>();
   await Promise.all(
     objects.map(async (o) => {

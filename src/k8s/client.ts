@@ -187,6 +187,29 @@ export class Cluster {
     return `context "${this.context}" (${this.server})`;
   }
 
+  /**
+   * The options every HTTPS request to the API server takes: `headers` plus this context's
+   * credentials (what KubeConfig puts on the options: bearer token, exec plugin output, Basic auth)
+   * and TLS material, over the one keep-alive pool. Throws what KubeConfig throws.
+   */
+  private async credentials(headers: Record<string, string>): Promise<https.RequestOptions> {
+    const opts: https.RequestOptions & { auth?: string } = { headers: { ...headers } };
+    await this.kc.applyToHTTPSOptions(opts);
+    const all: Record<string, string> = { ...(opts.headers as Record<string, string>) };
+    if (opts.auth) all.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    return {
+      headers: all,
+      agent: this.agent,
+      ca: opts.ca,
+      cert: opts.cert,
+      key: opts.key,
+      pfx: opts.pfx,
+      passphrase: opts.passphrase,
+      ...(opts.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: opts.rejectUnauthorized }),
+      ...(opts.servername ? { servername: opts.servername } : {}),
+    };
+  }
+
   /** One request; JSON in and out. Throws K8sApiError for a non-2xx answer, EnvironmentError when unreachable. */
   async request<T = unknown>(
     method: string,
@@ -195,67 +218,47 @@ export class Cluster {
   ): Promise<T> {
     const url = new URL(this.server + urlPath);
     for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-    const opts: https.RequestOptions = { method, headers: { accept: 'application/json' } };
+    const body =
+      o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+    let options: https.RequestOptions;
     try {
-      await this.kc.applyToHTTPSOptions(opts);
+      options = await this.credentials({
+        accept: 'application/json',
+        ...(body !== undefined ? { 'content-type': o.contentType ?? 'application/json' } : {}),
+      });
     } catch (error) {
       throw new UserError(`Credentials of ${this.label} cannot be used: ${describeError(error)}`, {
         code: 'KUBECONFIG',
         suggestion: 'Check the user entry of the context with `kubectl config view`.',
       });
     }
-    // One keep-alive pool for every request; the TLS material is what KubeConfig put on `opts`.
-    const tls = opts as https.RequestOptions & { auth?: string };
-    const body =
-      o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
-    const headers: Record<string, string> = {
-      ...(opts.headers as Record<string, string>),
-      ...(body !== undefined ? { 'content-type': o.contentType ?? 'application/json' } : {}),
-    };
-    if (tls.auth) headers.authorization = `Basic ${Buffer.from(tls.auth).toString('base64')}`;
     return new Promise<T>((resolve, reject) => {
-      const req = https.request(
-        url,
-        {
-          method,
-          headers,
-          agent: this.agent,
-          ca: tls.ca,
-          cert: tls.cert,
-          key: tls.key,
-          pfx: tls.pfx,
-          passphrase: tls.passphrase,
-          ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
-          ...(tls.servername ? { servername: tls.servername } : {}),
-          timeout: 30_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            const status = res.statusCode ?? 0;
-            let json: unknown;
-            try {
-              json = text ? JSON.parse(text) : undefined;
-            } catch {
-              json = undefined;
-            }
-            if (status >= 200 && status < 300) return resolve(json as T);
-            const s = (json ?? {}) as { reason?: string; message?: string };
-            reject(
-              new K8sApiError(
-                status,
-                s.reason ?? String(status),
-                s.message ?? (text.trim() || `HTTP ${status}`),
-                method,
-                urlPath,
-              ),
-            );
-          });
-          res.on('error', reject);
-        },
-      );
+      const req = https.request(url, { ...options, method, timeout: 30_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          if (status >= 200 && status < 300) return resolve(json as T);
+          const s = (json ?? {}) as { reason?: string; message?: string };
+          reject(
+            new K8sApiError(
+              status,
+              s.reason ?? String(status),
+              s.message ?? (text.trim() || `HTTP ${status}`),
+              method,
+              urlPath,
+            ),
+          );
+        });
+        res.on('error', reject);
+      });
       req.on('timeout', () => req.destroy(new Error('no answer within 30 s')));
       req.on('error', (error) =>
         reject(
@@ -284,57 +287,37 @@ export class Cluster {
       if (`${url.protocol}//${url.host}` !== new URL(this.server).origin) {
         throw new Error(`${url.origin} is not the API server of ${this.label}`);
       }
-      const opts: https.RequestOptions = { headers: {} };
-      await this.kc.applyToHTTPSOptions(opts);
-      const tls = opts as https.RequestOptions & { auth?: string };
-      const headers: Record<string, string> = { ...(opts.headers as Record<string, string>) };
-      if (tls.auth) headers.authorization = `Basic ${Buffer.from(tls.auth).toString('base64')}`;
+      const options = await this.credentials({});
       const signal = init?.signal ?? undefined;
       return new Promise<Response>((resolve, reject) => {
-        const req = https.request(
-          url,
-          {
-            method: init?.method ?? 'GET',
-            headers,
-            agent: this.agent,
-            ca: tls.ca,
-            cert: tls.cert,
-            key: tls.key,
-            pfx: tls.pfx,
-            passphrase: tls.passphrase,
-            ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
-            ...(tls.servername ? { servername: tls.servername } : {}),
-            signal,
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => {
-              const body = Buffer.concat(chunks);
-              const status = res.statusCode ?? 502;
-              // The API server's own refusal (no such Service, no endpoints, not allowed, the
-              // backend unreachable) is a Status object: its message says why, so it is the error.
-              if (status >= 400 && String(res.headers['content-type']).startsWith('application/json')) {
-                try {
-                  const st = JSON.parse(body.toString('utf8')) as { kind?: string; message?: string };
-                  if (st.kind === 'Status' && st.message) {
-                    reject(new Error(`the API server's service proxy answered ${status}: ${st.message}`));
-                    return;
-                  }
-                } catch {
-                  // Not JSON after all: the service's own answer.
+        const req = https.request(url, { ...options, method: init?.method ?? 'GET', signal }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const body = Buffer.concat(chunks);
+            const status = res.statusCode ?? 502;
+            // The API server's own refusal (no such Service, no endpoints, not allowed, the
+            // backend unreachable) is a Status object: its message says why, so it is the error.
+            if (status >= 400 && String(res.headers['content-type']).startsWith('application/json')) {
+              try {
+                const st = JSON.parse(body.toString('utf8')) as { kind?: string; message?: string };
+                if (st.kind === 'Status' && st.message) {
+                  reject(new Error(`the API server's service proxy answered ${status}: ${st.message}`));
+                  return;
                 }
+              } catch {
+                // Not JSON after all: the service's own answer.
               }
-              resolve(
-                new Response(status === 204 ? null : body, {
-                  status,
-                  headers: { 'content-type': String(res.headers['content-type'] ?? 'text/plain') },
-                }),
-              );
-            });
-            res.on('error', reject);
-          },
-        );
+            }
+            resolve(
+              new Response(status === 204 ? null : body, {
+                status,
+                headers: { 'content-type': String(res.headers['content-type'] ?? 'text/plain') },
+              }),
+            );
+          });
+          res.on('error', reject);
+        });
         req.on('error', reject);
         req.end();
       });

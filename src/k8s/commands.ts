@@ -44,6 +44,21 @@ export interface UpK8sResult extends ApplyResult {
   rollout?: { ready: boolean; waitedMs: number; workloads: WorkloadState[] };
 }
 
+/** What `up --k8s` or `down --k8s` did to each object: KIND NAME NAMESPACE RESULT. */
+function actionTable(
+  objects: Array<{ kind: string; name: string; namespace?: string; action: string; detail?: string }>,
+): string {
+  return renderTable(
+    ['KIND', 'NAME', 'NAMESPACE', 'RESULT'],
+    objects.map((o) => [
+      o.kind,
+      o.name,
+      o.namespace ?? '-',
+      o.detail ? `${o.action}: ${o.detail}` : o.action,
+    ]),
+  );
+}
+
 /** Error of a run that still has a result for --json (a dry run with changes, a timeout, conflicts). */
 export class K8sCheckFailed extends CheckFailedError {
   constructor(
@@ -98,17 +113,7 @@ export async function upK8s(
   const result: UpK8sResult = applied;
   if (!io.json) {
     if (dryRun) for (const o of applied.objects) if (o.diff) io.log(o.diff);
-    io.log(
-      renderTable(
-        ['KIND', 'NAME', 'NAMESPACE', 'RESULT'],
-        applied.objects.map((o) => [
-          o.kind,
-          o.name,
-          o.namespace ?? '-',
-          o.detail ? `${o.action}: ${o.detail}` : o.action,
-        ]),
-      ),
-    );
+    io.log(actionTable(applied.objects));
   }
   if (applied.stale.length > 0) {
     io.warn(
@@ -189,9 +194,7 @@ export async function statusK8s(
   const cluster = connect(flags);
   await cluster.version();
   const namespace = setNamespace(flags);
-  const inv = await readInventory(cluster, namespace).catch((error) => {
-    throw cluster.explain(error, 'read the inventory');
-  });
+  const inv = await readInventory(cluster, namespace);
   const result: StatusK8sResult = {
     context: cluster.context,
     server: cluster.server,
@@ -269,17 +272,7 @@ export async function downK8s(flags: ClusterFlagValues, io: CommandIo): Promise<
     return result;
   }
   if (!io.json) {
-    io.log(
-      renderTable(
-        ['KIND', 'NAME', 'NAMESPACE', 'RESULT'],
-        result.objects.map((o) => [
-          o.kind,
-          o.name,
-          o.namespace ?? '-',
-          o.detail ? `${o.action}: ${o.detail}` : o.action,
-        ]),
-      ),
-    );
+    io.log(actionTable(result.objects));
   }
   const kept = result.objects.filter((o) => o.action === 'kept');
   for (const k of kept) io.warn(`${refLabel(k)} kept: ${k.detail}.`);

@@ -13,6 +13,14 @@
 import { parseQuantity } from '../manifests/index.js';
 import type { Source } from '../tuners/types.js';
 import { type Cluster, K8sApiError, type K8sObject } from './client.js';
+import {
+  type Condition as Cond,
+  type Event,
+  oomKilled,
+  type Pod,
+  schedulingReason,
+  unschedulable,
+} from './pod-status.js';
 
 export type K8sSeverity = 'info' | 'warning' | 'critical';
 
@@ -53,25 +61,6 @@ const DEPLOY_GUIDE = 'sentinel-deployment-guide.md';
 const TUNING_GUIDE = 'sentinel-tuning-guide.md';
 const PODS_NOT_STARTING: Source = { guide: DEPLOY_GUIDE, section: 'Troubleshooting > Pods Not Starting' };
 
-type Cond = { type: string; status: string; reason?: string; message?: string };
-type ContainerStatus = {
-  name: string;
-  restartCount?: number;
-  state?: {
-    waiting?: { reason?: string; message?: string };
-    terminated?: { reason?: string; exitCode?: number };
-  };
-  lastState?: { terminated?: { reason?: string; exitCode?: number; finishedAt?: string } };
-};
-interface Pod extends K8sObject {
-  spec?: {
-    containers?: Array<{
-      name: string;
-      resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-    }>;
-  };
-  status?: { phase?: string; conditions?: Cond[]; containerStatuses?: ContainerStatus[] };
-}
 interface Workload extends K8sObject {
   spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
   status?: { replicas?: number; readyReplicas?: number; conditions?: Cond[] };
@@ -87,13 +76,6 @@ interface ScaledObject extends K8sObject {
     scaleTargetRef?: { kind?: string; name?: string };
   };
   status?: { conditions?: Cond[] };
-}
-interface Event {
-  type?: string;
-  reason?: string;
-  message?: string;
-  count?: number;
-  involvedObject?: { kind?: string; name?: string };
 }
 
 async function listOrSkip<T>(
@@ -146,7 +128,7 @@ export async function diagnoseK8s(cluster: Cluster, namespace: string): Promise<
     const st = p.status ?? {};
     const name = `Pod/${p.metadata.name}`;
     if (st.phase === 'Pending') {
-      const sched = st.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+      const sched = unschedulable(p);
       const requests = (p.spec?.containers ?? [])
         .map(
           (c) =>
@@ -162,14 +144,13 @@ export async function diagnoseK8s(cluster: Cluster, namespace: string): Promise<
         severity: 'warning',
         object: name,
         title: 'Pod cannot be scheduled',
-        detail: `Pending${sched ? `: ${sched.reason ?? 'Unschedulable'}: ${sched.message ?? ''}` : ' (no scheduling decision yet)'}; requests: ${requests}.`,
+        detail: `Pending${sched ? `: ${schedulingReason(sched)}` : ' (no scheduling decision yet)'}; requests: ${requests}.`,
         fix: "Compare the requests with the nodes' allocatable and the namespace quota (kubectl describe resourcequota); lower the requests with `sentinel-ctl tune pool` or add nodes.",
         source: PODS_NOT_STARTING,
       });
     }
     for (const c of st.containerStatuses ?? []) {
-      const oom =
-        c.lastState?.terminated?.reason === 'OOMKilled' || c.state?.terminated?.reason === 'OOMKilled';
+      const oom = oomKilled(c);
       if (oom) {
         const limit = p.spec?.containers?.find((x) => x.name === c.name)?.resources?.limits?.memory;
         const limitBytes = limit ? parseQuantity(limit) : undefined;

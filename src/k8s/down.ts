@@ -76,9 +76,7 @@ async function foreignObjects(cluster: Cluster, namespace: string, ours: ObjectR
 }
 
 export async function downSet(cluster: Cluster, namespace: string): Promise<DownResult> {
-  const inv = await readInventory(cluster, namespace).catch((error) => {
-    throw cluster.explain(error, 'read the inventory');
-  });
+  const inv = await readInventory(cluster, namespace);
   const result: DownResult = {
     context: cluster.context,
     server: cluster.server,

@@ -35,8 +35,13 @@ export function inventoryRef(namespace: string): ObjectRef {
   return { apiVersion: 'v1', kind: 'ConfigMap', namespace, name: INVENTORY_NAME };
 }
 
+/** The inventory of a namespace, undefined when there is none; a refused read names the cluster (Cluster.explain). */
 export async function readInventory(cluster: Cluster, namespace: string): Promise<Inventory | undefined> {
-  const cm = await cluster.get<K8sObject & { data?: Record<string, string> }>(inventoryRef(namespace));
+  const cm = await cluster
+    .get<K8sObject & { data?: Record<string, string> }>(inventoryRef(namespace))
+    .catch((error) => {
+      throw cluster.explain(error, 'read the inventory');
+    });
   if (!cm) return undefined;
   let entries: InventoryEntry[] = [];
   try {

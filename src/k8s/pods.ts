@@ -16,41 +16,17 @@ import type {
   Severity,
 } from '../diagnose/types.js';
 import type { DiagnoseSource } from '../diagnose/ui/DiagnoseApp.js';
-import { type Cluster, K8sApiError, type K8sObject } from './client.js';
+import { type Cluster, K8sApiError } from './client.js';
 import { objectOf } from './dataplane.js';
 import { diagnoseK8s, type K8sFinding } from './diagnose.js';
-
-type Terminated = { reason?: string; exitCode?: number; finishedAt?: string };
-interface Pod extends K8sObject {
-  spec?: {
-    containers?: Array<{
-      name: string;
-      resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-    }>;
-  };
-  status?: {
-    phase?: string;
-    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
-    containerStatuses?: Array<{
-      name: string;
-      ready?: boolean;
-      restartCount?: number;
-      state?: { waiting?: { reason?: string }; running?: object; terminated?: Terminated };
-      lastState?: { terminated?: Terminated };
-    }>;
-  };
-}
-interface Event {
-  type?: string;
-  reason?: string;
-  message?: string;
-  count?: number;
-  lastTimestamp?: string;
-  eventTime?: string;
-  firstTimestamp?: string;
-  metadata?: { name?: string; creationTimestamp?: string };
-  involvedObject?: { kind?: string; name?: string };
-}
+import {
+  type Event,
+  oomKilled,
+  type Pod,
+  schedulingReason,
+  type Terminated,
+  unschedulable,
+} from './pod-status.js';
 
 const CRITICAL_REASONS = new Set([
   'CrashLoopBackOff',
@@ -81,16 +57,14 @@ export function podRow(p: Pod, now: number): PodRow {
       break;
     }
   }
-  const sched = st.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+  const sched = unschedulable(p);
   if (p.metadata.deletionTimestamp) status = 'Terminating';
   const restarts = cs.reduce((a, c) => a + (c.restartCount ?? 0), 0);
   const last = cs
     .map((c) => c.lastState?.terminated)
     .filter((t): t is Terminated => Boolean(t))
     .sort((a, b) => (b.finishedAt ?? '').localeCompare(a.finishedAt ?? ''))[0];
-  const anyOom = cs.some(
-    (c) => c.lastState?.terminated?.reason === 'OOMKilled' || c.state?.terminated?.reason === 'OOMKilled',
-  );
+  const anyOom = cs.some(oomKilled);
   let severity: Severity | null = null;
   if (CRITICAL_REASONS.has(status) || anyOom) severity = 'critical';
   else if (st.phase === 'Pending' || st.phase === 'Failed' || restarts >= 3) severity = 'warning';
@@ -129,7 +103,7 @@ export function podRow(p: Pod, now: number): PodRow {
         limits: resourcesOf(spec.name, 'limits'),
       };
     }),
-    scheduling: sched ? `${sched.reason ?? 'Unschedulable'}: ${sched.message ?? ''}`.trim() : null,
+    scheduling: sched ? schedulingReason(sched).trim() : null,
   };
 }
 

@@ -4,6 +4,7 @@
  * Pending with the scheduler's message) and the warning events about it and its pods.
  */
 import type { Cluster, K8sObject, ObjectRef } from './client.js';
+import { type Event, type Pod, schedulingReason, unschedulable } from './pod-status.js';
 
 export const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 
@@ -36,33 +37,6 @@ interface Workload extends K8sObject {
   };
 }
 
-interface Pod extends K8sObject {
-  status?: {
-    phase?: string;
-    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
-    containerStatuses?: Array<{
-      name: string;
-      ready?: boolean;
-      restartCount?: number;
-      state?: {
-        waiting?: { reason?: string; message?: string };
-        terminated?: { reason?: string; exitCode?: number };
-      };
-      lastState?: { terminated?: { reason?: string; exitCode?: number } };
-    }>;
-  };
-}
-
-interface Event {
-  type?: string;
-  reason?: string;
-  message?: string;
-  count?: number;
-  involvedObject?: { kind?: string; name?: string };
-  lastTimestamp?: string;
-  eventTime?: string;
-}
-
 /** Ready as `kubectl rollout status` has it: the controller saw the spec, every replica updated and ready. */
 export function judge(w: Workload): { ready: boolean; progress: string } {
   const s = w.status ?? {};
@@ -89,8 +63,8 @@ function podReasons(pods: Pod[]): string[] {
   for (const p of pods) {
     const st = p.status ?? {};
     if (st.phase === 'Pending') {
-      const sched = st.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
-      if (sched) add(`Pending: ${sched.reason ?? 'Unschedulable'}: ${sched.message ?? ''}`.trim());
+      const sched = unschedulable(p);
+      if (sched) add(`Pending: ${schedulingReason(sched)}`.trim());
     }
     for (const c of st.containerStatuses ?? []) {
       const w = c.state?.waiting;

@@ -4,7 +4,7 @@ import { levelAt } from '../stages.js';
 import { timeChart } from './charts.js';
 import { escapeXml as esc, fmtMs, fmtPct, fmtRate } from './format.js';
 import type { BenchResult } from './model.js';
-import { causesText, coldStartText, describeLoad, stopText } from './summary.js';
+import { causesText, coldStartText, describeLoad, latencyCells, metricValue, stopText } from './summary.js';
 
 const colors = {
   p50: '#2ca02c',
@@ -101,26 +101,12 @@ export function renderHtml(r: BenchResult): string {
       q.requests,
       fmtRate(q.rps),
       `${q.failed} (${fmtPct(q.failureRate)})`,
-      fmtMs(q.latency.min),
-      fmtMs(q.latency.med),
-      fmtMs(q.latency.p90),
-      fmtMs(q.latency.p95),
-      fmtMs(q.latency.p99),
-      fmtMs(q.latency.p999),
-      fmtMs(q.latency.max),
+      ...latencyCells(q.latency),
     ]),
     (i) => (r.requests[i]!.name === OVERALL ? 'total' : ''),
   );
   const metricRows = rows(
-    r.metrics.map((m) => [
-      m.metric,
-      m.name === OVERALL ? 'all' : m.name,
-      m.type === 'trend'
-        ? `count ${m.count}, med ${fmtMs(m.med)}, p95 ${fmtMs(m.p95)}, p99 ${fmtMs(m.p99)}, max ${fmtMs(m.max)}`
-        : m.type === 'counter'
-          ? `${m.count} (${fmtRate(m.rate)}/s)`
-          : `${fmtPct(m.rate)} (${m.hits} of ${m.total})`,
-    ]),
+    r.metrics.map((m) => [m.metric, m.name === OVERALL ? 'all' : m.name, metricValue(m, ', ')]),
   );
   const s = r.self;
   return `<!doctype html>

@@ -1,10 +1,32 @@
 import { renderTable } from '../../lib/table.js';
 import { formatDuration } from '../duration.js';
+import type { LatencySummary } from '../histogram.js';
 import { type FailureCounts, failureKinds, OVERALL } from '../metrics.js';
 import { fmtMs, fmtPct, fmtRate } from './format.js';
-import type { BenchResult } from './model.js';
+import type { BenchResult, MetricFigure } from './model.js';
 
 /** How the load was described in one line: `closed model, 50 VUs` or `open model, 0→200/s over 3 stages`. */
+/** MIN MED P90 P95 P99 P99.9 MAX of a request row, in the summary's and the HTML report's tables. */
+export function latencyCells(l: LatencySummary): string[] {
+  return [l.min, l.med, l.p90, l.p95, l.p99, l.p999, l.max].map(fmtMs);
+}
+
+/** VALUE of a metric row: a trend's count and percentiles (`sep` between them), a counter's rate, a rate's share. */
+export function metricValue(m: MetricFigure, sep: string): string {
+  if (m.type === 'trend') {
+    return [
+      `count ${m.count}`,
+      `med ${fmtMs(m.med)}`,
+      `p95 ${fmtMs(m.p95)}`,
+      `p99 ${fmtMs(m.p99)}`,
+      `max ${fmtMs(m.max)}`,
+    ].join(sep);
+  }
+  return m.type === 'counter'
+    ? `${m.count} (${fmtRate(m.rate)}/s)`
+    : `${fmtPct(m.rate)} (${m.hits} of ${m.total})`;
+}
+
 export function describeLoad(r: Pick<BenchResult, 'load'>): string {
   const { load } = r;
   const unit = load.model === 'closed' ? ' VUs' : '/s';
@@ -98,13 +120,7 @@ export function renderSummary(r: BenchResult): string {
         q.requests,
         fmtRate(q.rps),
         q.failed ? `${q.failed} (${fmtPct(q.failureRate)})` : '0',
-        fmtMs(q.latency.min),
-        fmtMs(q.latency.med),
-        fmtMs(q.latency.p90),
-        fmtMs(q.latency.p95),
-        fmtMs(q.latency.p99),
-        fmtMs(q.latency.p999),
-        fmtMs(q.latency.max),
+        ...latencyCells(q.latency),
       ]),
       // At 80 columns the extremes give way to the percentiles; -o wide shows them.
       { optional: ['MIN', 'P99.9', 'MAX', 'P90'] },
@@ -119,15 +135,7 @@ export function renderSummary(r: BenchResult): string {
     out.push(
       renderTable(
         ['METRIC', 'NAME', 'VALUE'],
-        other.map((m) => [
-          m.metric,
-          m.name === OVERALL ? 'all' : m.name,
-          m.type === 'trend'
-            ? `count ${m.count}  med ${fmtMs(m.med)}  p95 ${fmtMs(m.p95)}  p99 ${fmtMs(m.p99)}  max ${fmtMs(m.max)}`
-            : m.type === 'counter'
-              ? `${m.count} (${fmtRate(m.rate)}/s)`
-              : `${fmtPct(m.rate)} (${m.hits} of ${m.total})`,
-        ]),
+        other.map((m) => [m.metric, m.name === OVERALL ? 'all' : m.name, metricValue(m, '  ')]),
       ),
     );
   }

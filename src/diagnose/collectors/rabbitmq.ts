@@ -32,6 +32,24 @@ const rate = (stats: unknown, key: string): number | null => {
   return typeof d?.rate === 'number' ? Math.round(d.rate * 100) / 100 : null;
 };
 
+/** A queue with nothing counted and no rates: what the sources that know less than the management API fill in. */
+function emptyQueue(name: string): QueueFacts {
+  return {
+    name,
+    type: null,
+    messages: 0,
+    ready: 0,
+    unacked: 0,
+    consumers: 0,
+    consumerUtilisation: null,
+    publishRate: null,
+    deliverRate: null,
+    ackRate: null,
+    depthRate: null,
+    depthSamples: [],
+  };
+}
+
 /** One queue object of the management API → facts. */
 export function queueFacts(q: Json): QueueFacts {
   const stats = q.message_stats as Json | undefined;
@@ -117,20 +135,7 @@ export class RabbitCollector implements Collector<RabbitSample, RabbitFacts> {
     const queue = (name: string): QueueFacts => {
       let q = byQueue.get(name);
       if (!q) {
-        q = {
-          name,
-          type: null,
-          messages: 0,
-          ready: 0,
-          unacked: 0,
-          consumers: 0,
-          consumerUtilisation: null,
-          publishRate: null,
-          deliverRate: null,
-          ackRate: null,
-          depthRate: null,
-          depthSamples: [],
-        };
+        q = emptyQueue(name);
         byQueue.set(name, q);
       }
       return q;
@@ -268,18 +273,10 @@ export class RabbitCollector implements Collector<RabbitSample, RabbitFacts> {
   private async viaAmqp(timeoutMs: number, managementError: string): Promise<RabbitFacts> {
     const counted = await this.passiveCounts(this.options.knownQueues, timeoutMs);
     const queues: QueueFacts[] = [...counted].map(([name, q]) => ({
-      name,
-      type: null,
+      ...emptyQueue(name),
       messages: q.messages,
       ready: q.messages,
-      unacked: 0,
       consumers: q.consumers,
-      consumerUtilisation: null,
-      publishRate: null,
-      deliverRate: null,
-      ackRate: null,
-      depthRate: null,
-      depthSamples: [],
     }));
     return {
       via: 'amqp',

@@ -91,6 +91,15 @@ function workerRules(facts: Facts, ctx: RuleContext): Finding[] {
     .map(([s, n]) => `${count(n)} ${s}`)
     .join(', ');
   const rate = total > 0 ? errors / total : 0;
+  // What the alert and the validation threshold below both show.
+  const measured = {
+    errors,
+    executions: total,
+    errorRate: Number(rate.toFixed(3)),
+    windowSeconds: Math.round(seconds),
+    windowSource: source,
+  };
+  const failed = `${count(errors)} of ${count(total)} executions did not end in SUCCESS${breakdown ? ` (${breakdown})` : ''}`;
   if (total >= MIN_EXECUTIONS && rate > ERROR_RATE) {
     // "for 5m": the rate over a window that covers the whole 5 minutes.
     const firing = seconds >= ERROR_RATE_FOR_S * WINDOW_COVERAGE;
@@ -99,16 +108,8 @@ function workerRules(facts: Facts, ctx: RuleContext): Finding[] {
       component: 'worker',
       severity: firing ? 'warning' : 'info',
       title: `Execution error rate ${pct(rate)} over ${secs(seconds)}${firing ? '' : ' (alert once it holds for 5 m)'}`,
-      evidence: {
-        errors,
-        executions: total,
-        errorRate: Number(rate.toFixed(3)),
-        windowSeconds: Math.round(seconds),
-        windowSource: source,
-        historySeconds: Math.round(history),
-        breakdown: breakdown || null,
-      },
-      detail: `${count(errors)} of ${count(total)} executions did not end in SUCCESS${breakdown ? ` (${breakdown})` : ''} (${windowNote(source, history)}). Program errors count too; INTERNAL_ERROR and TIMEOUT point at the platform.`,
+      evidence: { ...measured, historySeconds: Math.round(history), breakdown: breakdown || null },
+      detail: `${failed} (${windowNote(source, history)}). Program errors count too; INTERNAL_ERROR and TIMEOUT point at the platform.`,
       bottleneck: 'failing executions',
       fix: 'Look at the statuses: INTERNAL_ERROR → sandbox/worker logs; TIMEOUT → time limits or CPU starvation; compile/runtime errors → the submissions themselves.',
       command: 'sentinel-ctl logs worker',
@@ -120,15 +121,8 @@ function workerRules(facts: Facts, ctx: RuleContext): Finding[] {
       component: 'worker',
       severity: 'info',
       title: `Execution error rate ${pct(rate)} over ${secs(seconds)}: above the 5 % validation threshold`,
-      evidence: {
-        errors,
-        executions: total,
-        errorRate: Number(rate.toFixed(3)),
-        windowSeconds: Math.round(seconds),
-        windowSource: source,
-        breakdown: breakdown || null,
-      },
-      detail: `${count(errors)} of ${count(total)} executions did not end in SUCCESS${breakdown ? ` (${breakdown})` : ''}: a load test should stay under 5 % (the alert is at 10 % for 5 m).`,
+      evidence: { ...measured, breakdown: breakdown || null },
+      detail: `${failed}: a load test should stay under 5 % (the alert is at 10 % for 5 m).`,
       bottleneck: 'failing executions',
       fix: 'Check which statuses dominate; program errors in the load test payloads count too.',
       command: 'sentinel-ctl logs worker',

@@ -4,7 +4,7 @@ import { runBounded } from '../../lib/proc.js';
 import { closeInheritableFds } from './fds.js';
 import { OUTPUT_CAP_BYTES } from './limits.js';
 import { buildSeccompFilter } from './seccomp.js';
-import { SlotRuntime, type SlotRuntimeOptions } from './slots.js';
+import { SlotRuntime, type SlotRuntimeOptions, stepOutcome } from './slots.js';
 import type { DriverInfo, SandboxDriver, SandboxStep, StepLimits, StepOutcome } from './types.js';
 
 /** Inside the sandbox the program is uid/gid 1000, an ordinary user (never 0). */
@@ -288,18 +288,7 @@ export class BwrapDriver implements SandboxDriver {
         // missing binary, a broken mount).
         sandboxFailure = `bwrap failed (exit ${result.exitCode}): ${lastLines(result.stderr)}`;
       }
-      return {
-        exitCode: status.exitCode ?? result.exitCode,
-        stdout: result.stdout,
-        stderr: result.stderr,
-        stdoutTruncated: result.stdoutTruncated,
-        stderrTruncated: result.stderrTruncated,
-        wallMs: Math.round(result.wallMs),
-        oomKilled: false,
-        timedOut: result.timedOut,
-        outputLimitHit: result.overflowed,
-        sandboxFailure: sandboxFailure ?? (result.aborted ? 'the run was cancelled' : undefined),
-      };
+      return stepOutcome(result, status.exitCode ?? result.exitCode, result.timedOut, sandboxFailure);
     });
   }
 

@@ -9,7 +9,7 @@ import type { CgroupHierarchy } from './cgroups.js';
 import { guideLimits, OUTPUT_CAP_BYTES, stepLimits } from './limits.js';
 import { buildReaper, REAPER_JAIL_PATH } from './reaper.js';
 import { kafelPolicy } from './seccomp.js';
-import { SlotRuntime, type SlotRuntimeOptions } from './slots.js';
+import { SlotRuntime, type SlotRuntimeOptions, stepOutcome } from './slots.js';
 import type { DriverInfo, Phase, SandboxDriver, SandboxStep, StepLimits, StepOutcome } from './types.js';
 
 /** Same depth under the package root from src/worker/sandbox and dist/worker/sandbox. */
@@ -478,23 +478,10 @@ export class NsjailDriver implements SandboxDriver {
       else if (!log.started && !killedByUs) {
         sandboxFailure = `nsjail did not start the program (exit ${result.exitCode}): ${log.errors.slice(-3).join(' | ') || result.stderr.trim().split('\n').slice(-3).join(' | ')}`;
       }
-      return {
-        // The jail's status as nsjail saw it: when the worker stops nsjail (SIGTERM) for a timeout
-        // or a flood, nsjail's own exit is 143 while the program died of its SIGKILL (137, as
-        // under bwrap).
-        exitCode: log.status ?? result.exitCode,
-        stdout: result.stdout,
-        stderr: result.stderr,
-        stdoutTruncated: result.stdoutTruncated,
-        stderrTruncated: result.stderrTruncated,
-        wallMs: Math.round(result.wallMs),
-        // The slot's memory cgroup holds the jail, so its OOM counter decides (SlotRuntime); an
-        // exit of 137 alone is a SIGKILL, which the program may have sent itself.
-        oomKilled: false,
-        timedOut,
-        outputLimitHit: result.overflowed,
-        sandboxFailure: sandboxFailure ?? (result.aborted ? 'the run was cancelled' : undefined),
-      };
+      // The jail's status as nsjail saw it: when the worker stops nsjail (SIGTERM) for a timeout
+      // or a flood, nsjail's own exit is 143 while the program died of its SIGKILL (137, as
+      // under bwrap).
+      return stepOutcome(result, log.status ?? result.exitCode, timedOut, sandboxFailure);
     });
   }
 

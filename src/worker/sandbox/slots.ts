@@ -11,6 +11,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { EnvironmentError } from '../../lib/errors.js';
+import type { BoundedRunResult } from '../../lib/proc.js';
 import {
   type CgroupHierarchy,
   type CgroupSet,
@@ -25,6 +26,32 @@ import type { DriverInfo, DriverName, SandboxStep, StepOutcome } from './types.j
  * per slot so that per-uid accounting (RLIMIT_NPROC, signals) never crosses slots.
  */
 export const DEFAULT_UID_BASE = 1_900_000_000;
+
+/**
+ * A driver's outcome of one step from its bounded run: `exitCode` and `timedOut` as the driver
+ * read them from its launcher, `sandboxFailure` when the launcher itself failed; a cancelled run
+ * says so. oomKilled stays false here: the slot's memory cgroup holds the jail, so its OOM counter
+ * decides (SlotRuntime); an exit of 137 alone is a SIGKILL, which the program may have sent itself.
+ */
+export function stepOutcome(
+  result: BoundedRunResult,
+  exitCode: number | null,
+  timedOut: boolean,
+  sandboxFailure: string | undefined,
+): StepOutcome {
+  return {
+    exitCode,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    stdoutTruncated: result.stdoutTruncated,
+    stderrTruncated: result.stderrTruncated,
+    wallMs: Math.round(result.wallMs),
+    oomKilled: false,
+    timedOut,
+    outputLimitHit: result.overflowed,
+    sandboxFailure: sandboxFailure ?? (result.aborted ? 'the run was cancelled' : undefined),
+  };
+}
 
 export interface SlotRuntimeOptions {
   /** How many jobs run at once (WORKER_POOL_SIZE). */

@@ -11,7 +11,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { UpK8sResult } from '../../../src/k8s/commands.js';
 import type { DownResult } from '../../../src/k8s/down.js';
 import { cli, cliJson } from '../../helpers/cli.js';
-import { kubeconfigYaml, readObjects, startTestCluster, type TestCluster } from '../../helpers/k8s.js';
+import {
+  adminRequest,
+  kubeconfigYaml,
+  readObjects,
+  startTestCluster,
+  type TestCluster,
+} from '../../helpers/k8s.js';
 
 let cluster: TestCluster;
 const work = mkdtempSync(path.join(os.tmpdir(), 'sentinel-k8s-apply-'));
@@ -33,34 +39,8 @@ type Obj = {
 };
 
 /** Plain REST as admin, for what the test itself writes and reads. */
-async function api<T = Obj>(
-  method: string,
-  urlPath: string,
-  body?: unknown,
-  contentType = 'application/json',
-): Promise<{ status: number; body: T }> {
-  const opts: import('node:https').RequestOptions = {};
-  await cluster.kc.applyToHTTPSOptions(opts);
-  const https = await import('node:https');
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      `${cluster.server}${urlPath}`,
-      { method, ca: opts.ca, headers: { ...(opts.headers as object), 'content-type': contentType } },
-      (res) => {
-        let text = '';
-        res.on('data', (c) => {
-          text += c;
-        });
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }),
-        );
-      },
-    );
-    req.on('error', reject);
-    if (body !== undefined) req.write(JSON.stringify(body));
-    req.end();
-  });
-}
+const api = <T = Obj>(method: string, urlPath: string, body?: unknown, contentType = 'application/json') =>
+  adminRequest<T>(cluster, method, urlPath, body, undefined, contentType);
 
 const admin = () => ['--k8s', '--kubeconfig', cluster.kubeconfig];
 

@@ -13,7 +13,13 @@ import type { FactRow } from '../../../src/facts/book.js';
 import type { DriftItem } from '../../../src/k8s/tune.js';
 import type { TuneResult } from '../../../src/tune-command/types.js';
 import { cli, cliJson, repoRoot } from '../../helpers/cli.js';
-import { kubeconfigYaml, readObjects, startTestCluster, type TestCluster } from '../../helpers/k8s.js';
+import {
+  adminRequest,
+  kubeconfigYaml,
+  readObjects,
+  startTestCluster,
+  type TestCluster,
+} from '../../helpers/k8s.js';
 
 let cluster: TestCluster;
 const work = mkdtempSync(path.join(os.tmpdir(), 'sentinel-k8s-tune-'));
@@ -31,34 +37,12 @@ type CheckJson = {
 };
 
 /** Plain REST as admin, for what the test itself writes and reads. */
-async function api<T = Record<string, unknown>>(
+const api = <T = Record<string, unknown>>(
   method: string,
   urlPath: string,
   body?: unknown,
   contentType = 'application/json',
-): Promise<{ status: number; body: T }> {
-  const opts: import('node:https').RequestOptions = {};
-  await cluster.kc.applyToHTTPSOptions(opts);
-  const https = await import('node:https');
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      `${cluster.server}${urlPath}`,
-      { method, ca: opts.ca, headers: { ...(opts.headers as object), 'content-type': contentType } },
-      (res) => {
-        let text = '';
-        res.on('data', (c) => {
-          text += c;
-        });
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }),
-        );
-      },
-    );
-    req.on('error', reject);
-    if (body !== undefined) req.write(JSON.stringify(body));
-    req.end();
-  });
-}
+) => adminRequest<T>(cluster, method, urlPath, body, undefined, contentType);
 
 const merge = (urlPath: string, body: unknown) => api('PATCH', urlPath, body, 'application/merge-patch+json');
 
