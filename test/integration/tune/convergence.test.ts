@@ -123,6 +123,42 @@ describe('tune keda --write on a trigger whose host is an amqp:// Secret', () =>
     const again = await cli(['tune', 'keda', '--write', '--manifests', dir]);
     expect(again.stderr).toContain('Nothing to change');
   });
+
+  test('a TriggerAuthentication shared with another ScaledObject is not repointed: a warning says why', async () => {
+    const dir = copy('sentinel');
+    const other = `---
+apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata:
+  name: reports-worker
+  namespace: sentinel
+spec:
+  scaleTargetRef:
+    name: reports-worker
+  triggers:
+  - type: rabbitmq
+    metadata:
+      protocol: amqp
+      queueName: reports
+      value: "5"
+    authenticationRef:
+      name: rabbitmq-auth
+`;
+    writeFileSync(path.join(dir, 'keda.yaml'), readFileSync(path.join(dir, 'keda.yaml'), 'utf8') + other);
+    const secretsBefore = readFileSync(path.join(dir, 'secrets.yaml'), 'utf8');
+    const w = await cli(['tune', 'keda', '--write', '--manifests', dir, '--json']);
+    expect(w.exitCode, w.stderr).toBe(0);
+    const doc = JSON.parse(w.stdout);
+    expect(doc.warnings.join('\n')).toMatch(
+      /TriggerAuthentication rabbitmq-auth is also used by ScaledObject reports-worker.*own/,
+    );
+    // The Secret untouched, the reference and both protocols as they were.
+    expect(readFileSync(path.join(dir, 'secrets.yaml'), 'utf8')).toBe(secretsBefore);
+    const keda = readFileSync(path.join(dir, 'keda.yaml'), 'utf8');
+    expect(keda).toContain('    key: host\n');
+    expect(keda).not.toContain('management-host');
+    expect(keda.match(/protocol: amqp/g)).toHaveLength(2);
+  });
 });
 
 describe('masked diffs are marked; --show-secrets prints a diff git apply accepts', () => {
