@@ -1,6 +1,6 @@
 import { UserError } from '../lib/errors.js';
 import { parseDuration } from './duration.js';
-import { createHistogram, type Histogram } from './histogram.js';
+import { createHistogram, type Histogram, meanOf } from './histogram.js';
 import { type MetricStore, OVERALL } from './metrics.js';
 
 /**
@@ -291,7 +291,7 @@ export function observe(def: ThresholdDef, input: ThresholdInput): number {
   const ms = (v: number) => v / 1000;
   switch (def.aggregation) {
     case 'avg':
-      return ms(hist.mean);
+      return ms(meanOf(hist));
     case 'min':
       return ms(hist.getValueAtPercentile(0));
     case 'max':

@@ -1,4 +1,4 @@
-import { decodeHistogram } from '../histogram.js';
+import { decodeHistogram, meanOf } from '../histogram.js';
 import { failureKinds, OVERALL } from '../metrics.js';
 import type { BenchReport } from './model.js';
 
@@ -42,7 +42,7 @@ export function renderCsv(report: BenchReport): string {
         r.count,
         r.failed,
         ms(50),
-        h.totalCount ? h.mean / 1000 : Number.NaN,
+        h.totalCount ? meanOf(h) / 1000 : Number.NaN,
         ms(0),
         ms(100),
         r.count ? r.bytes / r.count : 0,

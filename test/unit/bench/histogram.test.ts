@@ -5,6 +5,7 @@ import {
   decodeHistogram,
   encodeHistogram,
   type Histogram,
+  meanOf,
   recordMs,
   summarizeHistogram,
 } from '../../../src/bench/histogram.js';
@@ -72,5 +73,26 @@ describe('latency histogram (integer counts index)', () => {
     // Three significant digits: the largest value reads back within 0.1 %.
     expect(s.max).toBeGreaterThanOrEqual(2_500);
     expect(s.max).toBeLessThan(2_500 * 1.001);
+  });
+
+  test('the mean read from the counts equals the library mean (live, resized and decoded histograms)', () => {
+    let x = 7;
+    const next = () => {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      return x / 2 ** 31;
+    };
+    for (const [n, spread] of [
+      [1, 1],
+      [1_000, 5],
+      [50_000, 2_000],
+      [20_000, 5_000_000],
+    ] as const) {
+      const h = createHistogram();
+      for (let i = 0; i < n; i++) recordMs(h, next() * next() * spread);
+      expect(meanOf(h)).toBe(h.mean);
+      const back = decodeHistogram(encodeHistogram(h));
+      expect(meanOf(back)).toBe(back.mean);
+    }
+    expect(meanOf(createHistogram())).toBe(0);
   });
 });
