@@ -26,8 +26,6 @@ export interface TuneFlagValues {
   profile?: 'dev' | 'staging' | 'prod';
   manifests?: string[];
   dotenv?: string[];
-  /** The old name of --dotenv (hidden). */
-  'env-file'?: string[];
   live?: boolean;
   timeout?: number;
   'api-workload'?: string;
@@ -70,15 +68,24 @@ function localStack(config: SentinelConfig, file: string | undefined): LocalStac
 export function refuseClusterWrite(argv: string[]): void {
   const has = (f: string) => argv.some((a) => a === f || a.startsWith(`${f}=`));
   const mode = has('--write') ? '--write' : has('--dry-run') ? '--dry-run' : undefined;
-  if (!mode || !has('--k8s') || has('--manifests') || has('--dotenv') || has('--env-file')) return;
+  if (!mode || !has('--k8s') || has('--manifests') || has('--dotenv')) return;
   throw new UserError(`${mode} with --k8s alone is refused: tune never edits the cluster.`, {
     suggestion: `Pass --manifests DIR (the Git manifests the cluster is deployed from): ${mode} changes those files, and your GitOps pipeline applies them.`,
   });
 }
 
 export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
+  /** --env-file was given (the old name of --dotenv). */
+  private oldDotenvName = false;
+
   override async init(): Promise<void> {
     await super.init();
+    // --env-file is read as --dotenv, its new name (see the flag), and warned about.
+    this.argv = this.argv.map((a) => {
+      if (a !== '--env-file' && !a.startsWith('--env-file=')) return a;
+      this.oldDotenvName = true;
+      return `--dotenv${a.slice('--env-file'.length)}`;
+    });
     refuseClusterWrite(this.argv);
   }
 
@@ -107,11 +114,10 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
   /** Facts sources from the shared flags and the loaded config (profile, stack endpoints). */
   protected gatherOptions(flags: TuneFlagValues, facts?: Partial<FactFlags>): GatherOptions {
     for (const w of legacyExecWarnings(flags as Parameters<typeof legacyExecWarnings>[0])) this.warnUser(w);
-    if (flags['env-file'])
+    if (this.oldDotenvName)
       this.warnUser(
         '--env-file is deprecated: use --dotenv (Node.js exits 9 on a missing --env-file file before sentinel-ctl runs).',
       );
-    const envFiles = dotenvFiles(flags);
     const loaded = this.loadConfig(flags);
     const layer = loaded.sources.get('profile')?.layer;
     return {
@@ -120,7 +126,7 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
         layer === 'flag' ? 'flag' : layer === 'default' || layer === undefined ? 'default' : 'profile',
       flags: factsFromFlags(flags as Parameters<typeof factsFromFlags>[0], facts),
       ...(flags.manifests ? { manifests: flags.manifests } : {}),
-      ...(envFiles ? { envFiles } : {}),
+      ...(flags.dotenv ? { envFiles: flags.dotenv } : {}),
       ...(flags['cgroup-root'] ? { cgroupRoot: flags['cgroup-root'] } : {}),
       ...(flags.live
         ? {
@@ -173,16 +179,10 @@ export abstract class TuneCommand<R = TuneResult> extends SentinelCommand<R> {
       );
     } else if (result.rows.some((r) => r.status === 'change')) {
       this.note(
-        !flags.manifests && !dotenvFiles(flags)
+        !flags.manifests && !flags.dotenv
           ? 'Preview the change with --dry-run, apply it with --write (both need --manifests or --dotenv).'
           : `Preview the change with \`${this.nextCommand(`tune ${result.topic} --dry-run`)}\`, apply it with \`${this.nextCommand(`tune ${result.topic} --write`)}\`.`,
       );
     }
   }
-}
-
-/** The --dotenv files, with those given by its old name --env-file. */
-function dotenvFiles(flags: TuneFlagValues): string[] | undefined {
-  const files = [...(flags.dotenv ?? []), ...(flags['env-file'] ?? [])];
-  return files.length > 0 ? files : undefined;
 }

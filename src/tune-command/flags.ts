@@ -101,19 +101,15 @@ export const sourceFlags = {
     multiple: true,
     helpGroup: 'SOURCES',
   }),
+  // Formerly --env-file, which TuneCommand.init still reads as --dotenv (with a warning): Node.js
+  // itself checks a file named by --env-file anywhere on its command line and exits 9 when it is
+  // missing, before the CLI runs (docs/tune.md).
   dotenv: Flags.file({
     summary: '.env file to read (and write with --write); repeatable.',
     multiple: true,
     helpGroup: 'SOURCES',
   }),
-  // The old name, hidden and warned about (legacySourceWarnings): Node.js itself checks a file
-  // named by --env-file anywhere on its command line and exits 9 when it is missing (docs/tune.md).
-  'env-file': Flags.file({
-    summary: 'Deprecated: use --dotenv.',
-    multiple: true,
-    hidden: true,
-    helpGroup: 'SOURCES',
-  }),
+
   live: Flags.boolean({
     summary: 'Read the running stack: PostgreSQL settings, worker /metrics, RabbitMQ queue, Redis keys.',
     helpGroup: 'SOURCES',
@@ -192,11 +188,11 @@ export const writeFlags = {
     summary: 'Apply the recommendations to --manifests / --dotenv (shows the diff first).',
     exclusive: ['dry-run'],
     // With --k8s alone, TuneCommand.init refuses first, saying why: tune never edits the cluster.
-    relationships: [{ type: 'some', flags: ['manifests', 'dotenv', 'env-file'] }],
+    relationships: [{ type: 'some', flags: ['manifests', 'dotenv'] }],
   }),
   'dry-run': Flags.boolean({
     summary: 'Print only the unified diff --write would apply; change nothing.',
-    relationships: [{ type: 'some', flags: ['manifests', 'dotenv', 'env-file'] }],
+    relationships: [{ type: 'some', flags: ['manifests', 'dotenv'] }],
   }),
   'show-secrets': Flags.boolean({
     summary: 'Print secret values in the diff (unmasked), so that git apply accepts it.',
