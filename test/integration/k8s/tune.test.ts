@@ -252,15 +252,8 @@ describe('tune --k8s reads the live objects with the read-only role', () => {
     expect((await api_('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, sark)).status).toBe(201);
     try {
       const before = await versions();
-      const named = await cliJson<AppPool>([
-        'tune',
-        'app-pool',
-        '--client',
-        'sqlalchemy',
-        '--api-workload',
-        'sark',
-        ...reader,
-      ]);
+      const sarkPool = ['tune', 'app-pool', '--client', 'sqlalchemy', '--api-workload', 'sark', ...reader];
+      const named = await cliJson<AppPool>(sarkPool);
       expect(named.exitCode, named.json.error?.message ?? named.stderr).toBe(0);
       expect([named.json.result.replicas, named.json.result.replicasFrom]).toEqual([
         6,
@@ -268,31 +261,13 @@ describe('tune --k8s reads the live objects with the read-only role', () => {
       ]);
       // 4–10 pods: pool_size 15 (SARK guide "Database Optimization > Connection Pooling").
       expect(named.json.result.settings).toContainEqual({ setting: 'pool_size', value: 15 });
-      const text = await cli([
-        'tune',
-        'app-pool',
-        '--client',
-        'sqlalchemy',
-        '--api-workload',
-        'sark',
-        ...reader,
-      ]);
+      const text = await cli(sarkPool);
       expect(text.exitCode, text.stderr).toBe(0);
       expect(text.stderr.replace(/\s+/g, ' ')).toContain(
         '6 replicas from deployment/sark@sentinel spec.replicas',
       );
       // --replicas still wins.
-      const given = await cliJson<AppPool>([
-        'tune',
-        'app-pool',
-        '--client',
-        'sqlalchemy',
-        '--api-workload',
-        'sark',
-        '--replicas',
-        '2',
-        ...reader,
-      ]);
+      const given = await cliJson<AppPool>([...sarkPool, '--replicas', '2']);
       expect([given.json.result.replicas, given.json.result.replicasFrom]).toEqual([2, '--replicas']);
       const missing = await cliJson([
         'tune',
