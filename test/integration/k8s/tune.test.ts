@@ -44,7 +44,6 @@ const api = <T = Record<string, unknown>>(
   contentType = 'application/json',
 ) => adminRequest<T>(cluster, method, urlPath, body, undefined, contentType);
 
-const api_ = (method: string, urlPath: string, body?: unknown) => api(method, urlPath, body);
 const merge = (urlPath: string, body: unknown) => api('PATCH', urlPath, body, 'application/merge-patch+json');
 
 /** Every object's resourceVersion in the namespace (and the Nodes): tune must move none of them. */
@@ -249,7 +248,7 @@ describe('tune --k8s reads the live objects with the read-only role', () => {
         },
       },
     };
-    expect((await api_('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, sark)).status).toBe(201);
+    expect((await api('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, sark)).status).toBe(201);
     try {
       const before = await versions();
       const sarkPool = ['tune', 'app-pool', '--client', 'sqlalchemy', '--api-workload', 'sark', ...reader];
@@ -282,7 +281,7 @@ describe('tune --k8s reads the live objects with the read-only role', () => {
       expect(missing.json.error?.message).toContain('--api-workload nope');
       expect(await versions()).toEqual(before);
     } finally {
-      await api_('DELETE', `/apis/apps/v1/namespaces/${NS}/deployments/sark`);
+      await api('DELETE', `/apis/apps/v1/namespaces/${NS}/deployments/sark`);
     }
     // In a namespace without an API Deployment, and without --k8s: --replicas is asked for (exit 2).
     const none = await cliJson([
