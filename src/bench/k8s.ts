@@ -554,15 +554,15 @@ export async function runK8sBench(
 }
 
 /**
- * What the coordinator does in the namespace, asked before anything is created (exit 3 naming all
- * that is missing). Creating the Role needs the rights it grants (RBAC's escalation check).
+ * What the coordinator does in namespace `ns`, and nothing more: the `sentinel-ctl-bench` Role of
+ * rbac/sentinel-ctl.yaml (`generate k8s`) grants exactly these. Creating the run's Role needs the
+ * rights it grants (RBAC's escalation check): `create` and `update` on ConfigMaps.
  */
-async function requireBenchAccess(cluster: Cluster, secret: boolean): Promise<void> {
-  const ns = cluster.namespace;
+export function benchAccessNeeds(ns: string, secret: boolean): AccessNeed[] {
   const need = (verb: string, apiVersion: string, kinds: string[]): AccessNeed[] =>
     kinds.map((kind) => ({ verb, apiVersion, kind, namespace: ns }));
   const rbac = 'rbac.authorization.k8s.io/v1';
-  const missing = await missingAccess(cluster, [
+  return [
     ...need('create', 'v1', ['ServiceAccount', 'ConfigMap']),
     ...need('delete', 'v1', ['ServiceAccount']),
     ...need('update', 'v1', ['ConfigMap']),
@@ -574,13 +574,18 @@ async function requireBenchAccess(cluster: Cluster, secret: boolean): Promise<vo
     ...need('get', 'batch/v1', ['Job']),
     ...need('delete', 'batch/v1', ['Job']),
     ...(secret ? [...need('create', 'v1', ['Secret']), ...need('delete', 'v1', ['Secret'])] : []),
-  ]);
+  ];
+}
+
+/** Asked before anything is created: exit 3 naming all that is missing. */
+async function requireBenchAccess(cluster: Cluster, secret: boolean): Promise<void> {
+  const missing = await missingAccess(cluster, benchAccessNeeds(cluster.namespace, secret));
   if (missing.length === 0) return;
   throw new EnvironmentError(
     `bench --k8s refused: the user of ${cluster.label} may not ${missing.join('; ')}. Nothing was created.`,
     {
       code: 'FORBIDDEN',
-      suggestion: 'docs/k8s.md "bench --k8s" lists the rights the coordinator needs in the namespace.',
+      suggestion: `Bind the sentinel-ctl-bench role that \`sentinel-ctl generate k8s\` writes in rbac/sentinel-ctl.yaml, in namespace ${cluster.namespace} (docs/k8s.md "Permissions").`,
     },
   );
 }

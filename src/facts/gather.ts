@@ -330,10 +330,8 @@ export async function gatherFacts(o: GatherOptions): Promise<Gathered> {
     const { connectCluster } = await import('../k8s/client.js');
     const { readCluster, clusterFacts } = await import('../k8s/tune.js');
     const cluster = connectCluster(o.k8s);
-    const namespace =
-      o.k8s.namespace ??
-      gitNamespace(g.tree) ??
-      (cluster.namespace !== 'default' ? cluster.namespace : 'sentinel');
+    // -n, else the Git workloads', else the context's (in a pod the ServiceAccount's), else sentinel.
+    const namespace = o.k8s.namespace ?? gitNamespace(g.tree) ?? cluster.namespace;
     const read = await readCluster(cluster, namespace);
     const roles = findRoles(read.tree, o.workloads);
     book.manifestOrigin = 'k8s';

@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { describeError, EnvironmentError, UserError } from '../lib/errors.js';
+import { DEFAULT_NAMESPACE } from './flags.js';
 
 export interface ClusterOptions {
   kubeconfig?: string;
@@ -131,7 +132,10 @@ export class Cluster {
   /** Context name ("in-cluster" inside a pod). */
   readonly context: string;
   readonly server: string;
-  /** -n, else the context's namespace, else "default" (as kubectl). */
+  /**
+   * -n, else the context's namespace, else (in a pod) the ServiceAccount's, as kubectl picks it;
+   * else `sentinel` (kubectl's last resort is `default`), docs/k8s.md "Which cluster".
+   */
   readonly namespace: string;
   readonly namespaceFromFlag: boolean;
   private readonly agent: https.Agent;
@@ -178,7 +182,9 @@ export class Cluster {
       } catch {}
     }
     this.namespaceFromFlag = Boolean(o.namespace);
-    this.namespace = o.namespace || ctx?.namespace || inClusterNs || 'default';
+    // In a pod the ServiceAccount's namespace file (client-node copies it untrimmed into the context).
+    this.namespace =
+      o.namespace || (source.kind === 'in-cluster' ? inClusterNs : ctx?.namespace) || DEFAULT_NAMESPACE;
     this.agent = new https.Agent({ keepAlive: true, maxSockets: 8 });
   }
 

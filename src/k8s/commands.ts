@@ -13,7 +13,7 @@ import { type Cluster, connectCluster, type ObjectRef, refLabel } from './client
 import type { DataPlaneResult } from './dataplane.js';
 import { diagnoseK8s, type K8sDiagnoseReport } from './diagnose.js';
 import { type DownResult, downSet } from './down.js';
-import { DEFAULT_NAMESPACE, DEFAULT_REGISTRY, DEFAULT_TAG } from './flags.js';
+import { DEFAULT_REGISTRY, DEFAULT_TAG } from './flags.js';
 
 export type { DownResult };
 
@@ -33,11 +33,6 @@ type ClusterFlagValues = { kubeconfig?: string; context?: string; namespace?: st
 
 function connect(flags: ClusterFlagValues): Cluster {
   return connectCluster({ kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace });
-}
-
-/** Namespace of the inventory for status/down: -n, else the generated set's. */
-function setNamespace(flags: ClusterFlagValues): string {
-  return flags.namespace ?? DEFAULT_NAMESPACE;
 }
 
 export interface UpK8sResult extends ApplyResult {
@@ -95,7 +90,7 @@ export async function upK8s(
     ? loadManifestSet(flags.manifests)
     : generatedSet({
         profile,
-        namespace: setNamespace(flags),
+        namespace: cluster.namespace,
         workload: 'default',
         host: 'sentinel.example.com',
         registry: DEFAULT_REGISTRY,
@@ -193,7 +188,7 @@ export async function statusK8s(
 ): Promise<StatusK8sResult> {
   const cluster = connect(flags);
   await cluster.version();
-  const namespace = setNamespace(flags);
+  const namespace = cluster.namespace;
   const inv = await readInventory(cluster, namespace);
   const result: StatusK8sResult = {
     context: cluster.context,
@@ -264,7 +259,7 @@ export async function statusK8s(
 export async function downK8s(flags: ClusterFlagValues, io: CommandIo): Promise<DownResult> {
   const cluster = connect(flags);
   await cluster.version();
-  const result = await downSet(cluster, setNamespace(flags));
+  const result = await downSet(cluster, cluster.namespace);
   if (!result.inventory) {
     io.note(
       `Nothing to delete: no ConfigMap sentinel-ctl-inventory in namespace ${result.namespace} of ${cluster.label}.`,
@@ -300,7 +295,7 @@ export async function collectK8sDiagnose(
   cluster: Cluster,
   flags: DiagnoseK8sValues,
 ): Promise<K8sDiagnoseWithDataPlane> {
-  const namespace = setNamespace(flags);
+  const namespace = cluster.namespace;
   if (flags['data-plane'] === false) return diagnoseK8s(cluster, namespace);
   const started = performance.now();
   // Both planes at once; the data plane's collectors (pg, amqplib, ioredis…) are loaded only here,
@@ -373,7 +368,7 @@ export async function diagnoseK8sOnce(flags: DiagnoseK8sValues, io: CommandIo): 
 export async function diagnoseK8sInteractive(flags: DiagnoseK8sValues, intervalMs: number): Promise<void> {
   const cluster = connect(flags);
   await cluster.version();
-  const namespace = setNamespace(flags);
+  const namespace = cluster.namespace;
   const [{ dataPlaneSession }, { K8sDiagnoseSource }, { TASK_QUEUE }] = await Promise.all([
     import('./dataplane.js'),
     import('./pods.js'),

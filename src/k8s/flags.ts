@@ -33,7 +33,7 @@ export const clusterFlags = {
   context: Flags.string({ summary: 'kubeconfig context (default: its current context).', ...k8sOnly }),
   namespace: Flags.string({
     char: 'n',
-    summary: `Namespace of the Sentinel objects and of their inventory (default: the set's own, ${DEFAULT_NAMESPACE} for the generated one).`,
+    summary: `Namespace of the Sentinel objects and of their inventory (default: the context's; in a pod, its own; else ${DEFAULT_NAMESPACE}; up --manifests: the set's own).`,
     ...k8sOnly,
   }),
 };

@@ -12,11 +12,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ResultPromise } from 'execa';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { cliProcess } from '../../helpers/cli.js';
+import { benchAccessNeeds } from '../../../src/bench/k8s.js';
+import { cli, cliProcess } from '../../helpers/cli.js';
 import {
   adminRequest,
+  kubeconfigYaml,
   type PodContainer,
   podCommand,
+  readObjects,
   runAsPod,
   serviceAccountToken,
   startTestCluster,
@@ -39,8 +42,13 @@ beforeAll(async () => {
     metadata: { name: NS },
   });
   expect(ns.status).toBe(201);
+  // The roles `generate k8s` writes for this namespace, applied as a cluster admin would.
+  const out = path.join(work, 'generated');
+  const g = await cli(['generate', 'k8s', '--profile', 'dev', '--namespace', NS, '--out', out]);
+  expect(g.exitCode, g.stderr).toBe(0);
+  for (const o of readObjects(path.join(out, 'rbac/sentinel-ctl.yaml'))) await cluster.api.create(o);
   server = await startHttpServer({ latencyMs: 2 });
-});
+}, 600_000);
 afterAll(async () => {
   await server?.close();
   await cluster?.stop();
@@ -103,6 +111,7 @@ async function leftovers(runId: string): Promise<string[]> {
     ['Role', `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles`],
     ['RoleBinding', `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/rolebindings`],
     ['ConfigMap', `/api/v1/namespaces/${NS}/configmaps`],
+    ['Secret', `/api/v1/namespaces/${NS}/secrets`],
   ] as const) {
     const r = await adminRequest<{
       items: Array<{ metadata: { name: string; labels?: Record<string, string> } }>;
@@ -112,6 +121,23 @@ async function leftovers(runId: string): Promise<string[]> {
         out.push(`${kind}/${o.metadata.name}`);
   }
   return out;
+}
+
+/** A target that counts the requests carrying `Bearer <token>` (a scenario's ${env.NAME} header). */
+async function tokenServer(token: string) {
+  let authorized = 0;
+  const http = await import('node:http');
+  const target = http.createServer((req, res) => {
+    if (req.headers.authorization === `Bearer ${token}`) authorized += 1;
+    req.resume();
+    req.on('end', () => res.end('{"ok":true}'));
+  });
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(target.address() as import('node:net').AddressInfo).port}`,
+    authorized: () => authorized,
+    close: () => new Promise((r) => target.close(r)),
+  };
 }
 
 test('2 shards as an Indexed Job: merged counts, thresholds on merged data, --assert, RBAC, cleanup', async () => {
@@ -332,15 +358,8 @@ test('a shard that never reports: the timeout names it and why (pod waiting reas
 
 test('a scenario file travels to the pods, its env.NAME values in a Secret that is deleted with the run', async () => {
   const token = 'tok-1234';
-  let authorized = 0;
-  const http = await import('node:http');
-  const target = http.createServer((req, res) => {
-    if (req.headers.authorization === `Bearer ${token}`) authorized += 1;
-    req.resume();
-    req.on('end', () => res.end('{"ok":true}'));
-  });
-  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(target.address() as import('node:net').AddressInfo).port}`;
+  const target = await tokenServer(token);
+  const base = target.url;
   const file = path.join(work, 'two-names.yaml');
   writeFileSync(
     file,
@@ -387,16 +406,11 @@ test('a scenario file travels to the pods, its env.NAME values in a Secret that 
     expect(m.scenario.name).toBe('two-names');
     expect(m.requests.map((x) => x.name)).toEqual(['reads', 'writes', '*']);
     expect(m.requests.at(-1)!.requests).toBe(80);
-    expect(authorized).toBe(80);
+    expect(target.authorized()).toBe(80);
+    // The Secret of the env values too.
     expect(await leftovers(runId)).toEqual([]);
-    const secrets = await adminRequest<{ items: unknown[] }>(
-      cluster,
-      'GET',
-      `/api/v1/namespaces/${NS}/secrets?labelSelector=${RUN_LABEL}%3D${runId}`,
-    );
-    expect(secrets.body.items).toEqual([]);
   } finally {
-    await new Promise((r) => target.close(r));
+    await target.close();
   }
 });
 
@@ -520,4 +534,155 @@ test('Ctrl-C: live progress, then the coordinator deletes what it created and ex
   expect(stderr).toContain('shards reported 0/3; Job: 0 active, 0 succeeded, 0 failed');
   expect(stderr).toMatch(/Error: Interrupted: the Job and its objects were deleted; no report\./);
   expect(await leftovers(runId)).toEqual([]);
+});
+
+type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
+
+test('the sentinel-ctl-bench role of `generate k8s` grants exactly what the coordinator asks for, and is enough: its ServiceAccount runs bench --k8s --shards 2 in a pod', async () => {
+  const role = await adminRequest<{ rules: Rule[] }>(
+    cluster,
+    'GET',
+    `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles/sentinel-ctl-bench`,
+  );
+  expect(role.status).toBe(200);
+  const granted = role.body.rules.flatMap((r) =>
+    r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${v} ${res}.${g}`))),
+  );
+  const asked = benchAccessNeeds(NS, true).map(
+    (n) =>
+      `${n.verb} ${n.kind.toLowerCase()}s.${n.apiVersion.includes('/') ? n.apiVersion.split('/')[0] : ''}`,
+  );
+  expect([...new Set(granted)].sort()).toEqual([...new Set(asked)].sort());
+  expect(role.body.rules.some((r) => r.resourceNames)).toBe(false);
+
+  // A scenario file with ${env.NAME}, so the Secret rights are used too.
+  const token = 'tok-bench-role';
+  const target = await tokenServer(token);
+  const base = target.url;
+  const file = path.join(work, 'role.yaml');
+  writeFileSync(
+    file,
+    `name: role\nbaseUrl: ${base}\nheaders:\n  Authorization: Bearer \${env.BENCH_TOKEN}\nrequests:\n  - name: get\n    path: /\n`,
+  );
+  try {
+    // In a pod of the namespace with the generated ServiceAccount, and no -n: its namespace file says where.
+    const run = runAsPod(cluster, {
+      namespace: NS,
+      serviceAccount: 'sentinel-ctl-bench',
+      args: [
+        'bench',
+        '--scenario',
+        file,
+        '--rate',
+        '20',
+        '-d',
+        '2s',
+        '--shards',
+        '2',
+        '--start-at',
+        '+20s',
+        '--k8s',
+      ],
+      env: { BENCH_TOKEN: token },
+    });
+    const job = await Promise.race([
+      runningJob(),
+      run.then((r): Job => {
+        throw new Error(`the coordinator exited ${r.exitCode} before creating its Job: ${r.stderr}`);
+      }),
+    ]);
+    const runId = job.metadata.labels[RUN_LABEL]!;
+    const shards = await Promise.all([shard(job, 0), shard(job, 1)]);
+    for (const x of shards) expect(x.exitCode, String(x.stderr)).toBe(0);
+    const r = await run;
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr.replace(/\s+/g, ' ')).toContain(`created in namespace ${NS} of context "in-cluster"`);
+    expect(target.authorized()).toBe(40);
+    // The Secret of the env values too.
+    expect(await leftovers(runId)).toEqual([]);
+  } finally {
+    await target.close();
+  }
+});
+
+test('the read-only role is refused before anything is created, naming each right it lacks and the bench role', async () => {
+  const r = await runAsPod(cluster, {
+    namespace: NS,
+    serviceAccount: 'sentinel-ctl',
+    args: ['bench', server.url, '--rate', '10', '--shards', '2', '--k8s', '--json'],
+  });
+  expect(r.exitCode, r.stderr).toBe(3);
+  const doc = JSON.parse(r.stdout) as { error: { code: string; message: string; suggestion: string } };
+  expect(doc.error.code).toBe('FORBIDDEN');
+  // sentinel-ctl-read may list ConfigMaps, Pods and Events: everything else the coordinator does is missing.
+  const missing = [
+    'create configmaps',
+    'create jobs.batch',
+    'create rolebindings.rbac.authorization.k8s.io',
+    'create roles.rbac.authorization.k8s.io',
+    'create serviceaccounts',
+    'delete jobs.batch',
+    'delete rolebindings.rbac.authorization.k8s.io',
+    'delete roles.rbac.authorization.k8s.io',
+    'delete serviceaccounts',
+    'deletecollection configmaps',
+    'deletecollection pods',
+    'get jobs.batch',
+    'update configmaps',
+  ].map((m) => `${m} in ${NS}`);
+  expect(doc.error.message).toBe(
+    `bench --k8s refused: the user of context "in-cluster" (${cluster.server}) may not ${missing.join('; ')}. Nothing was created.`,
+  );
+  expect(doc.error.suggestion).toContain('Bind the sentinel-ctl-bench role');
+  const jobs = await adminRequest<{ items: unknown[] }>(
+    cluster,
+    'GET',
+    `/apis/batch/v1/namespaces/${NS}/jobs`,
+  );
+  expect(jobs.body.items).toEqual([]);
+});
+
+test("--k8s namespace default: in a pod the ServiceAccount's namespace; outside, the context's, else sentinel", async () => {
+  const pods = await adminRequest<{ items: unknown[] }>(cluster, 'GET', `/api/v1/namespaces/${NS}/pods`);
+  // In a pod of ${NS} (not sentinel), no -n: diagnose and status act on ${NS}.
+  const diagnose = await runAsPod(cluster, {
+    namespace: NS,
+    serviceAccount: 'sentinel-ctl',
+    args: ['diagnose', '--k8s', '--once', '--no-data-plane', '--json'],
+  });
+  expect(diagnose.exitCode, diagnose.stderr).toBe(0);
+  const report = JSON.parse(diagnose.stdout).result as { namespace: string; facts: { pods: number } };
+  expect(report.namespace).toBe(NS);
+  expect(report.facts.pods).toBe(pods.body.items.length);
+  const status = await runAsPod(cluster, {
+    namespace: NS,
+    serviceAccount: 'sentinel-ctl',
+    args: ['status', '--k8s', '--json'],
+  });
+  expect(status.exitCode, status.stderr).toBe(0);
+  expect(JSON.parse(status.stdout).result).toMatchObject({ context: 'in-cluster', namespace: NS });
+
+  // Outside a pod: the kubeconfig context's namespace when it sets one, else sentinel; -n wins.
+  const ca = readFileSync(path.join(cluster.dir, 'ca.crt'), 'utf8');
+  const adminToken = readFileSync(path.join(cluster.dir, 'tokens.csv'), 'utf8').split(',')[0]!;
+  const withNs = path.join(work, 'kubeconfig-ns');
+  writeFileSync(
+    withNs,
+    kubeconfigYaml({
+      server: cluster.server,
+      ca,
+      token: adminToken,
+      user: 'admin',
+      context: 'c',
+      namespace: NS,
+    }),
+  );
+  const nsOf = async (args: string[]) => {
+    const x = await cli(['diagnose', '--k8s', '--once', '--no-data-plane', '--json', ...args]);
+    expect(x.exitCode, x.stderr).toBe(0);
+    return (JSON.parse(x.stdout).result as { namespace: string }).namespace;
+  };
+  expect(await nsOf(['--kubeconfig', withNs])).toBe(NS);
+  expect(await nsOf(['--kubeconfig', cluster.kubeconfig])).toBe('sentinel');
+  expect(await nsOf(['--kubeconfig', withNs, '-n', 'other'])).toBe('other');
 });

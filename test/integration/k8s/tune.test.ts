@@ -187,18 +187,18 @@ describe('tune --k8s reads the live objects with the read-only role', () => {
       expect(fact(r.json.result.facts, name)?.from, `${topic} ${name}`).toBe('k8s');
       expect(fact(r.json.result.facts, name)?.detail).toMatch(/^[a-z]+\/[\w-]+@sentinel /);
     }
-    const app = await cliJson<{ maxConnections: number; maxConnectionsFrom: string; settings: unknown[] }>([
-      'tune',
-      'app-pool',
-      '--client',
-      'asyncpg',
-      '--replicas',
-      '4',
-      ...reader,
-    ]);
+    const app = await cliJson<{
+      maxConnections: number;
+      maxConnectionsFrom: string;
+      replicas: number;
+      replicasFrom: string;
+      settings: unknown[];
+    }>(['tune', 'app-pool', '--client', 'asyncpg', '--replicas', '4', ...reader]);
     expect(app.exitCode, app.json.error?.message ?? app.stderr).toBe(0);
     expect(app.json.result.maxConnections).toBe(413);
     expect(app.json.result.maxConnectionsFrom).toContain('k8s: statefulset/postgres@sentinel');
+    // --replicas given: it wins over the cluster's.
+    expect([app.json.result.replicas, app.json.result.replicasFrom]).toEqual([4, '--replicas']);
     // floor(413 × 0.8 / 4) = 82 per replica (Jackdaw guide "6. Connection Pool Tuning > asyncpg").
     expect(app.json.result.settings).toContainEqual({ setting: 'max_size', value: 82 });
     const check = await cliJson<CheckJson>(['tune', 'check', ...reader]);
@@ -215,6 +215,90 @@ describe('tune --k8s reads the live objects with the read-only role', () => {
     expect(same.exitCode, same.json.error?.message ?? same.stderr).toBe(0);
     expect(same.json.result.drift).toEqual([]);
     expect(await versions()).toEqual(before);
+  });
+
+  test('tune app-pool --k8s reads the replicas from the API Deployment (its HPA peak), or from the one --api-workload names', async () => {
+    type AppPool = {
+      replicas: number;
+      replicasFrom: string;
+      maxConnections: number;
+      settings: Array<{ setting: string; value: number }>;
+    };
+    const peak = await cliJson<AppPool>(['tune', 'app-pool', '--client', 'asyncpg', ...reader]);
+    expect(peak.exitCode, peak.json.error?.message ?? peak.stderr).toBe(0);
+    // The prod set's api Deployment runs 3 replicas under an HPA of at most 10: the pools must fit the peak.
+    expect(peak.json.result.replicas).toBe(10);
+    expect(peak.json.result.replicasFrom).toBe(
+      'k8s: horizontalpodautoscaler/api@sentinel spec.maxReplicas (peak; deployment/api@sentinel spec.replicas is 3)',
+    );
+    // floor(413 × 0.8 / 10) = 33 per replica (Jackdaw guide "6. Connection Pool Tuning > asyncpg").
+    expect(peak.json.result.settings).toContainEqual({ setting: 'max_size', value: 33 });
+
+    // Another service's Deployment (SARK's), named with --api-workload; no HPA scales it.
+    const sark = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'sark', namespace: NS },
+      spec: {
+        replicas: 6,
+        selector: { matchLabels: { app: 'sark' } },
+        template: {
+          metadata: { labels: { app: 'sark' } },
+          spec: { containers: [{ name: 'sark', image: 'registry.example/sark:1' }] },
+        },
+      },
+    };
+    expect((await api('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, sark)).status).toBe(201);
+    try {
+      const before = await versions();
+      const sarkPool = ['tune', 'app-pool', '--client', 'sqlalchemy', '--api-workload', 'sark', ...reader];
+      const named = await cliJson<AppPool>(sarkPool);
+      expect(named.exitCode, named.json.error?.message ?? named.stderr).toBe(0);
+      expect([named.json.result.replicas, named.json.result.replicasFrom]).toEqual([
+        6,
+        'k8s: deployment/sark@sentinel spec.replicas',
+      ]);
+      // 4–10 pods: pool_size 15 (SARK guide "Database Optimization > Connection Pooling").
+      expect(named.json.result.settings).toContainEqual({ setting: 'pool_size', value: 15 });
+      const text = await cli(sarkPool);
+      expect(text.exitCode, text.stderr).toBe(0);
+      expect(text.stderr.replace(/\s+/g, ' ')).toContain(
+        '6 replicas from deployment/sark@sentinel spec.replicas',
+      );
+      // --replicas still wins.
+      const given = await cliJson<AppPool>([...sarkPool, '--replicas', '2']);
+      expect([given.json.result.replicas, given.json.result.replicasFrom]).toEqual([2, '--replicas']);
+      const missing = await cliJson([
+        'tune',
+        'app-pool',
+        '--client',
+        'sqlalchemy',
+        '--api-workload',
+        'nope',
+        ...reader,
+      ]);
+      expect(missing.exitCode).toBe(2);
+      expect(missing.json.error?.message).toContain('--api-workload nope');
+      expect(await versions()).toEqual(before);
+    } finally {
+      await api('DELETE', `/apis/apps/v1/namespaces/${NS}/deployments/sark`);
+    }
+    // In a namespace without an API Deployment, and without --k8s: --replicas is asked for (exit 2).
+    const none = await cliJson([
+      'tune',
+      'app-pool',
+      '--client',
+      'asyncpg',
+      ...['--k8s', '--kubeconfig', cluster.kubeconfig, '-n', 'empty'],
+    ]);
+    expect(none.exitCode).toBe(2);
+    expect(none.json.error?.message).toBe(
+      'No API Deployment (a Deployment named like "api") in namespace empty of context "sentinel-test" to read the replicas from.',
+    );
+    const plain = await cli(['tune', 'app-pool', '--client', 'asyncpg', '--max-connections', '100']);
+    expect(plain.exitCode).toBe(2);
+    expect(plain.stderr).toContain('Error: --replicas is required without --k8s.');
+    expect(plain.stderr).toContain('Hint: ');
   });
 
   test('without the right to list Secrets and Nodes: a warning naming each missing permission, and the rest of the facts', async () => {

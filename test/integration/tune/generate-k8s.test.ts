@@ -59,7 +59,7 @@ describe.each<[string, Record<string, string>]>([
   test('renders every object of the deployment guide, valid against the schemas, with tuned values', async () => {
     const r = await cliJson<GenerateK8sResult>(['generate', 'k8s', '--profile', profile, '--out', out]);
     expect(r.exitCode).toBe(0);
-    expect(r.json.result.validated).toBe(45);
+    expect(r.json.result.validated).toBe(48);
     expect(r.json.result.files.map((f) => f.file)).toEqual([
       ...YAML_FILES,
       'nsjail/python.cfg',
@@ -80,7 +80,7 @@ describe.each<[string, Record<string, string>]>([
         objects++;
       }
     }
-    expect(objects).toBe(45);
+    expect(objects).toBe(48);
   });
 
   test('tune check --manifests OUT passes', async () => {
