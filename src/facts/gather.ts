@@ -55,6 +55,8 @@ export interface GatherOptions {
   cgroupRoot?: string;
   live?: LiveOptions;
   workloads?: { api?: string; worker?: string };
+  /** false: several worker-like workloads are a note, not an error (a command without --worker-workload). */
+  askWorker?: boolean;
   /** `--k8s`: the cluster's live objects (read before --manifests, which then only list and get written). */
   k8s?: { kubeconfig?: string; context?: string; namespace?: string };
   /** The host's totals; default os.availableParallelism() and os.totalmem(). */
@@ -322,7 +324,7 @@ export async function gatherFacts(o: GatherOptions): Promise<Gathered> {
     }
     const envAbs = new Set((o.envFiles ?? []).map((f) => path.resolve(f)));
     g.envFiles = g.tree.files.filter((f) => envAbs.has(f.path)).map((f) => f.display);
-    g.roles = findRoles(g.tree, o.workloads);
+    g.roles = findRoles(g.tree, o.workloads, { ...(o.askWorker === false ? { askWorker: false } : {}) });
   }
   if (o.k8s) {
     // The cluster's live objects, read by the manifest readers (src/k8s/tune.ts); their facts go
@@ -333,7 +335,10 @@ export async function gatherFacts(o: GatherOptions): Promise<Gathered> {
     // -n, else the Git workloads', else the context's (in a pod the ServiceAccount's), else sentinel.
     const namespace = o.k8s.namespace ?? gitNamespace(g.tree) ?? cluster.namespace;
     const read = await readCluster(cluster, namespace);
-    const roles = findRoles(read.tree, o.workloads);
+    const roles = findRoles(read.tree, o.workloads, {
+      where: `in namespace ${namespace} of ${cluster.label}`,
+      ...(o.askWorker === false ? { askWorker: false } : {}),
+    });
     book.manifestOrigin = 'k8s';
     readManifestFacts(book, read.tree, roles);
     clusterFacts(book, read);

@@ -82,6 +82,7 @@ function pickOne(
   what: string,
   flag: string | undefined,
   notes: string[],
+  where = 'in the manifests',
 ): RoleWorkload | undefined {
   if (found.length <= 1) return found[0];
   // Several candidates: a name that says what it is wins; otherwise ask.
@@ -89,7 +90,7 @@ function pickOne(
   if (named.length === 1) return named[0];
   const list = found.map((r) => r.label).join(', ');
   if (flag) {
-    throw new UserError(`Several ${what} workloads in the manifests: ${list}.`, {
+    throw new UserError(`Several ${what} workloads ${where}: ${list}.`, {
       suggestion: `Name the one to tune with ${flag} NAME.`,
     });
   }
@@ -97,10 +98,10 @@ function pickOne(
   return found[0];
 }
 
-function selectByName(workloads: Workload[], name: string, flag: string): Workload {
+function selectByName(workloads: Workload[], name: string, flag: string, where: string): Workload {
   const found = workloads.filter((w) => w.object.name === name);
   if (found.length === 0) {
-    throw new UserError(`${flag} ${name}: no Deployment or StatefulSet of that name in the manifests.`, {
+    throw new UserError(`${flag} ${name}: no Deployment or StatefulSet of that name ${where}.`, {
       suggestion: `The workloads are: ${workloads.map((w) => w.object.name).join(', ') || '(none)'}.`,
     });
   }
@@ -129,14 +130,24 @@ function readHpas(tree: ManifestTree): HpaInfo[] {
   return out;
 }
 
-/** Identifies the stack's parts in a loaded tree. */
-export function findRoles(tree: ManifestTree, names: { api?: string; worker?: string } = {}): Roles {
+/**
+ * Identifies the stack's parts in a loaded tree. `where` says where the tree came from in
+ * messages ("in the manifests", "in namespace sentinel"); `askWorker: false` settles several
+ * worker-like workloads with a note instead of an error (for a command that does not use it and
+ * has no --worker-workload).
+ */
+export function findRoles(
+  tree: ManifestTree,
+  names: { api?: string; worker?: string } = {},
+  opts: { where?: string; askWorker?: boolean } = {},
+): Roles {
+  const where = opts.where ?? 'in the manifests';
   const notes: string[] = [];
   const workloads = readWorkloads(tree);
   const roles: Roles = { notes };
 
   if (names.worker) {
-    const w = selectByName(workloads, names.worker, '--worker-workload');
+    const w = selectByName(workloads, names.worker, '--worker-workload', where);
     const c = mainContainers(w).find((x) => hasEnv(x, POOL_SIZE_KEYS)) ?? mainContainers(w)[0];
     if (c) roles.worker = role(w, c);
   } else {
@@ -151,12 +162,18 @@ export function findRoles(tree: ManifestTree, names: { api?: string; worker?: st
         if (c && /worker/i.test(w.object.name)) found.push(role(w, c));
       }
     }
-    roles.worker = pickOne(found, 'worker', '--worker-workload', notes);
+    roles.worker = pickOne(
+      found,
+      'worker',
+      opts.askWorker === false ? undefined : '--worker-workload',
+      notes,
+      where,
+    );
   }
 
   const others = workloads.filter((w) => w !== roles.worker?.workload);
   if (names.api) {
-    const w = selectByName(workloads, names.api, '--api-workload');
+    const w = selectByName(workloads, names.api, '--api-workload', where);
     const c = mainContainers(w).find((x) => effectiveEnv(x, 'DATABASE_URL')) ?? mainContainers(w)[0];
     if (c) roles.api = role(w, c);
   } else {
@@ -166,7 +183,7 @@ export function findRoles(tree: ManifestTree, names: { api?: string; worker?: st
       const c = mainContainers(w).find((x) => effectiveEnv(x, 'DATABASE_URL')) ?? mainContainers(w)[0];
       if (c) found.push(role(w, c));
     }
-    roles.api = pickOne(found, 'api', '--api-workload', notes);
+    roles.api = pickOne(found, 'api', '--api-workload', notes, where);
   }
 
   roles.postgres = pickOne(byImage(workloads, POSTGRES_IMAGE), 'postgres', undefined, notes);

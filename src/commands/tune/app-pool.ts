@@ -98,6 +98,8 @@ Exit 1 when the replicas' pools cannot fit max_connections (the check), 0 otherw
           ...(flags.namespace ? { namespace: flags.namespace } : {}),
         },
         ...(flags['api-workload'] ? { workloads: { api: flags['api-workload'] } } : {}),
+        // app-pool sizes the API's pools only: which Deployment is the worker does not matter.
+        askWorker: false,
       });
       for (const w of g.warnings) this.warnUser(w);
       const mc = g.book.get<number>('postgres.maxConnections');

@@ -278,7 +278,9 @@ describe('tune --k8s reads the live objects with the read-only role', () => {
         ...reader,
       ]);
       expect(missing.exitCode).toBe(2);
-      expect(missing.json.error?.message).toContain('--api-workload nope');
+      expect(missing.json.error?.message).toBe(
+        `--api-workload nope: no Deployment or StatefulSet of that name in namespace ${NS} of context "sentinel-test" (${cluster.server}).`,
+      );
       expect(await versions()).toEqual(before);
     } finally {
       await api('DELETE', `/apis/apps/v1/namespaces/${NS}/deployments/sark`);
