@@ -77,7 +77,7 @@ export class OpenExecutor implements Executor {
           if (t - due > b.lateMax) b.lateMax = t - due;
         }
         const vu = this.free.pop() ?? (e.vus.length < plan.maxVUs ? e.newVU() : undefined);
-        if (vu) this.launch(vu, due, t);
+        if (vu) this.launch(vu, due);
         else {
           ctx.store.addCount('dropped_iterations', OVERALL);
           if (t - due > GENERATOR_LATE_MS) ctx.store.addCount('dropped_iterations_late', OVERALL);
@@ -94,10 +94,14 @@ export class OpenExecutor implements Executor {
     tick();
   }
 
-  /** Starts an iteration due at `due`; `t`: the clock as the tick read it. */
-  private launch(vu: VirtualUser, due: number, t: number): void {
+  /**
+   * Starts an iteration due at `due` (its latency counts from there). The clock is read afresh:
+   * a tick that catches up after a stall launches many, and each request's timeout counts from
+   * its own send.
+   */
+  private launch(vu: VirtualUser, due: number): void {
     const e = this.engine;
-    e.iterateCb(vu, e.ctxFor(due), due, t, () => {
+    e.iterateCb(vu, e.ctxFor(due), due, now(), () => {
       this.free.push(vu);
       e.checkDone();
     });
