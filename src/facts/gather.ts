@@ -243,6 +243,19 @@ function capacityFacts(
     (k === 'cpuMillicores' ? flags.cpus : flags.memory) === undefined
       ? book.value<number>(`worker.${section}.${k}`)
       : undefined;
+  // A cluster's worker runs on its nodes, not here: with --k8s the smallest node bounds a pod
+  // that sets no resources.
+  const nodes = g.k8s?.nodes ?? [];
+  const smallestNode = (k: 'cpuMillicores' | 'memoryBytes') => {
+    const known = nodes.filter((n) => (n[k] ?? 0) > 0);
+    if (known.length === 0) return {};
+    const n = known.reduce((a, b) => (b[k]! < a[k]! ? b : a));
+    const field = k === 'cpuMillicores' ? 'cpu' : 'memory';
+    return {
+      node: n[k]!,
+      nodeDetail: `node/${n.name} status.allocatable.${field} (the smallest of ${known.length} nodes)`,
+    };
+  };
   const cpu = resolveCapacity('cpu', {
     ...(flags.cpus !== undefined ? { flag: Math.round(flags.cpus * 1000) } : {}),
     ...(res('limits', 'cpuMillicores') !== undefined
@@ -252,6 +265,7 @@ function capacityFacts(
       ? { manifestRequest: res('requests', 'cpuMillicores') }
       : {}),
     ...(label ? { manifestDetail: label } : {}),
+    ...smallestNode('cpuMillicores'),
     ...(c.cpu ? { cgroup: c.cpu, cgroupDetail: c.cpuDetail ?? 'cgroup' } : {}),
     host: host.cpus * 1000,
     hostDetail: 'this machine: os.availableParallelism()',
@@ -263,6 +277,7 @@ function capacityFacts(
       ? { manifestRequest: res('requests', 'memoryBytes') }
       : {}),
     ...(label ? { manifestDetail: label } : {}),
+    ...smallestNode('memoryBytes'),
     ...(c.memory ? { cgroup: c.memory, cgroupDetail: c.memoryDetail ?? 'cgroup' } : {}),
     host: host.memoryBytes,
     hostDetail: 'this machine: os.totalmem()',

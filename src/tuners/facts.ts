@@ -128,6 +128,12 @@ export interface CapacityCandidates {
   manifestRequest?: number;
   /** Where the manifest values came from, e.g. `worker.yaml: Deployment/worker`. */
   manifestDetail?: string;
+  /**
+   * With --k8s, when the pod sets neither limit nor request: the smallest node's allocatable (the
+   * pod may be scheduled on any node), instead of the machine sentinel-ctl runs on.
+   */
+  node?: number;
+  nodeDetail?: string;
   /** The cgroup of the process collecting facts (parsed with cgroup.ts). */
   cgroup?: CgroupLimit;
   cgroupDetail?: string;
@@ -144,8 +150,8 @@ export interface ResolvedCapacity {
 
 /**
  * Picks the CPU (millicores) or memory (bytes) a workload really has: an explicit flag, then the
- * pod's limit (or request when it has no limit), then the container's cgroup limit, and only then
- * the host total. A tuner that sizes for the node instead of the pod is wrong (docs/design.md "Tuners").
+ * pod's limit (or request when it has no limit), then (with --k8s) the smallest node's
+ * allocatable, then the container's cgroup limit, and only then the host total. A tuner that sizes for the node instead of the pod is wrong (docs/design.md "Tuners").
  * A cgroup "max" counts as no limit and falls through to the host; a cgroup limit above the host
  * total cannot be used either, so the smaller wins.
  */
@@ -190,6 +196,13 @@ export function resolveCapacity(resource: 'cpu' | 'memory', c: CapacityCandidate
       },
       notes,
     };
+  }
+  if (c.node !== undefined) {
+    notes.push(
+      `${manifestDetail} sets no ${resource} limit or request; sized for the smallest node's allocatable ` +
+        `${resource} ${show(c.node)} (its pods may run on any node, and share it); set resources for a pool that fits the pod.`,
+    );
+    return { fact: { value: c.node, from: 'k8s', detail: c.nodeDetail ?? 'node allocatable' }, notes };
   }
   if (cgroupLimit !== undefined) {
     if (c.host !== undefined && c.host < cgroupLimit) {

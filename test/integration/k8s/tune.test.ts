@@ -318,6 +318,50 @@ describe('tune --k8s reads the live objects with the read-only role', () => {
     expect(text.exitCode).toBe(0);
     expect(text.stderr).toContain('missing permission: list secrets');
   });
+
+  test('a worker without resources is sized for the smallest node, not for the machine tune runs on', async () => {
+    expect((await api('POST', '/api/v1/namespaces', { metadata: { name: 'bare' } })).status).toBe(201);
+    const worker = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'worker', namespace: 'bare' },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'worker' } },
+        template: {
+          metadata: { labels: { app: 'worker' } },
+          spec: {
+            containers: [
+              {
+                name: 'worker',
+                image: 'registry.example/worker:1',
+                env: [{ name: 'WORKER_POOL_SIZE', value: '4' }],
+              },
+            ],
+          },
+        },
+      },
+    };
+    expect((await api('POST', '/apis/apps/v1/namespaces/bare/deployments', worker)).status).toBe(201);
+    const admin = ['--k8s', '--kubeconfig', cluster.kubeconfig, '-n', 'bare'];
+    const r = await cliJson<TuneResult>(['tune', 'pool', ...admin]);
+    expect(r.exitCode, r.json.error?.message ?? r.stderr).toBe(0);
+    // node-a (4 CPU, 16Gi) is the smaller of the two nodes; this machine plays no part.
+    expect(fact(r.json.result.facts, 'worker.cpuMillicores')).toMatchObject({
+      value: '4 cores',
+      from: 'k8s',
+      detail: 'node/node-a status.allocatable.cpu (the smallest of 2 nodes)',
+    });
+    expect(fact(r.json.result.facts, 'worker.memoryBytes')).toMatchObject({
+      from: 'k8s',
+      detail: 'node/node-a status.allocatable.memory (the smallest of 2 nodes)',
+    });
+    const text = await cli(['tune', 'pool', ...admin]);
+    expect(text.stderr.replace(/\s+/g, ' ')).toContain(
+      "deployment/worker@bare container worker sets no cpu limit or request; sized for the smallest node's allocatable cpu 4 (its pods may run on any node, and share it)",
+    );
+    expect(text.stderr).not.toContain('the machine sentinel-ctl runs on');
+  });
 });
 
 describe('tune check --k8s --manifests: drift between Git and the cluster', () => {

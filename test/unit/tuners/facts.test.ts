@@ -38,6 +38,24 @@ describe('resolveCapacity: container limits before host totals', () => {
       fact(512 * 1024 ** 2, 'manifest', 'worker.yaml: Deployment/worker resources.requests.memory'),
     ],
     [
+      'with --k8s and no pod resources: the smallest node, not this machine or its cgroup',
+      'cpu',
+      {
+        manifestDetail: 'deployment/worker@bare container worker',
+        node: 4000,
+        nodeDetail: 'node/node-a status.allocatable.cpu (the smallest of 2 nodes)',
+        cgroup: parseCpuMaxV2('200000 100000'),
+        host: 64_000,
+      },
+      fact(4000, 'k8s', 'node/node-a status.allocatable.cpu (the smallest of 2 nodes)'),
+    ],
+    [
+      'a pod request still wins over the node',
+      'memory',
+      { manifestRequest: 512 * 1024 ** 2, node: 16 * GiB, host: 256 * GiB },
+      fact(512 * 1024 ** 2, 'manifest', 'manifest resources.requests.memory'),
+    ],
+    [
       'the cgroup v2 limit wins over the node',
       'cpu',
       { cgroup: parseCpuMaxV2('200000 100000'), host: 64_000, hostDetail: 'os.cpus()' },
